@@ -1,0 +1,161 @@
+//! Lesson 1.3 — What threads are («Что такое потоки»)
+//!
+//! Start a thread, give it data, get its result back. Python threads hand
+//! results back through globals; a Rust thread *returns* its result through
+//! its `JoinHandle`, and borrows local data safely inside `thread::scope`.
+//!
+//! | Python                                   | Rust                                          |
+//! |------------------------------------------|-----------------------------------------------|
+//! | `threading.Thread(target=f, args=(x,))`  | `thread::spawn(move \|\| f(x))`                 |
+//! | `t.start()`                              | (a Rust thread starts when it is spawned)     |
+//! | `t.join()`                               | `handle.join()` → `Result<T, panic payload>`  |
+//! | `global total` written by the thread     | the closure's return value, from `join()`     |
+//! | passing a list the thread sorts in place | `thread::scope` + `&mut` borrows              |
+//!
+//! Run all steps: `cargo run -p module_01 --bin lesson_03`
+//! Run one step:  `cargo run -p module_01 --bin lesson_03 -- step_06`
+
+use std::process::ExitCode;
+use std::thread;
+
+use step_runner::{Step, lesson_id};
+
+/// The course's numbers for step 06.
+const STEP_06_NUMBERS: [u64; 6] = [123456, 7890123, 987654, 114455, 995423, 1000000];
+
+/// The course's numbers for step 08.
+const STEP_08_NUMBERS: [u64; 34] = [
+    456, 467, 961, 561, 512, 740, 6412, 464, 444, 102, 456, 347, 905, 854, 901, 326, 267, 236, 790,
+    235, 745, 769, 467, 734, 745, 895, 445, 312, 123, 451, 523, 567, 344, 234,
+];
+
+/// Step 06 — sum an array in a second thread and print the sum in `main`.
+///
+/// `spawn` needs a `'static` closure: it may outlive this function, so it
+/// cannot borrow `numbers`. `move` gives the thread its own copy (an array
+/// of `u64` is `Copy`; a `Vec` would be moved in).
+fn step_06(numbers: [u64; 6]) -> u64 {
+    let handle = thread::spawn(move || numbers.iter().sum::<u64>());
+    // `join` returns `Err` only if the thread panicked; summing six numbers
+    // that fit in a u64 cannot panic.
+    handle.join().expect("the summing thread panicked")
+}
+
+/// Step 07 — in two threads: the sum of 1..=1000 and the product of 1..=10.
+fn step_07() -> (u64, u64) {
+    let sum = thread::spawn(|| (1..=1000u64).sum::<u64>());
+    let product = thread::spawn(|| (1..=10u64).product::<u64>());
+    // Both threads run at the same time; joining in either order is fine.
+    (
+        sum.join().expect("the sum thread panicked"),
+        product.join().expect("the product thread panicked"),
+    )
+}
+
+/// Step 08 — sum the even and the odd numbers of one array in two threads.
+///
+/// Both threads only *read* `numbers`, so both may borrow it at once.
+/// `thread::scope` guarantees the threads end before the scope does, which
+/// is what makes borrowing local data from a thread legal.
+fn step_08(numbers: &[u64]) -> (u64, u64) {
+    thread::scope(|s| {
+        let even = s.spawn(|| numbers.iter().filter(|&&n| n % 2 == 0).sum::<u64>());
+        let odd = s.spawn(|| numbers.iter().filter(|&&n| n % 2 == 1).sum::<u64>());
+        (
+            even.join().expect("the even thread panicked"),
+            odd.join().expect("the odd thread panicked"),
+        )
+    })
+}
+
+/// Step 09 — sort three arrays in place in three threads: numbers
+/// descending, numbers ascending, letters alphabetically.
+///
+/// Each thread gets a `&mut` borrow of a different array. The borrow checker
+/// proves that no two threads touch the same data; in Python nothing checks
+/// that, and passing the same list to two sorting threads would be a race.
+fn step_09(descending: &mut [u32], ascending: &mut [u32], letters: &mut [char]) {
+    thread::scope(|s| {
+        s.spawn(|| descending.sort_unstable_by(|a, b| b.cmp(a)));
+        s.spawn(|| ascending.sort_unstable());
+        s.spawn(|| letters.sort_unstable());
+        // Threads spawned in a scope are joined when the scope ends; a panic
+        // in any of them is re-raised here.
+    });
+}
+
+fn step_09_data() -> ([u32; 10], [u32; 10], [char; 15]) {
+    (
+        [733, 725, 606, 544, 526, 496, 448, 389, 345, 239],
+        [124, 168, 350, 389, 419, 428, 501, 662, 760, 829],
+        [
+            'g', 'e', 'k', 'a', 'w', 'z', 'o', 'b', 'm', 'l', 'h', 'n', 'd', 's', 'q',
+        ],
+    )
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 1.3 — What threads are («Что такое потоки»)",
+        &[
+            Step::new("step_06", "sum an array in a second thread", || {
+                println!("sum: {}", step_06(STEP_06_NUMBERS));
+            }),
+            Step::new("step_07", "sum of 1..=1000 and product of 1..=10", || {
+                let (sum, product) = step_07();
+                println!("sum of the numbers 1 to 1000: {sum}");
+                println!("product of the numbers 1 to 10: {product}");
+            }),
+            Step::new("step_08", "even and odd sums in two threads", || {
+                let (even, odd) = step_08(&STEP_08_NUMBERS);
+                println!("sum of the even numbers: {even}");
+                println!("sum of the odd numbers: {odd}");
+            }),
+            Step::new("step_09", "sort three arrays in three threads", || {
+                let (mut descending, mut ascending, mut letters) = step_09_data();
+                step_09(&mut descending, &mut ascending, &mut letters);
+                println!("numbers, descending: {descending:?}");
+                println!("numbers, ascending: {ascending:?}");
+                println!("letters, alphabetical: {letters:?}");
+            }),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_06_sums_the_course_numbers() {
+        assert_eq!(step_06(STEP_06_NUMBERS), 11_111_111);
+    }
+
+    #[test]
+    fn step_07_matches_the_closed_forms() {
+        assert_eq!(step_07(), (1000 * 1001 / 2, 3_628_800));
+    }
+
+    #[test]
+    fn step_08_splits_the_total() {
+        let (even, odd) = step_08(&STEP_08_NUMBERS);
+        assert_eq!(even + odd, STEP_08_NUMBERS.iter().sum::<u64>());
+        assert_eq!((even, odd), (13_416, 10_374));
+    }
+
+    #[test]
+    fn step_09_sorts_each_array_its_own_way() {
+        let (mut descending, mut ascending, mut letters) = step_09_data();
+        step_09(&mut descending, &mut ascending, &mut letters);
+        assert_eq!(
+            descending,
+            [733, 725, 606, 544, 526, 496, 448, 389, 345, 239]
+        );
+        assert_eq!(
+            ascending,
+            [124, 168, 350, 389, 419, 428, 501, 662, 760, 829]
+        );
+        assert_eq!(letters.iter().collect::<String>(), "abdeghklmnoqswz");
+    }
+}

@@ -1,0 +1,251 @@
+//! Helpers shared by the lessons' tests and the end-to-end tests.
+//!
+//! * [`deadline`] runs a test body that might hang (a lost wake-up, a
+//!   deadlock) and fails the test after a time limit instead of hanging CI.
+//! * [`lesson_binaries`] builds one package's lesson binaries and returns a
+//!   directory holding exactly that package's copies, and [`run_lesson`] runs
+//!   one of them. Cargo gives every package's `lesson_03` the same output
+//!   path (`target/debug/lesson_03`), so running "the binary called
+//!   `lesson_03`" could run another package's. The helper builds one package
+//!   at a time under a file lock and copies its binaries aside before anyone
+//!   else can overwrite them; every lesson also prints its own
+//!   `[package/bin]` on its first line, which the end-to-end tests check.
+
+use std::fs::{self, File};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Runs `body` on its own thread and returns its result, or panics if it has
+/// not finished within `limit`. A panic inside `body` (a failed assertion) is
+/// passed on unchanged.
+///
+/// The body's thread cannot be killed; when the limit passes it is left
+/// behind, and the test process ends when the test harness exits.
+pub fn deadline<T, F>(limit: Duration, body: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let (done_tx, done_rx) = mpsc::channel();
+    let worker = thread::Builder::new()
+        .name("deadline-body".into())
+        .spawn(move || {
+            // The receiver may be gone if the deadline already passed.
+            let _ = done_tx.send(body());
+        })
+        .expect("spawning the test body's thread");
+    match done_rx.recv_timeout(limit) {
+        Ok(value) => {
+            worker.join().expect("the body already returned");
+            value
+        }
+        // The sender was dropped without sending: the body panicked.
+        Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(payload) => std::panic::resume_unwind(payload),
+            Ok(()) => unreachable!("the body returned without sending its value"),
+        },
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("test did not finish within its deadline of {limit:?}")
+        }
+    }
+}
+
+/// The workspace root (the folder holding the root `Cargo.toml`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The module packages present in the workspace (`module_01`, …), sorted.
+pub fn module_packages() -> Vec<String> {
+    let mut found: Vec<String> = fs::read_dir(workspace_root())
+        .expect("reading the workspace root")
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().join("Cargo.toml").is_file())
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.starts_with("module_"))
+        .collect();
+    found.sort();
+    found
+}
+
+/// The lesson binaries of `package` (`lesson_03`, …), sorted, found from the
+/// sources: `src/bin/lesson_NN.rs` or `src/bin/lesson_NN/main.rs`.
+pub fn lesson_names(package: &str) -> Vec<String> {
+    let bin_dir = workspace_root().join(package).join("src").join("bin");
+    let mut found: Vec<String> = fs::read_dir(&bin_dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", bin_dir.display()))
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| {
+            let path = entry.path();
+            let name = path.file_stem()?.to_str()?.to_owned();
+            let is_lesson = name.starts_with("lesson_")
+                && (path.extension().is_some_and(|e| e == "rs") || path.join("main.rs").is_file());
+            is_lesson.then_some(name)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// `target/debug` (or wherever this test binary lives), found from the test
+/// executable's own path: `<target>/<profile>/deps/<test>-<hash>`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test executable's path");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("test executables live in <target>/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Builds every binary of `package` and returns a directory that holds copies
+/// of exactly that package's binaries, so that `dir/lesson_03` is this
+/// package's `lesson_03` and no other's.
+pub fn lesson_binaries(package: &str) -> PathBuf {
+    let root = profile_dir().join("lesson-bins");
+    let dest = root.join(package);
+    fs::create_dir_all(&dest).expect("creating the lesson-bins directory");
+
+    // One build-and-copy at a time, across threads and processes (the lock is
+    // taken on the open file, so test runners that use one process per test
+    // are serialised too). Without it another package's build could replace
+    // `target/debug/lesson_03` between our build and our copy.
+    let lock = File::create(root.join(".lock")).expect("creating the lock file");
+    lock.lock().expect("locking lesson-bins");
+
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "build",
+            "--quiet",
+            "--message-format=json",
+            "-p",
+            package,
+            "--bins",
+        ])
+        .stderr(Stdio::piped())
+        .output()
+        .expect("running cargo build");
+    assert!(
+        output.status.success(),
+        "cargo build -p {package} --bins failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    for line in output.stdout.lines() {
+        let line = line.expect("cargo's output is UTF-8");
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        let is_bin = message["reason"] == "compiler-artifact"
+            && message["target"]["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"));
+        let Some(executable) = message["executable"].as_str().filter(|_| is_bin) else {
+            continue;
+        };
+        let executable = Path::new(executable);
+        let name = executable
+            .file_name()
+            .expect("an executable has a file name");
+        // Copy to a temporary name, then rename: a reader never sees half a file.
+        let partial = dest.join(format!(".{}.partial", name.to_string_lossy()));
+        fs::copy(executable, &partial)
+            .unwrap_or_else(|e| panic!("copying {}: {e}", executable.display()));
+        fs::rename(&partial, dest.join(name)).expect("renaming the copied binary");
+    }
+    drop(lock); // unlocks
+    dest
+}
+
+/// Runs `dir/bin` with `args` and returns its output, failing the test if it
+/// does not exit within `limit` (the process is killed first).
+pub fn run_lesson(dir: &Path, bin: &str, args: &[&str], limit: Duration) -> Output {
+    let child = spawn_lesson(dir, bin, args);
+    wait_with_limit(child, limit, bin)
+}
+
+/// Starts `dir/bin` with `args`, its output captured.
+pub fn spawn_lesson(dir: &Path, bin: &str, args: &[&str]) -> Child {
+    let path = dir.join(bin);
+    Command::new(&path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()))
+}
+
+/// Waits for `child` and collects its output; kills it and fails the test if
+/// it is still running after `limit`.
+pub fn wait_with_limit(mut child: Child, limit: Duration, what: &str) -> Output {
+    // Read the pipes on their own threads so a chatty child cannot block on
+    // a full pipe while we wait for it to exit.
+    let mut stdout = child.stdout.take().expect("stdout is piped");
+    let mut stderr = child.stderr.take().expect("stderr is piped");
+    let out_reader = thread::spawn(move || read_all(&mut stdout));
+    let err_reader = thread::spawn(move || read_all(&mut stderr));
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the lesson") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within {limit:?}; killed");
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: out_reader.join().expect("stdout reader"),
+        stderr: err_reader.join().expect("stderr reader"),
+    }
+}
+
+fn read_all(source: &mut impl std::io::Read) -> Vec<u8> {
+    let mut buffer = Vec::new();
+    source.read_to_end(&mut buffer).expect("reading a pipe");
+    buffer
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_returns_the_value() {
+        assert_eq!(deadline(Duration::from_secs(5), || 6 * 7), 42);
+    }
+
+    #[test]
+    #[should_panic(expected = "within its deadline")]
+    fn deadline_fails_a_body_that_hangs() {
+        deadline(Duration::from_millis(50), || {
+            thread::sleep(Duration::from_secs(2));
+        });
+    }
+
+    #[test]
+    #[should_panic(expected = "inner assertion")]
+    fn deadline_passes_on_the_body_panic() {
+        deadline(Duration::from_secs(5), || panic!("inner assertion"));
+    }
+
+    #[test]
+    fn the_workspace_has_modules_with_lessons() {
+        let modules = module_packages();
+        assert!(modules.contains(&"module_01".to_owned()), "{modules:?}");
+        assert!(lesson_names("module_01").contains(&"lesson_03".to_owned()));
+    }
+}
