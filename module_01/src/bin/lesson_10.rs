@@ -1,0 +1,181 @@
+//! Lesson 1.10 — Atomic operations («Атомарные операции»)
+//!
+//! An atomic operation happens all at once: no other thread can see it half
+//! done or slip in between its parts. In CPython the GIL makes single
+//! bytecodes atomic (`list.append`, `dict[k] = v`), but `x += 1` is a read,
+//! an add and a write, and a thread switch between them loses an update. In
+//! Rust, sharing a plain `u64` between threads and writing to it does not
+//! compile; the atomic types make each operation indivisible.
+//!
+//! | Python                                        | Rust                                              |
+//! |-----------------------------------------------|---------------------------------------------------|
+//! | `counter += 1` from many threads (racy)       | does not compile on a shared `u64` (see below)    |
+//! | `with lock: counter += 1`                     | `counter.fetch_add(1, Ordering::Relaxed)`         |
+//! | read, decide, write under a lock              | `compare_exchange` in a loop (`fetch_update`)     |
+//! | `list.append(x)` is atomic under the GIL      | `Mutex<Vec<T>>` (nothing is implicitly atomic)    |
+//!
+//! What the compiler says to the racy version, `let mut n = 0u64;` and
+//! `thread::scope(|s| for _ in 0..4 { s.spawn(|| n += 1); });`:
+//!
+//! ```text
+//! error[E0499]: cannot borrow `n` as mutable more than once at a time
+//! ```
+//!
+//! Run all steps: `cargo run -p module_01 --bin lesson_10`
+//! Run one step:  `cargo run -p module_01 --bin lesson_10 -- lost_update`
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+
+use step_runner::{Step, lesson_id};
+
+/// Threads and increments per thread used by the demos in `main`.
+const THREADS: u64 = 4;
+const PER_THREAD: u64 = 1_000_000;
+
+/// The Python `x += 1` race, reproduced safely: each increment is an atomic
+/// *load* followed by a separate atomic *store*. Each half is atomic, the
+/// pair is not: another thread can store in between, and its update is
+/// overwritten. No undefined behaviour, just wrong arithmetic.
+///
+/// Returns the final count; anything below `threads * per_thread` was lost.
+fn lost_update(threads: u64, per_thread: u64) -> u64 {
+    let counter = AtomicU64::new(0);
+    thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    let seen = counter.load(Ordering::Relaxed);
+                    // Another thread may store here, between our load and store.
+                    counter.store(seen + 1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    counter.into_inner()
+}
+
+/// The fix: `fetch_add` reads, adds and writes as one indivisible operation.
+///
+/// `Relaxed` is enough: we only need every increment to land, not to order
+/// other memory around it; joining the threads (the end of the scope)
+/// makes the final value visible to this thread.
+fn fetch_add(threads: u64, per_thread: u64) -> u64 {
+    let counter = AtomicU64::new(0);
+    thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..per_thread {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    counter.into_inner()
+}
+
+/// `compare_exchange`: "set it to `new` only if it is still `current`".
+/// Here: hand out at most `limit` tickets to threads that keep asking.
+/// A thread that loses a race reloads and tries again; no ticket is handed
+/// out twice and none past the limit.
+///
+/// Returns how many tickets each thread got.
+fn bounded_tickets(threads: u64, attempts: u64, limit: u64) -> Vec<u64> {
+    let issued = AtomicU64::new(0);
+    let take_ticket = || {
+        let mut current = issued.load(Ordering::Relaxed);
+        loop {
+            if current == limit {
+                return false;
+            }
+            match issued.compare_exchange_weak(
+                current,
+                current + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                // Someone else changed it (or, for the `_weak` version, a
+                // spurious failure): retry with the value actually there.
+                Err(actual) => current = actual,
+            }
+        }
+    };
+    thread::scope(|s| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| s.spawn(|| (0..attempts).filter(|_| take_ticket()).count() as u64))
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a worker panicked"))
+            .collect()
+    })
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 1.10 — Atomic operations («Атомарные операции»)",
+        &[
+            Step::new(
+                "lost_update",
+                "load + store is not one operation: updates are lost",
+                || {
+                    let expected = THREADS * PER_THREAD;
+                    let got = lost_update(THREADS, PER_THREAD);
+                    println!(
+                        "expected {expected}, got {got}: {} updates lost",
+                        expected - got
+                    );
+                    println!(
+                        "(on a single core, or with luck, nothing may be lost: the race is real all the same)"
+                    );
+                },
+            ),
+            Step::new("fetch_add", "fetch_add: every update lands", || {
+                let expected = THREADS * PER_THREAD;
+                let got = fetch_add(THREADS, PER_THREAD);
+                println!("expected {expected}, got {got}");
+            }),
+            Step::new(
+                "compare_exchange",
+                "compare_exchange: at most 1000 tickets, none twice",
+                || {
+                    let per_thread = bounded_tickets(THREADS, 1_000, 1_000);
+                    println!(
+                        "tickets per thread: {per_thread:?}, in total {}",
+                        per_thread.iter().sum::<u64>()
+                    );
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_then_store_never_overcounts() {
+        // Lost updates depend on scheduling, so the test cannot demand them.
+        // What must hold: nothing is counted twice, and (a classic result for
+        // load/store counters) at least 2 increments survive.
+        let got = lost_update(4, 100_000);
+        assert!((2..=400_000).contains(&got), "{got}");
+    }
+
+    #[test]
+    fn fetch_add_loses_nothing() {
+        assert_eq!(fetch_add(8, 100_000), 800_000);
+    }
+
+    #[test]
+    fn tickets_stop_exactly_at_the_limit() {
+        let per_thread = bounded_tickets(8, 500, 1_000);
+        assert_eq!(per_thread.iter().sum::<u64>(), 1_000);
+        let plenty = bounded_tickets(4, 100, 1_000);
+        assert_eq!(plenty, [100; 4]);
+    }
+}

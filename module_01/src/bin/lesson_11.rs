@@ -1,0 +1,270 @@
+//! Lesson 1.11 — Timer threads («Поток-таймер»)
+//!
+//! A timer runs a function once, after a delay, on its own thread, unless it
+//! is cancelled first. std has no timer type; the lesson builds one from a
+//! thread that waits on a channel with `recv_timeout` (time-out = fire, a
+//! message = cancel), then shows `crossbeam_channel::after` and `tick`, the
+//! ready-made timer channels.
+//!
+//! | Python                                  | Rust                                                      |
+//! |-----------------------------------------|-----------------------------------------------------------|
+//! | `t = threading.Timer(delay, f); t.start()` | `Timer::start(delay, f)` (below): a thread + `recv_timeout` |
+//! | `t.cancel()`                            | `timer.cancel()`: send on the channel; dropping it cancels too |
+//! | a callback that starts the next `Timer` | `crossbeam_channel::tick(interval)`: a re-arming timer    |
+//! | `Timer` racing a cancel                 | `select! { recv(after(d)) … recv(cancel) … }`             |
+//!
+//! Run all steps: `cargo run -p module_01 --bin lesson_11`
+//! Run one step:  `cargo run -p module_01 --bin lesson_11 -- step_14`
+//! Output order varies between runs where threads race; the values do not.
+
+use std::process::ExitCode;
+use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use crossbeam_channel::{after, select, tick};
+use step_runner::{Step, lesson_id};
+
+/// A one-shot timer: runs `f` on its own thread after `delay`, unless
+/// cancelled first.
+///
+/// Unlike Python's `Timer`, dropping the handle cancels the timer (the
+/// channel disconnects), so a timer never fires for someone who has
+/// forgotten it. Call [`Timer::join`] to wait for it to fire.
+struct Timer {
+    cancel: Sender<()>,
+    thread: JoinHandle<bool>,
+}
+
+impl Timer {
+    fn start(delay: Duration, f: impl FnOnce() + Send + 'static) -> Self {
+        let (cancel, cancelled) = mpsc::channel();
+        let thread = thread::spawn(move || match cancelled.recv_timeout(delay) {
+            Err(RecvTimeoutError::Timeout) => {
+                f();
+                true
+            }
+            // A cancel message, or the handle was dropped.
+            Ok(()) | Err(RecvTimeoutError::Disconnected) => false,
+        });
+        Self { cancel, thread }
+    }
+
+    /// Cancels the timer if it has not fired yet. Returns whether `f` ran.
+    fn cancel(self) -> bool {
+        // Fails only if the timer thread already ended (fired); fine.
+        let _ = self.cancel.send(());
+        self.thread.join().expect("the timer callback panicked")
+    }
+
+    /// Waits for the timer to fire. Returns whether `f` ran (always `true`
+    /// here: nothing else can cancel it while we hold the sender).
+    fn join(self) -> bool {
+        let Self { cancel, thread } = self;
+        let fired = thread.join().expect("the timer callback panicked");
+        drop(cancel); // kept alive until now, so the wait was not cut short
+        fired
+    }
+}
+
+/// Step 14 — an auction: the bid starts at `increment` and rises by
+/// `increment` every `interval` until it reaches `max`; then the auction
+/// closes.
+///
+/// The Python version has each timer callback start the next `Timer`. A
+/// re-arming timer is exactly what `crossbeam_channel::tick` is: a channel
+/// that delivers a message every `interval`. Returns the bids in order.
+fn step_14(increment: u32, max: u32, interval: Duration) -> Vec<u32> {
+    let auctioneer = thread::spawn(move || {
+        let ticks = tick(interval);
+        let mut bids = Vec::new();
+        let mut bid = 0;
+        loop {
+            if bid >= max {
+                println!("No more bids, the auction is closed!");
+                return bids;
+            }
+            bid += increment;
+            println!("current bid: {bid}");
+            bids.push(bid);
+            // Waiting for the next tick; the first bid went out at once.
+            ticks.recv().expect("a tick channel never disconnects");
+        }
+    });
+    auctioneer.join().expect("the auctioneer panicked")
+}
+
+/// The course's data for step 15: astronaut, task, delay.
+const ASTRONAUTS: [(&str, &str, Duration); 3] = [
+    (
+        "Alexei Leonov",
+        "Repairing equipment",
+        Duration::from_millis(700),
+    ),
+    (
+        "Yuri Gagarin",
+        "Running experiments",
+        Duration::from_millis(1300),
+    ),
+    (
+        "John Glenn",
+        "Monitoring systems",
+        Duration::from_millis(1800),
+    ),
+];
+
+/// Step 15 — each astronaut starts a task after their own delay.
+///
+/// One timer per astronaut; each sends its message to `main`, which prints
+/// them as they arrive. Returns the messages in arrival order.
+fn step_15(crew: &[(&'static str, &'static str, Duration)]) -> Vec<String> {
+    let (tx, rx) = mpsc::channel();
+    let timers: Vec<Timer> = crew
+        .iter()
+        .map(|&(astronaut, task, delay)| {
+            let tx = tx.clone();
+            Timer::start(delay, move || {
+                let _ = tx.send(format!("{astronaut} is doing the task: {task}"));
+            })
+        })
+        .collect();
+    // Our own sender must go, or `rx` would wait for it forever.
+    drop(tx);
+    let messages: Vec<String> = rx.iter().inspect(|m| println!("{m}")).collect();
+    for timer in timers {
+        timer.join();
+    }
+    messages
+}
+
+/// A timer cancelled before its delay is up never runs its function.
+/// Returns whether the function ran.
+fn cancel_before_firing(delay: Duration, cancel_after: Duration) -> bool {
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let timer = Timer::start(delay, move || {
+        let _ = ran_tx.send(());
+        println!("the timer fired");
+    });
+    thread::sleep(cancel_after);
+    let fired = timer.cancel();
+    // `try_recv` agrees with what `cancel` reported.
+    assert_eq!(fired, ran_rx.try_recv().is_ok());
+    fired
+}
+
+/// The same race with crossbeam: whichever channel is ready first wins.
+/// Returns `true` if the delay won.
+fn after_or_cancel(delay: Duration, cancel_after: Duration) -> bool {
+    let (cancel_tx, cancel_rx) = crossbeam_channel::bounded::<()>(1);
+    let canceller = thread::spawn(move || {
+        thread::sleep(cancel_after);
+        let _ = cancel_tx.send(());
+    });
+    let fired = select! {
+        recv(after(delay)) -> _ => true,
+        recv(cancel_rx) -> _ => false,
+    };
+    canceller.join().expect("the canceller panicked");
+    fired
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 1.11 — Timer threads («Поток-таймер»)",
+        &[
+            Step::new("step_14", "an auction: a bid every second up to 10", || {
+                step_14(1, 10, Duration::from_secs(1));
+            }),
+            Step::new(
+                "step_15",
+                "astronauts start their tasks after delays",
+                || {
+                    step_15(&ASTRONAUTS);
+                },
+            ),
+            Step::new("cancel", "a timer cancelled in time never fires", || {
+                let fired =
+                    cancel_before_firing(Duration::from_secs(1), Duration::from_millis(300));
+                println!("1 s timer cancelled after 300 ms; it fired: {fired}");
+            }),
+            Step::new("after", "crossbeam's after() racing a cancel", || {
+                for (delay, cancel) in [(300, 600), (600, 300)] {
+                    let fired = after_or_cancel(
+                        Duration::from_millis(delay),
+                        Duration::from_millis(cancel),
+                    );
+                    let winner = if fired { "the timer" } else { "the cancel" };
+                    println!("timer {delay} ms vs cancel {cancel} ms: {winner} won");
+                }
+            }),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use course_tests::deadline;
+    use std::collections::HashSet;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn step_14_bids_rise_to_the_maximum_and_stop() {
+        let bids = deadline(LIMIT, || step_14(1, 10, Duration::from_millis(2)));
+        assert_eq!(bids, (1..=10).collect::<Vec<_>>());
+        let bids = deadline(LIMIT, || step_14(3, 10, Duration::from_millis(2)));
+        assert_eq!(bids, [3, 6, 9, 12]);
+    }
+
+    #[test]
+    fn step_15_every_astronaut_starts_exactly_once() {
+        let crew: Vec<_> = ASTRONAUTS
+            .iter()
+            .map(|&(who, task, delay)| (who, task, delay / 100))
+            .collect();
+        let messages = deadline(LIMIT, move || step_15(&crew));
+        assert_eq!(messages.len(), 3);
+        let expected: HashSet<String> = ASTRONAUTS
+            .iter()
+            .map(|(who, task, _)| format!("{who} is doing the task: {task}"))
+            .collect();
+        assert_eq!(messages.into_iter().collect::<HashSet<_>>(), expected);
+    }
+
+    #[test]
+    fn a_cancelled_timer_never_runs() {
+        let fired = deadline(LIMIT, || {
+            cancel_before_firing(Duration::from_secs(60), Duration::ZERO)
+        });
+        assert!(!fired);
+    }
+
+    #[test]
+    fn an_uncancelled_timer_runs_once() {
+        let fired = deadline(LIMIT, || {
+            cancel_before_firing(Duration::ZERO, Duration::from_millis(200))
+        });
+        assert!(fired);
+    }
+
+    #[test]
+    fn a_dropped_timer_does_not_fire() {
+        let (tx, rx) = mpsc::channel::<()>();
+        drop(Timer::start(Duration::from_secs(60), move || {
+            let _ = tx.send(());
+        }));
+        // The callback owned the only sender. Whether it ran or was dropped
+        // unrun, the channel disconnects; `recv` tells which.
+        assert!(deadline(LIMIT, move || rx.recv().is_err()));
+    }
+
+    #[test]
+    fn after_loses_to_an_earlier_cancel_and_beats_a_later_one() {
+        deadline(LIMIT, || {
+            assert!(!after_or_cancel(Duration::from_secs(60), Duration::ZERO));
+            assert!(after_or_cancel(Duration::ZERO, Duration::from_millis(200)));
+        });
+    }
+}

@@ -1,0 +1,306 @@
+//! Lesson 1.12 — Thread utility functions («Вспомогательные функции для работы с потоками»)
+//!
+//! Python's `threading` module keeps a registry of every running thread, so
+//! it can count and list them. Rust's std keeps no such registry: a program
+//! that wants one builds it, and the lesson does, with an RAII guard that
+//! removes a thread from the registry however the thread ends.
+//!
+//! | Python                          | Rust                                                          |
+//! |---------------------------------|---------------------------------------------------------------|
+//! | `threading.active_count()`      | no std equivalent: `ThreadRegistry::active_count()` (below)    |
+//! | `threading.enumerate()`         | `ThreadRegistry::names()` (below)                              |
+//! | `threading.current_thread()`    | `thread::current()`                                           |
+//! | `threading.main_thread()`       | none: record `thread::current().id()` at the start of `main`   |
+//! | `threading.get_ident()`         | `thread::current().id()` (a `ThreadId`, never reused)          |
+//! | `threading.get_native_id()`     | not in std (OS-specific, e.g. `gettid` on Linux)               |
+//! | `threading.stack_size(n)`       | `thread::Builder::stack_size(n)` per thread, or `RUST_MIN_STACK` |
+//! | `os.cpu_count()`                | `thread::available_parallelism()`                              |
+//!
+//! Run all steps: `cargo run -p module_01 --bin lesson_12`
+//! Run one step:  `cargo run -p module_01 --bin lesson_12 -- step_14`
+//! Output order varies between runs where threads race; the values do not.
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use step_runner::{Step, lesson_id};
+
+/// The threads started through it that are still running.
+///
+/// A thread is registered before it starts (so it is counted from the
+/// moment `spawn` returns, as in Python) and removed by a guard dropped when
+/// its closure returns or panics.
+#[derive(Clone, Default)]
+struct ThreadRegistry {
+    running: Arc<Mutex<BTreeMap<u64, String>>>,
+    next_key: Arc<Mutex<u64>>,
+}
+
+/// Removes its thread from the registry when dropped.
+struct Registration {
+    registry: ThreadRegistry,
+    key: u64,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // `lock` fails only if another thread panicked while holding it,
+        // which the registry's short critical sections never do; removing
+        // the entry anyway keeps the registry accurate.
+        let mut running = self
+            .registry
+            .running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        running.remove(&self.key);
+    }
+}
+
+impl ThreadRegistry {
+    /// Spawns a named thread that is listed while it runs.
+    fn spawn<T: Send + 'static>(
+        &self,
+        name: String,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> JoinHandle<T> {
+        let key = {
+            let mut next = self.next_key.lock().unwrap();
+            *next += 1;
+            *next
+        };
+        self.running.lock().unwrap().insert(key, name.clone());
+        let registration = Registration {
+            registry: self.clone(),
+            key,
+        };
+        thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let _registration = registration;
+                f()
+            })
+            .expect("the OS refused to create a thread")
+    }
+
+    fn active_count(&self) -> usize {
+        self.running.lock().unwrap().len()
+    }
+
+    /// Names of the running threads, in the order they were started.
+    fn names(&self) -> Vec<String> {
+        self.running.lock().unwrap().values().cloned().collect()
+    }
+}
+
+/// What was seen when the registry was consulted.
+#[derive(Debug)]
+struct Snapshot {
+    /// When the look was taken, measured from just before the first spawn.
+    at: Duration,
+    names: Vec<String>,
+}
+
+/// Spawns one thread per `(name, work)` through a registry, looks at the
+/// registry after `look_after`, then waits for every thread to end.
+fn run_and_look(jobs: &[(String, Duration)], look_after: Duration, verb: &str) -> Snapshot {
+    let registry = ThreadRegistry::default();
+    let started = Instant::now();
+    let handles: Vec<_> = jobs
+        .iter()
+        .map(|(name, work)| {
+            let (name, work) = (name.clone(), *work);
+            let verb = verb.to_owned();
+            registry.spawn(name.clone(), move || {
+                println!("{name} {verb} ({work:?})");
+                thread::sleep(work);
+                println!("{name} finished");
+            })
+        })
+        .collect();
+    thread::sleep(look_after);
+    // Read the names first, the clock second: a job longer than `at` was
+    // certainly still running when the names were read.
+    let names = registry.names();
+    let snapshot = Snapshot {
+        at: started.elapsed(),
+        names,
+    };
+    for handle in handles {
+        handle.join().expect("a thread panicked");
+    }
+    assert_eq!(registry.active_count(), 0, "every thread deregistered");
+    snapshot
+}
+
+/// The course's aircraft and their flight times for step 14, in seconds.
+const AIRCRAFT: [(&str, u64); 4] = [
+    ("Boeing 737", 6),
+    ("Airbus A320", 9),
+    ("Boeing 747", 6),
+    ("Airbus A380", 7),
+];
+
+/// Step 14 — every aircraft flies for its flight time (seconds scaled by
+/// `second`); after 5 "seconds", how many are in the air?
+///
+/// Python counts with `active_count() - 2` (minus main and the timer
+/// thread); the registry counts exactly the flights.
+fn step_14(second: Duration) -> Snapshot {
+    let flights: Vec<(String, Duration)> = AIRCRAFT
+        .iter()
+        .map(|&(plane, secs)| (plane.to_owned(), second * secs as u32))
+        .collect();
+    run_and_look(&flights, second * 5, "took off")
+}
+
+/// The course's task durations for step 15, in milliseconds.
+const DELAYS_MS: [u64; 12] = [
+    700, 2400, 1000, 8000, 4300, 400, 1300, 2500, 1700, 3200, 4700, 3600,
+];
+
+/// Step 15 — start a thread per delay, and after 1.5 s list the threads that
+/// are still running. `scale` divides every time, so tests can run it fast.
+fn step_15(scale: u32) -> Snapshot {
+    let jobs: Vec<(String, Duration)> = DELAYS_MS
+        .iter()
+        .enumerate()
+        .map(|(i, &ms)| {
+            (
+                format!("worker-{}", i + 1),
+                Duration::from_millis(ms) / scale,
+            )
+        })
+        .collect();
+    run_and_look(&jobs, Duration::from_millis(1500) / scale, "started")
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 1.12 — Thread utility functions («Вспомогательные функции для работы с потоками»)",
+        &[
+            Step::new("step_14", "aircraft in the air after 5 seconds", || {
+                let snapshot = step_14(Duration::from_secs(1));
+                println!(
+                    "aircraft in the air after {:.1?}: {}",
+                    snapshot.at,
+                    snapshot.names.len()
+                );
+            }),
+            Step::new("step_15", "threads still running after 1.5 seconds", || {
+                let snapshot = step_15(1);
+                println!("still running after {:.1?}:", snapshot.at);
+                for name in &snapshot.names {
+                    println!("  {name}");
+                }
+            }),
+            Step::new("utilities", "current thread, ids, CPUs", || {
+                let me = thread::current();
+                println!("current thread: {:?}, id {:?}", me.name(), me.id());
+                let other = thread::spawn(|| thread::current().id())
+                    .join()
+                    .expect("no panic");
+                println!("another thread's id: {other:?} (ids are never reused)");
+                match thread::available_parallelism() {
+                    Ok(n) => println!("available parallelism: {n}"),
+                    Err(e) => println!("available parallelism unknown: {e}"),
+                }
+            }),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use course_tests::deadline;
+
+    const LIMIT: Duration = Duration::from_secs(20);
+
+    /// The jobs that cannot have ended by `at`: they started after the clock
+    /// began and work longer than `at`. Any others may or may not have ended,
+    /// depending on scheduling.
+    fn surely_running(
+        jobs: impl IntoIterator<Item = (String, Duration)>,
+        at: Duration,
+    ) -> Vec<String> {
+        jobs.into_iter()
+            .filter(|(_, work)| *work > at)
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    #[test]
+    fn the_registry_counts_running_threads_exactly() {
+        deadline(LIMIT, || {
+            let registry = ThreadRegistry::default();
+            let (release_tx, release_rx) = crossbeam_channel::unbounded::<()>();
+            let handles: Vec<_> = (0..5)
+                .map(|i| {
+                    let release = release_rx.clone();
+                    registry.spawn(format!("t{i}"), move || release.recv().is_err())
+                })
+                .collect();
+            assert_eq!(registry.active_count(), 5);
+            assert_eq!(registry.names(), ["t0", "t1", "t2", "t3", "t4"]);
+            drop(release_tx);
+            for h in handles {
+                assert!(h.join().unwrap());
+            }
+            assert_eq!(registry.active_count(), 0);
+        });
+    }
+
+    #[test]
+    fn a_panicking_thread_is_deregistered() {
+        let registry = ThreadRegistry::default();
+        let handle = registry.spawn("doomed".into(), || panic!("expected in this test"));
+        assert!(handle.join().is_err());
+        assert_eq!(registry.active_count(), 0);
+    }
+
+    #[test]
+    fn step_14_all_four_aircraft_are_flying_at_five() {
+        let second = Duration::from_millis(100);
+        let snapshot = deadline(LIMIT, move || step_14(second));
+        let flights = AIRCRAFT
+            .iter()
+            .map(|&(p, s)| (p.to_owned(), second * s as u32));
+        // At the usual 5 "seconds" nobody has landed; if the look was late,
+        // only the flights still surely airborne are required.
+        for plane in surely_running(flights, snapshot.at) {
+            assert!(
+                snapshot.names.contains(&plane),
+                "{plane} missing: {snapshot:?}"
+            );
+        }
+        assert!(snapshot.names.len() <= AIRCRAFT.len());
+    }
+
+    #[test]
+    fn step_15_lists_the_threads_that_are_still_working() {
+        let scale = 10;
+        let snapshot = deadline(LIMIT, move || step_15(scale));
+        let jobs = DELAYS_MS.iter().enumerate().map(|(i, &ms)| {
+            (
+                format!("worker-{}", i + 1),
+                Duration::from_millis(ms) / scale,
+            )
+        });
+        let must = surely_running(jobs, snapshot.at);
+        // Normally exactly the eight tasks longer than 1.5 s.
+        assert!(must.len() <= 8);
+        for name in &must {
+            assert!(
+                snapshot.names.contains(name),
+                "{name} missing: {snapshot:?}"
+            );
+        }
+        for name in &snapshot.names {
+            assert!(name.starts_with("worker-"), "{name}");
+        }
+    }
+}
