@@ -104,8 +104,14 @@ struct Snapshot {
 }
 
 /// Spawns one thread per `(name, work)` through a registry, looks at the
-/// registry after `look_after`, then waits for every thread to end.
-fn run_and_look(jobs: &[(String, Duration)], look_after: Duration, verb: &str) -> Snapshot {
+/// registry after `look_after` and hands what it saw to `report` at once,
+/// then waits for every thread to end.
+fn run_and_look(
+    jobs: &[(String, Duration)],
+    look_after: Duration,
+    verb: &str,
+    report: fn(&Snapshot),
+) -> Snapshot {
     let registry = ThreadRegistry::default();
     let started = Instant::now();
     let handles: Vec<_> = jobs
@@ -128,6 +134,7 @@ fn run_and_look(jobs: &[(String, Duration)], look_after: Duration, verb: &str) -
         at: started.elapsed(),
         names,
     };
+    report(&snapshot);
     for handle in handles {
         handle.join().expect("a thread panicked");
     }
@@ -148,12 +155,12 @@ const AIRCRAFT: [(&str, u64); 4] = [
 ///
 /// Python counts with `active_count() - 2` (minus main and the timer
 /// thread); the registry counts exactly the flights.
-fn step_14(second: Duration) -> Snapshot {
+fn step_14(second: Duration, report: fn(&Snapshot)) -> Snapshot {
     let flights: Vec<(String, Duration)> = AIRCRAFT
         .iter()
         .map(|&(plane, secs)| (plane.to_owned(), second * secs as u32))
         .collect();
-    run_and_look(&flights, second * 5, "took off")
+    run_and_look(&flights, second * 5, "took off", report)
 }
 
 /// The course's task durations for step 15, in milliseconds.
@@ -163,7 +170,7 @@ const DELAYS_MS: [u64; 12] = [
 
 /// Step 15 — start a thread per delay, and after 1.5 s list the threads that
 /// are still running. `scale` divides every time, so tests can run it fast.
-fn step_15(scale: u32) -> Snapshot {
+fn step_15(scale: u32, report: fn(&Snapshot)) -> Snapshot {
     let jobs: Vec<(String, Duration)> = DELAYS_MS
         .iter()
         .enumerate()
@@ -174,7 +181,12 @@ fn step_15(scale: u32) -> Snapshot {
             )
         })
         .collect();
-    run_and_look(&jobs, Duration::from_millis(1500) / scale, "started")
+    run_and_look(
+        &jobs,
+        Duration::from_millis(1500) / scale,
+        "started",
+        report,
+    )
 }
 
 fn main() -> ExitCode {
@@ -183,19 +195,21 @@ fn main() -> ExitCode {
         "Lesson 1.12 — Thread utility functions («Вспомогательные функции для работы с потоками»)",
         &[
             Step::new("step_14", "aircraft in the air after 5 seconds", || {
-                let snapshot = step_14(Duration::from_secs(1));
-                println!(
-                    "aircraft in the air after {:.1?}: {}",
-                    snapshot.at,
-                    snapshot.names.len()
-                );
+                step_14(Duration::from_secs(1), |snapshot| {
+                    println!(
+                        "aircraft in the air after {:.1?}: {}",
+                        snapshot.at,
+                        snapshot.names.len()
+                    );
+                });
             }),
             Step::new("step_15", "threads still running after 1.5 seconds", || {
-                let snapshot = step_15(1);
-                println!("still running after {:.1?}:", snapshot.at);
-                for name in &snapshot.names {
-                    println!("  {name}");
-                }
+                step_15(1, |snapshot| {
+                    println!("still running after {:.1?}:", snapshot.at);
+                    for name in &snapshot.names {
+                        println!("  {name}");
+                    }
+                });
             }),
             Step::new("utilities", "current thread, ids, CPUs", || {
                 let me = thread::current();
@@ -265,7 +279,7 @@ mod tests {
     #[test]
     fn step_14_all_four_aircraft_are_flying_at_five() {
         let second = Duration::from_millis(100);
-        let snapshot = deadline(LIMIT, move || step_14(second));
+        let snapshot = deadline(LIMIT, move || step_14(second, |_| {}));
         let flights = AIRCRAFT
             .iter()
             .map(|&(p, s)| (p.to_owned(), second * s as u32));
@@ -283,7 +297,7 @@ mod tests {
     #[test]
     fn step_15_lists_the_threads_that_are_still_working() {
         let scale = 10;
-        let snapshot = deadline(LIMIT, move || step_15(scale));
+        let snapshot = deadline(LIMIT, move || step_15(scale, |_| {}));
         let jobs = DELAYS_MS.iter().enumerate().map(|(i, &ms)| {
             (
                 format!("worker-{}", i + 1),
