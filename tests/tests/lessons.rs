@@ -2,12 +2,17 @@
 //! exits 0, prints a heading for each step, and answers a bad step name with
 //! the list of steps and exit status 2.
 //!
-//! One test per module. A module's lessons run at the same time (they mostly
-//! sleep through the course's delays), so a module takes about as long as its
-//! slowest lesson.
+//! One test per module. The first test to ask builds every module (one
+//! package at a time) and then starts every lesson of every module at once:
+//! the lessons mostly sleep through the course's delays, so the whole run
+//! takes about as long as the slowest lesson, however many tests the harness
+//! runs in parallel.
 
-use std::path::Path;
-use std::process::Output;
+use std::collections::BTreeMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use course_tests::{
@@ -71,20 +76,85 @@ fn check_bad_step(package: &str, dir: &Path, bin: &str, steps: &[String]) {
     }
 }
 
-fn check_module(package: &str) {
-    let dir = lesson_binaries(package);
-    let lessons = lesson_names(package);
-    assert!(!lessons.is_empty(), "{package} has no lessons");
+/// One lesson binary's full run (no arguments).
+struct FullRun {
+    bin: String,
+    steps: Vec<String>,
+    output: Output,
+}
 
-    // Start every lesson of the module at once, then check each.
-    let running: Vec<_> = lessons
-        .iter()
-        .map(|bin| (bin, steps_of(&dir, bin), spawn_lesson(&dir, bin, &[])))
-        .collect();
-    for (bin, steps, child) in running {
-        let output = wait_with_limit(child, LESSON_LIMIT, bin);
-        check_full_run(package, bin, &steps, &output);
-        check_bad_step(package, &dir, bin, &steps);
+/// A module's lessons: where its binaries are, and how each full run went;
+/// or why the module could not be run.
+type ModuleRuns = Result<(PathBuf, Vec<FullRun>), String>;
+
+/// Runs `f`, turning a panic (a failed assertion in a helper) into `Err`.
+fn catching<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_else(|| "panicked".to_owned())
+    })
+}
+
+/// Every module's full runs, made once for all the tests.
+fn all_runs() -> &'static BTreeMap<String, ModuleRuns> {
+    static RUNS: OnceLock<BTreeMap<String, ModuleRuns>> = OnceLock::new();
+    RUNS.get_or_init(|| {
+        // Build and start, module by module; nothing is awaited yet.
+        type Started = (PathBuf, Vec<(String, Vec<String>, Child)>);
+        let started: Vec<(String, Result<Started, String>)> = module_packages()
+            .into_iter()
+            .map(|package| {
+                let start = catching(|| {
+                    let dir = lesson_binaries(&package);
+                    let lessons = lesson_names(&package);
+                    assert!(!lessons.is_empty(), "{package} has no lessons");
+                    let children = lessons
+                        .into_iter()
+                        .map(|bin| {
+                            let steps = steps_of(&dir, &bin);
+                            let child = spawn_lesson(&dir, &bin, &[]);
+                            (bin, steps, child)
+                        })
+                        .collect();
+                    (dir, children)
+                });
+                (package, start)
+            })
+            .collect();
+        // Then collect every run.
+        started
+            .into_iter()
+            .map(|(package, start)| {
+                let runs = start.and_then(|(dir, children)| {
+                    let runs = children
+                        .into_iter()
+                        .map(|(bin, steps, child)| {
+                            let output = catching(|| wait_with_limit(child, LESSON_LIMIT, &bin))?;
+                            Ok(FullRun { bin, steps, output })
+                        })
+                        .collect::<Result<Vec<_>, String>>()?;
+                    Ok((dir, runs))
+                });
+                (package, runs)
+            })
+            .collect()
+    })
+}
+
+fn check_module(package: &str) {
+    let runs = all_runs()
+        .get(package)
+        .unwrap_or_else(|| panic!("{package} is not in the workspace"));
+    let (dir, runs) = match runs {
+        Ok(runs) => runs,
+        Err(why) => panic!("{package}: {why}"),
+    };
+    for run in runs {
+        check_full_run(package, &run.bin, &run.steps, &run.output);
+        check_bad_step(package, dir, &run.bin, &run.steps);
     }
 }
 
