@@ -10,6 +10,8 @@
 //!   at a time under a file lock and copies its binaries aside before anyone
 //!   else can overwrite them; every lesson also prints its own
 //!   `[package/bin]` on its first line, which the end-to-end tests check.
+//!   The builds use the workspace's `lessons` profile, whose output folder
+//!   (`target/lessons/`) no `cargo run` or `cargo build` of yours touches.
 
 use std::fs::{self, File};
 use std::io::BufRead;
@@ -115,27 +117,21 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
     // One build-and-copy at a time, across threads and processes (the lock is
     // taken on the open file, so test runners that use one process per test
     // are serialised too). Without it another package's build could replace
-    // `target/debug/lesson_03` between our build and our copy.
+    // `target/lessons/lesson_03` between our build and our copy.
     let lock = File::create(root.join(".lock")).expect("creating the lock file");
     lock.lock().expect("locking lesson-bins");
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace_root())
-        .args([
-            "build",
-            "--quiet",
-            "--message-format=json",
-            "-p",
-            package,
-            "--bins",
-        ])
+        .args(["build", "--quiet", "--profile", "lessons"])
+        .args(["--message-format=json", "-p", package, "--bins"])
         .stderr(Stdio::piped())
         .output()
         .expect("running cargo build");
     assert!(
         output.status.success(),
-        "cargo build -p {package} --bins failed:\n{}",
+        "cargo build --profile lessons -p {package} --bins failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
 
