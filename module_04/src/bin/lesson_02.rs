@@ -258,6 +258,9 @@ fn files_in(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// `workers` consumer threads count the lines and words. Returns the totals,
 /// or the first error reading the files.
 fn step_07(dir: &Path, workers: usize) -> io::Result<Counts> {
+    // With no worker, nobody would ever receive and the producer would wait
+    // forever on the first file.
+    assert!(workers > 0, "step 07 needs at least one worker");
     let paths = files_in(dir)?;
     // Bounded: the producer reads at most a few files ahead of the workers,
     // so a big folder never sits in memory all at once.
