@@ -7,7 +7,7 @@
 //! consumer learns that no more items will ever come. A failed send always
 //! hands the item back, so nothing is lost silently.
 //!
-//! | Python                                        | Rust (`crossbeam_channel`; `std::sync::mpsc` has the same names) |
+//! | Python                                        | Rust (`crossbeam_channel`)                            |
 //! |-----------------------------------------------|-------------------------------------------------------|
 //! | `queue.SimpleQueue()`                         | `mpsc::channel()` (unbounded, no `task_done`/`join`)  |
 //! | `q.get_nowait()` → `queue.Empty`              | `rx.try_recv()` → `Err(TryRecvError::Empty)`          |
@@ -17,6 +17,9 @@
 //! | `q.empty()` / `q.full()` (a hint, racy)       | `tx.is_empty()` / `tx.is_full()` (a hint, racy)       |
 //! | `q.shutdown()` → `queue.ShutDown` (3.13+)     | drop every `Sender`: `Err(RecvError)`, `…::Disconnected` |
 //! | (consumer thread gone: `put` still succeeds)  | `tx.send(x)` → `Err(SendError(x))`                    |
+//!
+//! `std::sync::mpsc` uses the same error names, but its `SyncSender` has no
+//! `send_timeout`, `len` or `is_full` on stable Rust.
 //!
 //! Run all steps: `cargo run -p module_04 --bin lesson_05`
 //! Run one step:  `cargo run -p module_04 --bin lesson_05 -- step_06`
