@@ -216,6 +216,9 @@ fn split(threads_per_field: usize, updates: u64) -> (Stats, Duration) {
     (stats.into_stats(), elapsed)
 }
 
+/// A demo of the `splitting` step: threads per field, updates per thread.
+type Variant = fn(usize, u64) -> (Stats, Duration);
+
 /// What the invariant demo saw.
 #[derive(Debug)]
 struct InvariantRun {
@@ -277,7 +280,7 @@ fn main() -> std::process::ExitCode {
             Step::new("splitting", "one coarse lock vs one lock per field", || {
                 let expected = expected_stats(THREADS_PER_FIELD, UPDATES_PER_THREAD);
                 let mut table = Table::new(["locks", "wall, ms", "ns/update per thread"]);
-                let variants: [(&str, fn(usize, u64) -> (Stats, Duration)); 2] = [
+                let variants: [(&str, Variant); 2] = [
                     ("one coarse Mutex<Stats>", coarse),
                     ("a Mutex per field", split),
                 ];
