@@ -271,7 +271,8 @@ fn main() -> std::process::ExitCode {
                         "ns/op = wall time / operations per thread (median of {ROUNDS} rounds after a warm-up)"
                     );
                     println!("{}", profile_note("lesson_05"));
-                    // What to read in the table (typical x86-64, release build):
+                    // What to read in the table (typical x86-64, release build;
+                    // every row includes the loop's own cost, the first row):
                     // - local and atomic load cost ~1 ns in both columns: reading
                     //   shared memory that nobody writes scales perfectly;
                     // - an uncontended fetch_add or lock/unlock is one or two
