@@ -177,4 +177,4 @@ macro_rules! module_tests {
     };
 }
 
-module_tests!(module_01, module_04);
+module_tests!(module_01, module_04, module_06);

@@ -1,0 +1,389 @@
+//! Lesson 6.1 — Lock contention («Конкуренция за блокировку»)
+//!
+//! When many threads need one lock, they spend their time waiting for it and
+//! the program runs as if it had one core. The cure is a shorter critical
+//! section: compute outside the lock, hold it only to publish the result.
+//! Then the lock implementation matters less — but it still decides who gets
+//! the lock next, which the second demo measures for std, parking_lot and
+//! parking_lot's `FairMutex`.
+//!
+//! | Python                               | Rust                                           |
+//! |--------------------------------------|------------------------------------------------|
+//! | `lock = threading.Lock()`            | `Mutex<T>` (the lock owns the data it guards)  |
+//! | `with lock: total += work(x)`        | `*m.lock().unwrap() += work(x)` (hot lock)     |
+//! | `r = work(x)` then `with lock: …`    | `let r = work(x); *m.lock().unwrap() += r;`    |
+//! | (no choice of lock implementation)   | `parking_lot::Mutex`, `parking_lot::FairMutex` |
+//! | `time.perf_counter()` around acquire | `Instant::now()` around `lock()`               |
+//!
+//! Debug builds distort these numbers: for real ones run
+//! `cargo run --release -p module_06 --bin lesson_01`.
+//!
+//! Run all steps: `cargo run -p module_06 --bin lesson_01`
+//! Run one step:  `cargo run -p module_06 --bin lesson_01 -- mutex_kinds`
+//!
+//! In CPython the GIL already serialises the `work` itself, so moving it out
+//! of the lock gains little there; in Rust the threads really run in
+//! parallel, and the shorter critical section scales with the cores.
+
+use std::hint::black_box;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use module_06::{Table, fmt_ms, fmt_ns, median_of, ns_per_op, profile_note};
+use step_runner::{Step, lesson_id};
+
+/// More threads than this machine's cores on purpose: contention is worst
+/// when a waiting thread could run but cannot get the lock.
+const THREADS: usize = 4;
+/// Tasks per thread in the contention demo.
+const TASKS_PER_THREAD: u64 = 5_000;
+/// Cost of one task: rounds of integer mixing (a microsecond or two).
+const WORK_ROUNDS: u32 = 1_000;
+/// Measured rounds after the warm-up; the median is reported.
+const ROUNDS: usize = 3;
+/// Work done while holding the lock in the fairness demo (a microsecond or
+/// two): long enough that waiters stop spinning and park in the lock's queue.
+const HELD_ROUNDS: u32 = 1_000;
+/// How long each lock kind is hammered in the fairness demo.
+const WINDOW: Duration = Duration::from_millis(300);
+
+/// A task's CPU work: a pseudo-random mix of the seed. `black_box` keeps the
+/// optimiser from precomputing it.
+fn work(seed: u64, rounds: u32) -> u64 {
+    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
+    for _ in 0..black_box(rounds) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+    }
+    x % 1_000
+}
+
+/// The expected result: every task's work, added up on one thread.
+fn sequential_total(threads: usize, tasks: u64, rounds: u32) -> u64 {
+    (0..threads as u64 * tasks).map(|i| work(i, rounds)).sum()
+}
+
+/// Where the work happens relative to the lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    /// `lock; total += work(i); unlock` — the whole task is critical.
+    WorkInsideLock,
+    /// `r = work(i); lock; total += r; unlock` — only the addition is.
+    WorkOutsideLock,
+}
+
+/// One run of the contention demo.
+#[derive(Debug, Clone, Copy)]
+struct ContentionRun {
+    total: u64,
+    wall: Duration,
+    /// Time the threads spent inside `lock()`, waiting, summed over threads.
+    waiting: Duration,
+}
+
+/// Demo: `threads` threads each run `tasks` tasks and add their results to
+/// one `Mutex<u64>`, with the work inside or outside the critical section.
+fn contention(section: Section, threads: usize, tasks: u64, rounds: u32) -> ContentionRun {
+    let total = Mutex::new(0u64);
+    let start = Instant::now();
+    let waiting: Duration = thread::scope(|s| {
+        let handles: Vec<_> = (0..threads as u64)
+            .map(|t| {
+                let total = &total;
+                s.spawn(move || {
+                    let mut waited = Duration::ZERO;
+                    for i in t * tasks..(t + 1) * tasks {
+                        // Reading the clock costs ~25 ns, small next to a
+                        // microsecond task, so timing each wait is honest here.
+                        match section {
+                            Section::WorkInsideLock => {
+                                let asked = Instant::now();
+                                let mut guard = total.lock().unwrap();
+                                waited += asked.elapsed();
+                                *guard += work(i, rounds);
+                            }
+                            Section::WorkOutsideLock => {
+                                let result = work(i, rounds);
+                                let asked = Instant::now();
+                                let mut guard = total.lock().unwrap();
+                                waited += asked.elapsed();
+                                *guard += result;
+                            }
+                        }
+                    }
+                    waited
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a worker panicked"))
+            .sum()
+    });
+    ContentionRun {
+        // `unwrap`: no worker panicked while holding the lock (joined above).
+        total: total.into_inner().unwrap(),
+        wall: start.elapsed(),
+        waiting,
+    }
+}
+
+/// The lock implementations the second demo compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Std,
+    ParkingLot,
+    ParkingLotFair,
+}
+
+impl Kind {
+    const ALL: [Kind; 3] = [Kind::Std, Kind::ParkingLot, Kind::ParkingLotFair];
+
+    fn label(self) -> &'static str {
+        match self {
+            Kind::Std => "std::sync::Mutex",
+            Kind::ParkingLot => "parking_lot::Mutex",
+            Kind::ParkingLotFair => "parking_lot::FairMutex",
+        }
+    }
+}
+
+/// What the lock protects in the fairness demo: a counter, and who took the
+/// lock last, to count hand-offs from one thread to another.
+#[derive(Debug, Default)]
+struct Ledger {
+    count: u64,
+    checksum: u64,
+    last_owner: Option<usize>,
+    handoffs: u64,
+}
+
+impl Ledger {
+    fn record(&mut self, me: usize) {
+        // A little work inside the lock, so that waiters actually queue up.
+        self.checksum ^= work(self.count, HELD_ROUNDS);
+        self.count += 1;
+        if self.last_owner != Some(me) {
+            self.handoffs += 1;
+            self.last_owner = Some(me);
+        }
+    }
+}
+
+/// One run of the fairness demo.
+#[derive(Debug, Clone)]
+struct KindRun {
+    kind: Kind,
+    ledger_count: u64,
+    handoffs: u64,
+    /// How many times each thread got the lock.
+    per_thread: Vec<u64>,
+    elapsed: Duration,
+}
+
+/// Runs `threads` threads that take the lock as often as they can until
+/// `window` has passed; `record(me)` takes the lock once for thread `me`.
+fn hammer(threads: usize, window: Duration, record: impl Fn(usize) + Sync) -> (Vec<u64>, Duration) {
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let per_thread = thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|me| {
+                let (stop, record) = (&stop, &record);
+                s.spawn(move || {
+                    let mut mine = 0u64;
+                    // Relaxed: the flag carries no data, only "time is up".
+                    while !stop.load(Ordering::Relaxed) {
+                        record(me);
+                        mine += 1;
+                    }
+                    mine
+                })
+            })
+            .collect();
+        thread::sleep(window);
+        stop.store(true, Ordering::Relaxed);
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a worker panicked"))
+            .collect()
+    });
+    (per_thread, start.elapsed())
+}
+
+/// Demo: the same hot, tiny critical section on each lock kind.
+///
+/// std's `Mutex` (a futex on Linux) and `parking_lot::Mutex` are *unfair*: a
+/// thread that unlocks and immediately locks again usually wins against the
+/// parked waiters, so the lock stays on one core for long runs — good for
+/// throughput, bad for latency. (`parking_lot::Mutex` forces a fair hand-off
+/// about every 0.5 ms so nobody starves.) `FairMutex` hands the lock to the
+/// next waiter on every unlock: fair, and slower, since every hand-off wakes
+/// a parked thread.
+fn mutex_kind(kind: Kind, threads: usize, window: Duration) -> KindRun {
+    let (ledger, (per_thread, elapsed)) = match kind {
+        Kind::Std => {
+            let m = Mutex::new(Ledger::default());
+            let run = hammer(threads, window, |me| m.lock().unwrap().record(me));
+            (m.into_inner().unwrap(), run)
+        }
+        Kind::ParkingLot => {
+            let m = parking_lot::Mutex::new(Ledger::default());
+            let run = hammer(threads, window, |me| m.lock().record(me));
+            (m.into_inner(), run)
+        }
+        Kind::ParkingLotFair => {
+            let m = parking_lot::FairMutex::new(Ledger::default());
+            let run = hammer(threads, window, |me| m.lock().record(me));
+            (m.into_inner(), run)
+        }
+    };
+    KindRun {
+        kind,
+        ledger_count: ledger.count,
+        handoffs: ledger.handoffs,
+        per_thread,
+        elapsed,
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 6.1 — Lock contention («Конкуренция за блокировку»)",
+        &[
+            Step::new("contention", "work inside vs outside one hot lock", || {
+                let expected = sequential_total(THREADS, TASKS_PER_THREAD, WORK_ROUNDS);
+                // `black_box` on the result: an unused result would let the
+                // optimiser delete the whole computation.
+                let sequential = median_of(ROUNDS, || {
+                    module_06::time(|| {
+                        black_box(sequential_total(THREADS, TASKS_PER_THREAD, WORK_ROUNDS))
+                    })
+                    .1
+                });
+                let mut table = Table::new([
+                    "variant",
+                    "wall, ms",
+                    "waiting for the lock, ms",
+                    "waiting, % of thread time",
+                ]);
+                table.row([
+                    "one thread, no lock".to_owned(),
+                    fmt_ms(sequential),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                ]);
+                for section in [Section::WorkInsideLock, Section::WorkOutsideLock] {
+                    let mut last = None;
+                    let wall = median_of(ROUNDS, || {
+                        let run = contention(section, THREADS, TASKS_PER_THREAD, WORK_ROUNDS);
+                        assert_eq!(run.total, expected, "a lost update");
+                        last = Some(run);
+                        run.wall
+                    });
+                    let run = last.expect("median_of ran at least once");
+                    let thread_time = run.wall.as_secs_f64() * THREADS as f64;
+                    table.row([
+                        format!("{section:?}"),
+                        fmt_ms(wall),
+                        fmt_ms(run.waiting),
+                        format!("{:.0}", 100.0 * run.waiting.as_secs_f64() / thread_time),
+                    ]);
+                }
+                print!("{table}");
+                println!(
+                    "{THREADS} threads x {TASKS_PER_THREAD} tasks, total {expected} in every run"
+                );
+                println!("{}", profile_note("lesson_01"));
+                // Work inside the lock: only one thread computes at a time,
+                // so the wall time is no better than one thread's, and the
+                // others spend most of their time waiting. Work outside: the
+                // lock is held for one addition, waits nearly vanish, and the
+                // wall time drops towards sequential / cores (when the cores
+                // are free: on a busy machine there is nothing to gain).
+            }),
+            Step::new("mutex_kinds", "std vs parking_lot vs FairMutex", || {
+                let mut table = Table::new([
+                    "lock",
+                    "ns per lock",
+                    "locks per hand-off",
+                    "fewest / most per thread",
+                ]);
+                for kind in Kind::ALL {
+                    let run = mutex_kind(kind, THREADS, WINDOW);
+                    assert_eq!(run.ledger_count, run.per_thread.iter().sum::<u64>());
+                    let min = run.per_thread.iter().min().copied().unwrap_or(0);
+                    let max = run.per_thread.iter().max().copied().unwrap_or(0);
+                    table.row([
+                        run.kind.label().to_owned(),
+                        fmt_ns(ns_per_op(run.elapsed, run.ledger_count)),
+                        format!(
+                            "{:.1}",
+                            run.ledger_count as f64 / run.handoffs.max(1) as f64
+                        ),
+                        format!("{min} / {max}"),
+                    ]);
+                }
+                print!("{table}");
+                println!("{THREADS} threads, each locking as often as it can for {WINDOW:?}");
+                println!("{}", profile_note("lesson_01"));
+                // "Locks per hand-off" is how many times in a row one thread
+                // got the lock. The unfair locks show long runs (cheap: the
+                // lock and its data stay in one core's cache, nobody has to
+                // be woken). FairMutex shows the shortest: each unlock hands
+                // the lock straight to a parked waiter (one still spinning
+                // is not queued yet), paying a wake-up per hand-off. Pick
+                // fairness only when a starved thread is a real problem.
+                // With more threads than free cores, the scheduler's time
+                // slices also decide who runs, which blurs every column.
+            }),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_critical_sections_give_the_sequential_total() {
+        let expected = sequential_total(3, 200, 50);
+        for section in [Section::WorkInsideLock, Section::WorkOutsideLock] {
+            let run = course_tests::deadline(Duration::from_secs(20), move || {
+                contention(section, 3, 200, 50)
+            });
+            assert_eq!(run.total, expected, "{section:?}");
+            assert!(run.waiting <= run.wall * 3, "waiting is per-thread time");
+        }
+    }
+
+    #[test]
+    fn every_lock_kind_counts_every_acquisition() {
+        for kind in Kind::ALL {
+            let run = course_tests::deadline(Duration::from_secs(20), move || {
+                mutex_kind(kind, 3, Duration::from_millis(20))
+            });
+            assert_eq!(run.per_thread.len(), 3);
+            assert_eq!(
+                run.ledger_count,
+                run.per_thread.iter().sum::<u64>(),
+                "{kind:?}"
+            );
+            assert!(run.handoffs <= run.ledger_count);
+            assert_eq!(run.handoffs == 0, run.ledger_count == 0);
+        }
+    }
+
+    #[test]
+    fn the_ledger_counts_handoffs() {
+        let mut ledger = Ledger::default();
+        for me in [0, 0, 1, 1, 1, 0] {
+            ledger.record(me);
+        }
+        assert_eq!((ledger.count, ledger.handoffs), (6, 3));
+    }
+}

@@ -1,0 +1,421 @@
+//! Lesson 6.2 — Lock striping («Чередование блокировок»)
+//!
+//! One lock around a whole map makes every thread wait for every other, even
+//! when they touch different keys. Striping splits the map into N shards,
+//! each with its own lock, and picks the shard by the key's hash: threads
+//! working on different shards no longer meet. Operations on the whole map
+//! (length, snapshot) then take every stripe — always in the same order, so
+//! two of them can never deadlock.
+//!
+//! | Python                                    | Rust                                             |
+//! |-------------------------------------------|--------------------------------------------------|
+//! | `lock = Lock(); d = {}`                   | `Mutex<HashMap<K, V>>` (one lock)                |
+//! | `locks = [Lock() for _ in range(n)]`      | `Vec<CachePadded<Mutex<HashMap<K, V>>>>`         |
+//! | `hash(key) % n`                           | `RandomState::hash_one(&key) % n`                |
+//! | `with locks[i]: d[i][k] = d[i].get(k,0)+1` | `*stripe.lock().unwrap().entry(k).or_default() += 1` |
+//! | `for l in locks: l.acquire()`             | `stripes.iter().map(\|s\| s.lock())` (fixed order)  |
+//!
+//! Debug builds distort these numbers: for real ones run
+//! `cargo run --release -p module_06 --bin lesson_02`.
+//!
+//! Run all steps: `cargo run -p module_06 --bin lesson_02`
+//! Run one step:  `cargo run -p module_06 --bin lesson_02 -- transfers`
+//!
+//! Production code can use a crate that does this already, e.g. `dashmap`
+//! (a sharded `RwLock<HashMap>`); it is written out here because the striping
+//! is the lesson.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, RandomState};
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_utils::CachePadded;
+use module_06::{Table, fmt_ms, fmt_ns, median_of, ns_per_op, profile_note};
+use step_runner::{Step, lesson_id};
+
+/// Threads updating the map at once (more than this machine's cores).
+const THREADS: usize = 4;
+/// Updates per thread per round.
+const UPDATES_PER_THREAD: u64 = 200_000;
+/// Distinct keys the updates spread over.
+const KEYS: u64 = 10_000;
+/// Stripe counts to compare.
+const STRIPE_COUNTS: [usize; 4] = [1, 4, 16, 64];
+/// Measured rounds after the warm-up; the median is reported.
+const ROUNDS: usize = 3;
+/// Accounts in the transfer demo, and what each starts with.
+const ACCOUNTS: u64 = 1_000;
+const START_BALANCE: u64 = 100;
+/// Transfers each thread attempts in the transfer demo.
+const TRANSFERS_PER_THREAD: u64 = 20_000;
+
+/// A hash map split into stripes, each behind its own lock.
+///
+/// `CachePadded` gives every stripe its own cache line (64–128 bytes): a
+/// `Mutex<HashMap>` is ~56 bytes, so without padding two stripes share a
+/// line, and locking one makes the other core's copy of its neighbour
+/// invalid ("false sharing") — contention again, through the hardware.
+struct StripedMap<K, V> {
+    /// One hasher picks the stripe; each inner map hashes again with its own
+    /// keys, so the stripe choice does not skew the inner tables.
+    hasher: RandomState,
+    stripes: Vec<CachePadded<Mutex<HashMap<K, V>>>>,
+}
+
+impl<K: Hash + Eq, V> StripedMap<K, V> {
+    fn new(stripes: usize) -> Self {
+        assert!(stripes > 0, "at least one stripe");
+        Self {
+            hasher: RandomState::new(),
+            stripes: (0..stripes)
+                .map(|_| CachePadded::new(Mutex::new(HashMap::new())))
+                .collect(),
+        }
+    }
+
+    /// The stripe that owns `key`: hash % N.
+    fn stripe_of(&self, key: &K) -> usize {
+        (self.hasher.hash_one(key) % self.stripes.len() as u64) as usize
+    }
+
+    fn lock(&self, stripe: usize) -> MutexGuard<'_, HashMap<K, V>> {
+        // A poisoned stripe means a thread panicked mid-update; its map may
+        // be half-changed, so propagating the panic is the safe choice.
+        self.stripes[stripe]
+            .lock()
+            .expect("a thread panicked while updating this stripe")
+    }
+
+    /// Changes the value of `key` (starting from `V::default()`), holding
+    /// only that key's stripe.
+    fn update(&self, key: K, change: impl FnOnce(&mut V))
+    where
+        V: Default,
+    {
+        let stripe = self.stripe_of(&key);
+        change(self.lock(stripe).entry(key).or_default());
+    }
+
+    /// Locks every stripe, in index order. Every whole-map operation goes
+    /// through here, so all of them take the stripes in the same order and
+    /// two can never each hold a stripe the other waits for.
+    fn lock_all(&self) -> Vec<MutexGuard<'_, HashMap<K, V>>> {
+        (0..self.stripes.len()).map(|i| self.lock(i)).collect()
+    }
+
+    /// The number of keys: a whole-map operation. Holding every stripe at
+    /// once gives the length at one instant, not a sum of stale parts.
+    fn len(&self) -> usize {
+        self.lock_all().iter().map(|stripe| stripe.len()).sum()
+    }
+
+    /// A consistent copy of the whole map.
+    fn snapshot(&self) -> HashMap<K, V>
+    where
+        K: Clone,
+        V: Clone,
+    {
+        let stripes = self.lock_all();
+        stripes
+            .iter()
+            .flat_map(|stripe| stripe.iter().map(|(k, v)| (k.clone(), v.clone())))
+            .collect()
+    }
+}
+
+impl<K: Hash + Eq> StripedMap<K, u64> {
+    /// Moves `amount` from `from` to `to` if `from` has it. The two keys may
+    /// live in two stripes: take the lower-numbered stripe first — the same
+    /// global order as `lock_all`, so transfers and snapshots cannot deadlock.
+    fn transfer(&self, from: &K, to: &K, amount: u64) -> bool {
+        let (a, b) = (self.stripe_of(from), self.stripe_of(to));
+        if a == b {
+            // One stripe: locking it twice would deadlock on ourselves.
+            let mut stripe = self.lock(a);
+            if !take(&mut stripe, from, amount) {
+                return false;
+            }
+            give(&mut stripe, to, amount);
+            return true;
+        }
+        let (mut low, mut high) = (self.lock(a.min(b)), self.lock(a.max(b)));
+        let (source, target) = if a < b {
+            (&mut low, &mut high)
+        } else {
+            (&mut high, &mut low)
+        };
+        if !take(source, from, amount) {
+            return false;
+        }
+        give(target, to, amount);
+        true
+    }
+}
+
+/// Takes `amount` from an existing balance; false if it is missing or short.
+fn take<K: Hash + Eq>(map: &mut HashMap<K, u64>, key: &K, amount: u64) -> bool {
+    match map.get_mut(key) {
+        Some(balance) if *balance >= amount => {
+            *balance -= amount;
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Adds `amount` to an existing balance.
+fn give<K: Hash + Eq>(map: &mut HashMap<K, u64>, key: &K, amount: u64) {
+    // Transfers only go between accounts that were opened up front.
+    let balance = map
+        .get_mut(key)
+        .expect("transfers go between existing accounts");
+    *balance += amount;
+}
+
+/// The key of the `i`-th update: a fixed, scrambled walk over `KEYS` keys.
+fn key_of(i: u64, keys: u64) -> u64 {
+    i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % keys
+}
+
+/// The map every variant must end with: each update counted once.
+fn expected_counts(threads: usize, updates: u64, keys: u64) -> HashMap<u64, u64> {
+    let mut counts = HashMap::new();
+    for i in 0..threads as u64 * updates {
+        *counts.entry(key_of(i, keys)).or_default() += 1;
+    }
+    counts
+}
+
+/// `threads` threads each apply `updates` increments through `increment`;
+/// returns the wall time.
+fn run_updates(
+    threads: usize,
+    updates: u64,
+    keys: u64,
+    increment: impl Fn(u64) + Sync,
+) -> Duration {
+    let start = Instant::now();
+    thread::scope(|s| {
+        for t in 0..threads as u64 {
+            let increment = &increment;
+            s.spawn(move || {
+                for i in t * updates..(t + 1) * updates {
+                    increment(key_of(i, keys));
+                }
+            });
+        }
+    });
+    start.elapsed()
+}
+
+/// Demo: the same increments through one `Mutex<HashMap>`.
+fn single_lock(threads: usize, updates: u64, keys: u64) -> (HashMap<u64, u64>, Duration) {
+    let map = Mutex::new(HashMap::new());
+    let elapsed = run_updates(threads, updates, keys, |key| {
+        *map.lock().unwrap().entry(key).or_default() += 1;
+    });
+    (map.into_inner().unwrap(), elapsed)
+}
+
+/// Demo: the same increments through a map with `stripes` stripes.
+fn striped(
+    stripes: usize,
+    threads: usize,
+    updates: u64,
+    keys: u64,
+) -> (HashMap<u64, u64>, Duration) {
+    let map = StripedMap::new(stripes);
+    let elapsed = run_updates(threads, updates, keys, |key| {
+        map.update(key, |count: &mut u64| *count += 1);
+    });
+    (map.snapshot(), elapsed)
+}
+
+/// The result of the transfer demo.
+#[derive(Debug)]
+struct Audit {
+    /// Snapshots the auditor took while transfers ran.
+    snapshots: u64,
+    /// Every total the auditor saw (all must equal the starting total).
+    totals_seen: Vec<u64>,
+    transfers_done: u64,
+    final_total: u64,
+    accounts: usize,
+}
+
+/// Demo: threads move money between accounts (two stripes, fixed order)
+/// while an auditor snapshots the whole map (all stripes, same order). Each
+/// snapshot must see the same total: a transfer is never half-visible.
+fn transfers(stripes: usize, accounts: u64, threads: usize, transfers_each: u64) -> Audit {
+    let map = StripedMap::new(stripes);
+    for account in 0..accounts {
+        map.update(account, |balance: &mut u64| *balance = START_BALANCE);
+    }
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (transfers_done, (snapshots, totals_seen)) = thread::scope(|s| {
+        let auditor = s.spawn(|| {
+            let mut totals = Vec::new();
+            let mut snapshots = 0;
+            // Acquire pairs with the Release store below: once the auditor
+            // sees `done`, the loop ends; one last snapshot follows.
+            while !done.load(std::sync::atomic::Ordering::Acquire) {
+                totals.push(map.snapshot().values().sum::<u64>());
+                snapshots += 1;
+                thread::yield_now();
+            }
+            (snapshots, totals)
+        });
+        let movers: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..transfers_each)
+                        .filter(|_| {
+                            let from = rand::random_range(0..accounts);
+                            let to = rand::random_range(0..accounts);
+                            map.transfer(&from, &to, rand::random_range(1..=10))
+                        })
+                        .count() as u64
+                })
+            })
+            .collect();
+        let moved = movers
+            .into_iter()
+            .map(|h| h.join().expect("a transfer thread panicked"))
+            .sum();
+        done.store(true, std::sync::atomic::Ordering::Release);
+        (moved, auditor.join().expect("the auditor panicked"))
+    });
+    Audit {
+        snapshots,
+        totals_seen,
+        transfers_done,
+        final_total: map.snapshot().values().sum(),
+        accounts: map.len(),
+    }
+}
+
+fn main() -> std::process::ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 6.2 — Lock striping («Чередование блокировок»)",
+        &[
+            Step::new("striping", "one lock vs N striped locks", || {
+                let expected = expected_counts(THREADS, UPDATES_PER_THREAD, KEYS);
+                let mut table = Table::new(["map", "stripes", "wall, ms", "ns/update per thread"]);
+                let mut add_row =
+                    |name: &str,
+                     stripes: String,
+                     run: &dyn Fn() -> (HashMap<u64, u64>, Duration)| {
+                        let wall = median_of(ROUNDS, || {
+                            let (map, elapsed) = run();
+                            assert_eq!(map, expected, "{name}: lost or extra updates");
+                            elapsed
+                        });
+                        table.row([
+                            name.to_owned(),
+                            stripes,
+                            fmt_ms(wall),
+                            fmt_ns(ns_per_op(wall, UPDATES_PER_THREAD)),
+                        ]);
+                    };
+                add_row("Mutex<HashMap>", "-".to_owned(), &|| {
+                    single_lock(THREADS, UPDATES_PER_THREAD, KEYS)
+                });
+                for stripes in STRIPE_COUNTS {
+                    add_row("StripedMap", stripes.to_string(), &|| {
+                        striped(stripes, THREADS, UPDATES_PER_THREAD, KEYS)
+                    });
+                }
+                print!("{table}");
+                println!(
+                    "{THREADS} threads x {UPDATES_PER_THREAD} increments over {KEYS} keys; \
+                     every variant ended with the same {} counts",
+                    expected.len()
+                );
+                println!("{}", profile_note("lesson_02"));
+                // One stripe costs a little more than the plain map (one
+                // extra hash per update). With more stripes two threads
+                // rarely want the same one, so waiting disappears; the gain
+                // grows with the number of cores actually running threads
+                // (on 2 cores at most two threads can collide), and stops
+                // once stripes outnumber threads by far.
+            }),
+            Step::new(
+                "transfers",
+                "whole-map snapshots during two-stripe transfers",
+                || {
+                    let audit = transfers(16, ACCOUNTS, THREADS, TRANSFERS_PER_THREAD);
+                    let total = ACCOUNTS * START_BALANCE;
+                    let torn = audit.totals_seen.iter().filter(|&&t| t != total).count();
+                    println!(
+                        "{} transfers between {} accounts in 16 stripes",
+                        audit.transfers_done, audit.accounts
+                    );
+                    println!(
+                        "{} snapshots taken meanwhile, {torn} of them with a total other than {total}",
+                        audit.snapshots
+                    );
+                    println!("final total: {}", audit.final_total);
+                    // A snapshot that locked the stripes one at a time (lock,
+                    // copy, unlock, next) could catch a transfer between its
+                    // two stripes and see the money twice or not at all.
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn striped_and_single_lock_maps_end_with_the_same_contents() {
+        let expected = expected_counts(3, 2_000, 50);
+        let (single, _) = single_lock(3, 2_000, 50);
+        assert_eq!(single, expected);
+        for stripes in [1, 4, 64] {
+            let (map, _) = striped(stripes, 3, 2_000, 50);
+            assert_eq!(map, single, "{stripes} stripes");
+        }
+    }
+
+    #[test]
+    fn every_key_lands_in_its_own_stripe_and_len_counts_all() {
+        let map = StripedMap::new(8);
+        for key in 0..100u64 {
+            map.update(key, |v: &mut u64| *v = key);
+        }
+        assert_eq!(map.len(), 100);
+        for key in 0..100u64 {
+            let stripe = map.stripe_of(&key);
+            assert_eq!(map.lock(stripe).get(&key), Some(&key));
+        }
+    }
+
+    #[test]
+    fn transfers_keep_every_snapshot_consistent_and_never_deadlock() {
+        let audit = course_tests::deadline(Duration::from_secs(20), || transfers(4, 20, 3, 2_000));
+        assert_eq!(audit.final_total, 20 * START_BALANCE);
+        assert_eq!(audit.accounts, 20);
+        assert!(
+            audit.totals_seen.iter().all(|&t| t == 20 * START_BALANCE),
+            "{:?}",
+            audit.totals_seen
+        );
+        assert_eq!(audit.snapshots, audit.totals_seen.len() as u64);
+        assert!(audit.transfers_done <= 3 * 2_000);
+    }
+
+    #[test]
+    fn a_transfer_within_one_stripe_and_a_short_balance() {
+        let map = StripedMap::new(1);
+        map.update(1u64, |v: &mut u64| *v = 5);
+        map.update(2u64, |v: &mut u64| *v = 0);
+        assert!(map.transfer(&1, &2, 5));
+        assert!(!map.transfer(&1, &2, 1), "balance is 0 now");
+        assert_eq!(map.snapshot(), HashMap::from([(1, 0), (2, 5)]));
+    }
+}
