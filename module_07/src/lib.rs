@@ -60,9 +60,9 @@ pub fn demo_files(count: usize) -> Vec<DemoFile> {
 /// The bytes of the demo file `name` of `size` bytes: a pattern seeded by the
 /// name, so every file differs and a test can check each byte.
 pub fn demo_content(name: &str, size: usize) -> Vec<u8> {
-    let seed = name
-        .bytes()
-        .fold(17u32, |acc, b| acc.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let seed = name.bytes().fold(17u32, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u32::from(b))
+    });
     (0..size)
         .map(|i| {
             // `i as u32` wraps for files over 4 GiB; the pattern stays
@@ -260,7 +260,10 @@ async fn flaky(
 ) -> Response {
     tokio::time::sleep(state.config.delay).await;
     let seen = {
-        let mut hits = state.flaky_hits.lock().expect("no handler panics holding it");
+        let mut hits = state
+            .flaky_hits
+            .lock()
+            .expect("no handler panics holding it");
         let seen = hits.entry(format!("{failures}/{size}/{name}")).or_insert(0);
         *seen += 1;
         *seen
@@ -399,9 +402,7 @@ pub fn parse_args(
                     .ok()
                     .filter(|jobs| jobs.get() <= 256)
                     .ok_or_else(|| {
-                        UsageError(format!(
-                            "--jobs needs a number from 1 to 256, not `{text}`"
-                        ))
+                        UsageError(format!("--jobs needs a number from 1 to 256, not `{text}`"))
                     })?;
                 parsed.jobs = Some(jobs);
             }
@@ -426,7 +427,9 @@ pub fn parse_args(
             || parsed.out.is_some()
             || parsed.jobs.is_some())
     {
-        return Err(UsageError("--list and --help take no other arguments".into()));
+        return Err(UsageError(
+            "--list and --help take no other arguments".into(),
+        ));
     }
     Ok(parsed)
 }
@@ -554,7 +557,8 @@ impl Targets {
                 server: None,
             };
         }
-        let server = DemoServer::start(config).expect("binding a loopback port for the demo server");
+        let server =
+            DemoServer::start(config).expect("binding a loopback port for the demo server");
         Self {
             urls: demo(&server),
             given: false,
@@ -641,7 +645,10 @@ mod tests {
             );
         }
         assert_eq!(error(&["--out="], WITH_OUT), "--out needs a directory");
-        assert_eq!(error(&["no_such_step"], PLAIN), "unknown step `no_such_step`");
+        assert_eq!(
+            error(&["no_such_step"], PLAIN),
+            "unknown step `no_such_step`"
+        );
         assert_eq!(
             error(&["compare", "one_file"], PLAIN),
             "expected at most one step name"
