@@ -31,6 +31,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::StreamExt;
 pub use reqwest::Url;
 use step_runner::{LessonId, Step};
 use tokio::sync::oneshot;
@@ -239,7 +240,9 @@ async fn attachment(
 ) -> Response {
     tokio::time::sleep(state.config.delay).await;
     let mut response = file_response(&suggest, size);
-    let value = format!("attachment; filename=\"{}\"", suggest.replace('"', "'"));
+    // A quoted string: `\` and `"` are escaped with a backslash.
+    let quoted = suggest.replace('\\', "\\\\").replace('"', "\\\"");
+    let value = format!("attachment; filename=\"{quoted}\"");
     if let Ok(value) = header::HeaderValue::from_str(&value) {
         response
             .headers_mut()
@@ -291,19 +294,21 @@ async fn drop_midway(
     let mut content = demo_content(&name, size.min(MAX_DEMO_SIZE));
     content.truncate(content.len() / 2);
     let first = Bytes::from(content);
-    // The body fails after its first half; hyper then aborts the connection,
-    // which is what the client sees when a real server dies mid-transfer.
-    let chunks: Vec<Result<Bytes, io::Error>> = vec![
-        Ok(first),
+    // The first half goes out with the headers; a moment later the body
+    // fails, and hyper aborts the connection: what the client sees when a
+    // real server dies mid-transfer.
+    let failure = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
         Err(io::Error::new(
             io::ErrorKind::ConnectionAborted,
             "the demo server drops the connection",
-        )),
-    ];
+        ))
+    };
+    let chunks = futures::stream::iter([Ok(first)]).chain(futures::stream::once(failure));
     Response::builder()
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::CONTENT_LENGTH, size)
-        .body(Body::from_stream(futures::stream::iter(chunks)))
+        .body(Body::from_stream(chunks))
         .expect("static headers are valid")
 }
 
