@@ -68,7 +68,13 @@ pub fn demo_content(name: &str, size: usize) -> Vec<u8> {
         .map(|i| {
             // `i as u32` wraps for files over 4 GiB; the pattern stays
             // deterministic, which is all it needs to be.
-            let x = (i as u32).wrapping_mul(2_654_435_761).wrapping_add(seed);
+            let mut x = (i as u32).wrapping_add(seed.wrapping_mul(0x9E37_79B9));
+            // MurmurHash3's finaliser: neighbouring inputs give unrelated bytes.
+            x ^= x >> 16;
+            x = x.wrapping_mul(0x85EB_CA6B);
+            x ^= x >> 13;
+            x = x.wrapping_mul(0xC2B2_AE35);
+            x ^= x >> 16;
             (x >> 24) as u8
         })
         .collect()
