@@ -19,6 +19,7 @@
 //! Run all steps: `cargo run -p module_07 --bin lesson_01`
 //! Run one step:  `cargo run -p module_07 --bin lesson_01 -- compare`
 //! Your own URLs: `cargo run -p module_07 --bin lesson_01 -- compare https://example.com/a.bin https://example.com/b.bin`
+//! (`blocking_get` and `async_get` fetch the first of them.)
 //! Without URLs the files come from a demo server on 127.0.0.1 that waits
 //! 300 ms before each response, like a distant server would.
 
@@ -107,9 +108,11 @@ fn sequential(client: &reqwest::blocking::Client, urls: &[Url]) -> Run {
     }
 }
 
-/// `workers` threads, each taking the next URL until none is left: a thread
-/// pool in a dozen lines. The waits overlap, so the run takes about as long
-/// as the slowest `urls.len() / workers` files.
+/// `workers` threads, each taking the next URL until none is left: the
+/// `ThreadPoolExecutor` of the Python version, written out so the mechanism
+/// shows (`rayon::ThreadPoolBuilder::new().num_threads(n)` + `par_iter` would
+/// do the same). The waits overlap, so the run takes about as long as the
+/// slowest `urls.len() / workers` files.
 fn with_threads(client: &reqwest::blocking::Client, urls: &[Url], workers: usize) -> Run {
     let started = Instant::now();
     // The next index to take. Each index is handed out exactly once, so no
@@ -167,7 +170,7 @@ fn compare(urls: &[Url], workers: usize) -> [(String, Run); 3] {
     [
         ("one by one".to_owned(), sequential(&client, urls)),
         (
-            format!("{workers} threads"),
+            format!("threads, {workers} at once"),
             with_threads(&client, urls, workers),
         ),
         (

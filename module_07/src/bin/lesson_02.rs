@@ -12,7 +12,7 @@
 //! | `ThreadPoolExecutor(max_workers=N)`                | `thread::scope` + N workers fed by a `crossbeam_channel`   |
 //! | `as_completed(futures)`                            | receiving results from a channel in completion order      |
 //! | `requests.get(url, stream=True)` + `iter_content`  | `response.copy_to(&mut file)` (streams, no full buffer)   |
-//! | `open(path, "wb")` on the final name               | `tempfile::NamedTempFile::new_in(dir)` (temporary name)   |
+//! | `open(path, "wb")` on the final name               | `tempfile::Builder::new().tempfile_in(dir)` (temporary name) |
 //! | `os.replace(tmp, path)`                            | `NamedTempFile::persist_noclobber(path)` (never overwrites) |
 //! | `os.path.basename(name)`                           | `sanitise(name)`: last component, safe characters only   |
 //! | `urllib.parse.unquote(segment)`                    | `percent_encoding::percent_decode_str(segment)`           |
@@ -26,6 +26,7 @@
 //! Your own URLs: `cargo run -p module_07 --bin lesson_02 -- save_files --out downloads https://example.com/a.bin`
 //! Without `--out` the files go to a temporary directory that is removed at
 //! the end; without URLs they come from a demo server on 127.0.0.1.
+//! `hostile_names` always uses the demo server and a temporary directory.
 
 use std::fmt;
 use std::fs;
@@ -67,7 +68,9 @@ struct Saved {
 enum SaveError {
     Http(reqwest::Error),
     Disk(io::Error),
-    /// The body ended before the announced `Content-Length`.
+    /// The body's size differs from the announced `Content-Length`. hyper
+    /// already fails a body that breaks off; this check keeps the promise
+    /// "the saved file is complete" visible where the file is written.
     Truncated {
         expected: u64,
         received: u64,
@@ -456,6 +459,9 @@ fn main() -> ExitCode {
                 "dangerous names from the server stay inside the directory",
                 || {
                     // About the demo server's names, so it ignores given URLs.
+                    if !command_line().urls.is_empty() {
+                        println!("(this step uses the demo server; URLs are for save_files)");
+                    }
                     let server = DemoServer::start(ServerConfig::with_delay(Duration::ZERO))
                         .expect("binding a loopback port for the demo server");
                     let temporary = tempfile::tempdir().expect("creating a temporary directory");
