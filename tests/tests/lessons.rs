@@ -177,4 +177,61 @@ macro_rules! module_tests {
     };
 }
 
-module_tests!(module_01, module_04, module_06);
+module_tests!(module_01, module_04, module_06, module_07);
+
+/// Module 7's lessons take URLs (and 7.2 `--out DIR` and `--jobs N`): bad ones
+/// are answered with a message and exit status 2, a failed download with exit
+/// status 1, and `--out` keeps the files. Loopback only.
+#[test]
+fn module_07_bad_arguments() {
+    let dir = lesson_binaries("module_07");
+    let usage_errors: [(&str, &[&str], &str); 7] = [
+        ("lesson_01", &["http://"], "malformed URL `http://`"),
+        ("lesson_01", &["not a url"], "malformed URL `not a url`"),
+        ("lesson_01", &["--bogus"], "unknown option `--bogus`"),
+        ("lesson_01", &["--out", "x"], "unknown option `--out`"),
+        ("lesson_02", &["--jobs", "0"], "--jobs needs a number"),
+        (
+            "lesson_02",
+            &["save_files", "ftp://example.com/x"],
+            "only http and https",
+        ),
+        ("lesson_03", &["--jobs=2"], "unknown option `--jobs=2`"),
+    ];
+    for (bin, args, message) in usage_errors {
+        let output = run_lesson(&dir, bin, args, QUICK_LIMIT);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{bin} {args:?}: {stderr}");
+        assert!(stderr.contains(message), "{bin} {args:?}: {stderr}");
+        assert!(stderr.contains("usage:"), "{bin} {args:?}: {stderr}");
+        assert!(output.stdout.is_empty(), "{bin} {args:?} ran something");
+    }
+
+    // Nothing listens on port 1: the task fails, the program reports it.
+    let refused = "http://127.0.0.1:1/refused.bin";
+    for (bin, step) in [
+        ("lesson_01", "compare"),
+        ("lesson_02", "save_files"),
+        ("lesson_03", "retry_with_backoff"),
+    ] {
+        let output = run_lesson(&dir, bin, &[step, refused], QUICK_LIMIT);
+        let stdout = text(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{bin}: {stdout}");
+        assert!(stdout.contains("Connection refused"), "{bin}: {stdout}");
+    }
+
+    // `--out DIR` keeps the demo files there.
+    let out = std::env::temp_dir().join(format!("module_07-out-{}", std::process::id()));
+    let out_arg = out.to_str().expect("a UTF-8 temporary path");
+    let output = run_lesson(
+        &dir,
+        "lesson_02",
+        &["save_files", "--out", out_arg, "--jobs", "10"],
+        LESSON_LIMIT,
+    );
+    let saved = std::fs::read_dir(&out).map(|entries| entries.count());
+    let _ = std::fs::remove_dir_all(&out);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("with 10 at once"));
+    assert_eq!(saved.expect("the output directory exists"), 10);
+}
