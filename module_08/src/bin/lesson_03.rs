@@ -40,7 +40,8 @@ const TASK_DELAY: Duration = Duration::from_millis(200);
 // single-threaded shared pointer, it does not compile:
 //
 //     let log = Rc::new(RefCell::new(Vec::<String>::new()));
-//     thread::spawn(move || log2.borrow_mut().push(line));
+//     let log2 = Rc::clone(&log);
+//     thread::spawn(move || log2.borrow_mut().push("hi".into()));
 //
 //     error[E0277]: `Rc<RefCell<Vec<String>>>` cannot be sent between threads safely
 //
