@@ -32,10 +32,10 @@ const CAPACITY: usize = 100;
 
 // Pushing to one local `Vec` from several threads does not compile:
 //
-//     let mut results = Vec::new();
+//     let mut results: Vec<u64> = Vec::new();
 //     thread::scope(|s| {
-//         for i in 0..4 {
-//             s.spawn(move || results.push(i));
+//         for _ in 0..4 {
+//             s.spawn(|| results.push(42));
 //         }
 //     });
 //
