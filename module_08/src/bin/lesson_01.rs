@@ -1,0 +1,243 @@
+//! Lesson 8.1 — Thread-safe counter («Потокобезопасный счетчик»)
+//!
+//! `counter += 1` from many threads loses updates in Python: it is a read,
+//! an add and a write, and another thread can run in between. Rust refuses
+//! to compile the unsynchronised version; the fixes are a `Mutex<u64>` or,
+//! for a plain number, an `AtomicU64`, wrapped here in a small counter type.
+//!
+//! | Python                                  | Rust                                          |
+//! |-----------------------------------------|-----------------------------------------------|
+//! | `counter += 1` in many threads          | does not compile (E0499 / E0594, see below)   |
+//! | `lock = threading.Lock()` + `with lock:` | `Mutex<u64>` + `*counter.lock().unwrap() += 1` |
+//! | (no atomic integers in `threading`)     | `AtomicU64::fetch_add(1, Ordering::Relaxed)`  |
+//! | `next(itertools.count())` as an id      | `fetch_add` returns the previous value        |
+//! | a class holding a value and a lock      | `struct Counter { value: AtomicU64 }`         |
+//!
+//! Run all steps: `cargo run -p module_08 --bin lesson_01`
+//! Run one step:  `cargo run -p module_08 --bin lesson_01 -- atomic_counter`
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Barrier, Mutex};
+use std::thread;
+
+use step_runner::{Step, lesson_id};
+
+/// How many threads increment the counter, and how often each.
+const THREADS: u64 = 8;
+const INCREMENTS: u64 = 100_000;
+
+// The Python pattern, written in Rust, does not compile:
+//
+//     let mut counter: u64 = 0;
+//     thread::scope(|s| {
+//         for _ in 0..THREADS {
+//             s.spawn(|| for _ in 0..INCREMENTS { counter += 1 });
+//         }
+//     });
+//
+//     error[E0499]: cannot borrow `counter` as mutable more than once at a time
+//
+// and neither does sharing it through an `Arc` (which hands out `&u64` only):
+//
+//     error[E0594]: cannot assign to data in an `Arc`
+//
+// A `&mut` is exclusive, so two threads can never hold one to the same value.
+
+/// The lost update, reproduced without undefined behaviour: `load` and
+/// `store` are each atomic, but the read-add-write *sequence* is not, just as
+/// Python's `counter += 1` is three bytecodes. Returns the final count, which
+/// is usually below `threads * increments`.
+fn lost_update(threads: u64, increments: u64) -> u64 {
+    let counter = AtomicU64::new(0);
+    // Start every thread at once so their loops overlap; otherwise the first
+    // threads may finish before the last ones are even spawned.
+    let start = Barrier::new(threads as usize);
+    thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                start.wait();
+                for _ in 0..increments {
+                    let seen = counter.load(Ordering::Relaxed);
+                    // Another thread may store between this load and store;
+                    // its increment is then overwritten.
+                    counter.store(seen + 1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    counter.into_inner()
+}
+
+/// Fix 1: a `Mutex<u64>`. The guard makes read-add-write one critical
+/// section. Works for any data, not just numbers.
+fn mutex_counter(threads: u64, increments: u64) -> u64 {
+    let counter = Mutex::new(0u64);
+    thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..increments {
+                    // `unwrap`: the lock is poisoned only if a holder
+                    // panicked, and `+= 1` on these counts cannot overflow.
+                    *counter.lock().unwrap() += 1;
+                }
+            });
+        }
+    });
+    counter.into_inner().unwrap()
+}
+
+/// Fix 2: an `AtomicU64`. `fetch_add` is one indivisible read-modify-write
+/// instruction, with no lock to wait for.
+fn atomic_counter(threads: u64, increments: u64) -> u64 {
+    let counter = AtomicU64::new(0);
+    thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..increments {
+                    // `Relaxed` is enough: no other data is published through
+                    // the counter, and the final read happens after the
+                    // scope has joined every thread, which synchronises.
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            });
+        }
+    });
+    counter.into_inner()
+}
+
+/// A thread-safe counter to share between threads (`Arc<Counter>`) or keep
+/// in a `static`. Every method takes `&self`: the atomic does the
+/// synchronisation, so no `&mut` and no lock are needed.
+#[derive(Debug, Default)]
+pub struct Counter {
+    value: AtomicU64,
+}
+
+impl Counter {
+    pub const fn new() -> Self {
+        Self {
+            value: AtomicU64::new(0),
+        }
+    }
+
+    /// Adds one and returns the new value. No two calls ever return the
+    /// same number, so it also hands out unique ids.
+    pub fn increment(&self) -> u64 {
+        self.value.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// The current value; other threads may change it right after.
+    pub fn get(&self) -> u64 {
+        self.value.load(Ordering::Relaxed)
+    }
+}
+
+/// The counter type shared by `'static` threads through an `Arc`. Returns
+/// the final value and every value `increment` returned, one list per thread.
+fn counter_type(threads: u64, increments: u64) -> (u64, Vec<Vec<u64>>) {
+    let counter = Arc::new(Counter::new());
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let counter = Arc::clone(&counter);
+            thread::spawn(move || (0..increments).map(|_| counter.increment()).collect())
+        })
+        .collect();
+    let seen = handles
+        .into_iter()
+        .map(|handle| handle.join().expect("a counting thread panicked"))
+        .collect();
+    (counter.get(), seen)
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 8.1 — Thread-safe counter («Потокобезопасный счетчик»)",
+        &[
+            Step::new(
+                "lost_update",
+                "load + store from many threads loses increments",
+                || {
+                    let expected = THREADS * INCREMENTS;
+                    let got = lost_update(THREADS, INCREMENTS);
+                    println!("expected {expected}, got {got}: {} lost", expected - got);
+                },
+            ),
+            Step::new("mutex_counter", "Mutex<u64>: nothing lost", || {
+                let got = mutex_counter(THREADS, INCREMENTS);
+                println!("expected {}, got {got}", THREADS * INCREMENTS);
+            }),
+            Step::new(
+                "atomic_counter",
+                "AtomicU64::fetch_add: nothing lost",
+                || {
+                    let got = atomic_counter(THREADS, INCREMENTS);
+                    println!("expected {}, got {got}", THREADS * INCREMENTS);
+                },
+            ),
+            Step::new("counter_type", "a Counter type shared through Arc", || {
+                let (total, seen) = counter_type(THREADS, INCREMENTS);
+                println!("final value: {total}");
+                for (thread, values) in seen.iter().enumerate() {
+                    let last = values.last().copied().unwrap_or_default();
+                    println!(
+                        "thread {thread}: {} increments, last id {last}",
+                        values.len()
+                    );
+                }
+            }),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_racy_counter_never_counts_too_many() {
+        // Whether updates get lost depends on scheduling; that it never
+        // exceeds the true count does not.
+        let got = lost_update(THREADS, 10_000);
+        assert!((1..=THREADS * 10_000).contains(&got), "{got}");
+    }
+
+    #[test]
+    fn the_mutex_counter_is_exact() {
+        for _ in 0..3 {
+            assert_eq!(mutex_counter(THREADS, 10_000), THREADS * 10_000);
+        }
+    }
+
+    #[test]
+    fn the_atomic_counter_is_exact() {
+        for _ in 0..3 {
+            assert_eq!(atomic_counter(THREADS, 100_000), THREADS * 100_000);
+        }
+    }
+
+    #[test]
+    fn the_counter_type_hands_out_every_value_exactly_once() {
+        let (total, seen) = counter_type(THREADS, 20_000);
+        assert_eq!(total, THREADS * 20_000);
+        let mut all: Vec<u64> = seen.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..=total).collect::<Vec<_>>());
+        // Each thread sees its own values rise.
+        for values in &seen {
+            assert!(values.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+
+    #[test]
+    fn a_counter_can_live_in_a_static() {
+        static HITS: Counter = Counter::new();
+        thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| (0..1000).for_each(|_| _ = HITS.increment()));
+            }
+        });
+        assert_eq!(HITS.get(), 4000);
+    }
+}
