@@ -10,8 +10,10 @@
 //! |-------------------------------------------------|-------------------------------------------------------------|
 //! | `os.cpu_count()`                                | `std::thread::available_parallelism()`                      |
 //! | default `max_workers = min(32, cpu_count + 4)`  | rayon: one thread per logical core (`RAYON_NUM_THREADS`)     |
-//! | `ThreadPoolExecutor(max_workers=1000)`          | `rayon::ThreadPoolBuilder::new().num_threads(1000).build()`  |
-//! | `ex.submit(time.sleep, 1)` ×1000                | `s.spawn(\|_\| thread::sleep(delay))` in `pool.scope`          |
+//! | `ThreadPoolExecutor(max_workers=1000)`          | `futures::executor::ThreadPool::builder().pool_size(1000)`   |
+//! | `ex.submit(time.sleep, 1)` ×1000                | `pool.spawn_with_handle(async move { thread::sleep(d) })`    |
+//! | `wait(futures)`                                 | `block_on(join_all(handles))`                               |
+//! | CPU-bound pool of n threads                     | `rayon::ThreadPoolBuilder::new().num_threads(n)` + `par_iter` |
 //! | CPU-bound threads: no speed-up (GIL)            | CPU-bound threads: speed-up up to the core count            |
 //! | `time.perf_counter()`                           | `std::time::Instant::now()` / `.elapsed()`                  |
 //!
@@ -20,10 +22,12 @@
 //! Times depend on the machine; the printed numbers are this run's.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use futures::executor::{ThreadPool, block_on};
+use futures::future::join_all;
+use futures::task::SpawnExt;
 use rayon::prelude::*;
 use step_runner::{Step, lesson_id};
 
@@ -53,21 +57,26 @@ fn defaults() -> Vec<String> {
 /// `tasks` tasks that each sleep `delay`, on a pool of `threads` threads.
 /// Returns how many tasks ran and the wall time.
 ///
-/// Rayon is built for computation; blocking its threads is fine only in a
-/// pool made for that purpose, never in the global pool other code uses.
+/// Waiting work goes to `futures`' pool, whose idle workers block on the job
+/// queue. Rayon (used below for computing) lets idle workers spin looking for
+/// work to steal: right for CPU work, wasteful with 1,000 mostly idle threads.
 fn io_bound(tasks: usize, threads: usize, delay: Duration) -> (usize, Duration) {
-    let pool = pool_of(threads);
-    let ran = AtomicUsize::new(0);
+    let pool = ThreadPool::builder()
+        .pool_size(threads)
+        .create()
+        .expect("creating the thread pool");
     let started = Instant::now();
-    pool.scope(|s| {
-        for _ in 0..tasks {
-            s.spawn(|_| {
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            pool.spawn_with_handle(async move {
                 thread::sleep(delay);
-                ran.fetch_add(1, Ordering::Relaxed);
-            });
-        }
-    });
-    (ran.into_inner(), started.elapsed())
+                1usize
+            })
+            .expect("the pool accepts tasks")
+        })
+        .collect();
+    let ran = block_on(join_all(handles)).into_iter().sum();
+    (ran, started.elapsed())
 }
 
 /// Is `n` prime? Plain trial division: deliberately CPU-heavy.
