@@ -185,7 +185,11 @@ fn main() -> ExitCode {
                         println!("{greeting}");
                     }
                     let distinct: BTreeSet<_> = ran_on.iter().collect();
-                    println!("{} tasks ran on {} threads: {distinct:?}", ran_on.len(), distinct.len());
+                    println!(
+                        "{} tasks ran on {} threads: {distinct:?}",
+                        ran_on.len(),
+                        distinct.len()
+                    );
                 },
             ),
         ],
@@ -200,7 +204,10 @@ mod tests {
     fn step_09_upper_cases_every_string_in_order() {
         let out = step_09(&["abc", "Мир"]);
         assert_eq!(out, ["ABC", "МИР"]);
-        assert_eq!(step_09(&STEP_09_STRINGS)[0], "LONG LIVE THREADPOOLEXECUTOR!!!");
+        assert_eq!(
+            step_09(&STEP_09_STRINGS)[0],
+            "LONG LIVE THREADPOOLEXECUTOR!!!"
+        );
     }
 
     #[test]
@@ -213,7 +220,10 @@ mod tests {
         let out = step_11();
         assert_eq!(out[0], "20th Fibonacci number: 6765");
         let expected: f64 = (1..=50).map(|i| f64::from(i).sqrt()).sum();
-        assert_eq!(out[1], format!("sum of the square roots of 1 to 50: {expected:.4}"));
+        assert_eq!(
+            out[1],
+            format!("sum of the square roots of 1 to 50: {expected:.4}")
+        );
         assert_eq!(out[2], "factorial of 20: 2432902008176640000");
     }
 
@@ -227,6 +237,10 @@ mod tests {
         assert!(distinct.len() <= 2, "{distinct:?}");
         assert!(distinct.iter().all(|name| name.starts_with("DemoThread_")));
         assert_eq!(greetings.len(), 2, "{greetings:?}");
-        assert!(greetings.iter().all(|g| g.starts_with("Hello from DemoThread_")));
+        assert!(
+            greetings
+                .iter()
+                .all(|g| g.starts_with("Hello from DemoThread_"))
+        );
     }
 }

@@ -47,7 +47,8 @@ fn step_08(lists: &[[&'static str; 3]]) -> Vec<(usize, &'static str)> {
             let tx = tx.clone();
             s.spawn(move |_| {
                 for &text in texts {
-                    tx.send((thread_num, text)).expect("main keeps the receiver");
+                    tx.send((thread_num, text))
+                        .expect("main keeps the receiver");
                 }
             });
         }
@@ -131,11 +132,15 @@ fn main() -> ExitCode {
                     println!("task {thread_num} took a text from its list: {text}");
                 }
             }),
-            Step::new("builder_parameters", "pool parameters and their defaults", || {
-                for line in builder_parameters() {
-                    println!("{line}");
-                }
-            }),
+            Step::new(
+                "builder_parameters",
+                "pool parameters and their defaults",
+                || {
+                    for line in builder_parameters() {
+                        println!("{line}");
+                    }
+                },
+            ),
         ],
     )
 }
@@ -161,7 +166,11 @@ mod tests {
     #[test]
     fn the_builders_apply_their_parameters() {
         let lines = builder_parameters();
-        assert!(lines.iter().any(|l| l.contains("3 threads, a worker is named Some(\"worker_")));
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("3 threads, a worker is named Some(\"worker_"))
+        );
         assert!(lines.iter().any(|l| l.contains("Some(\"fut-worker-")));
         for index in 0..3 {
             assert!(lines.contains(&format!("worker {index} started (start handler)")));

@@ -148,7 +148,11 @@ mod tests {
         let lines = course_tests::deadline(Duration::from_secs(20), || {
             step_07(Duration::from_millis(5), Duration::from_millis(10))
         });
-        let numbers: Vec<&str> = lines.iter().map(String::as_str).filter(|l| l.parse::<u8>().is_ok()).collect();
+        let numbers: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| l.parse::<u8>().is_ok())
+            .collect();
         let letters: Vec<&str> = lines
             .iter()
             .map(String::as_str)

@@ -47,9 +47,18 @@ struct Student {
 }
 
 const STUDENTS: [Student; 4] = [
-    Student { name: "Alice", grades: &[4, 5, 5, 4, 2, 3, 5, 2] },
-    Student { name: "Bob", grades: &[3, 4, 3, 4, 4, 5, 3, 4, 3, 2, 4] },
-    Student { name: "Charlie", grades: &[5, 5, 5, 5, 5, 5, 4, 5, 4, 5, 4] },
+    Student {
+        name: "Alice",
+        grades: &[4, 5, 5, 4, 2, 3, 5, 2],
+    },
+    Student {
+        name: "Bob",
+        grades: &[3, 4, 3, 4, 4, 5, 3, 4, 3, 2, 4],
+    },
+    Student {
+        name: "Charlie",
+        grades: &[5, 5, 5, 5, 5, 5, 4, 5, 4, 5, 4],
+    },
     Student {
         name: "Hannah Thompson",
         grades: &[2, 4, 3, 5, 3, 3, 2, 4, 4, 3, 2, 2, 2, 2, 5, 3, 4, 5],
@@ -110,7 +119,9 @@ fn step_10(tasks: &[(&'static str, Duration)], timeout: Duration) -> Vec<Outcome
     }
     // The late tasks are still running; block for their values now.
     for index in late {
-        let name = futures[index].recv().expect("the task sends before it ends");
+        let name = futures[index]
+            .recv()
+            .expect("the task sends before it ends");
         println!("{name} (arrived after its time-out)");
         outcomes.push(Outcome::Late(name));
     }
@@ -175,11 +186,17 @@ fn main() -> ExitCode {
                 step_10(&course_tasks(), Duration::from_secs_f64(1.5));
             }),
             Step::new("step_11", "characters per message", || {
-                println!("characters in each message: {:?}", step_11(&STEP_11_MESSAGES));
+                println!(
+                    "characters in each message: {:?}",
+                    step_11(&STEP_11_MESSAGES)
+                );
             }),
             Step::new("step_12", "average grades with map", || {
                 let averages = step_12(&STUDENTS);
-                let shown: Vec<String> = averages.iter().map(|(name, avg)| format!("{name}: {avg}")).collect();
+                let shown: Vec<String> = averages
+                    .iter()
+                    .map(|(name, avg)| format!("{name}: {avg}"))
+                    .collect();
                 println!("{{{}}}", shown.join(", "));
             }),
         ],
@@ -202,7 +219,11 @@ mod tests {
         });
         assert_eq!(
             outcomes,
-            [Outcome::OnTime("quick"), Outcome::OnTime("also_quick"), Outcome::Late("slow")]
+            [
+                Outcome::OnTime("quick"),
+                Outcome::OnTime("also_quick"),
+                Outcome::Late("slow")
+            ]
         );
     }
 

@@ -57,7 +57,10 @@ impl MiniPool {
                     .expect("spawning a worker")
             })
             .collect();
-        Self { queue: Some(queue), workers }
+        Self {
+            queue: Some(queue),
+            workers,
+        }
     }
 
     /// Queue a job; some idle worker will run it.
@@ -121,8 +124,14 @@ const STEP_06_EXPONENTS: [u32; 5] = [12, 31, 23, 2, 43];
 /// `int` grows silently, in Rust the unbounded integer is `BigUint`.
 fn step_06(bases: &[u32], exponents: &[u32]) -> Vec<(u32, u32, BigUint)> {
     let pool = MiniPool::new(4);
-    let pairs: Vec<(u32, u32)> = bases.iter().copied().zip(exponents.iter().copied()).collect();
-    pool.map(pairs, |(base, exponent)| (base, exponent, BigUint::from(base).pow(exponent)))
+    let pairs: Vec<(u32, u32)> = bases
+        .iter()
+        .copied()
+        .zip(exponents.iter().copied())
+        .collect();
+    pool.map(pairs, |(base, exponent)| {
+        (base, exponent, BigUint::from(base).pow(exponent))
+    })
 }
 
 /// Step 07's four value ranges, inclusive.
@@ -162,16 +171,24 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 2.5 — What executors are («Что такое Executors»)",
         &[
-            Step::new("step_06", "big powers with a hand-written pool's map", || {
-                for (base, exponent, power) in step_06(&STEP_06_BASES, &STEP_06_EXPONENTS) {
-                    println!("{base} to the power of {exponent} is {power}");
-                }
-            }),
-            Step::new("step_07", "sort the parts of a split array in parallel", || {
-                for ((lo, hi), part) in step_07(&random_numbers(190_100)) {
-                    println!("numbers from {lo} to {hi}: {part:?}");
-                }
-            }),
+            Step::new(
+                "step_06",
+                "big powers with a hand-written pool's map",
+                || {
+                    for (base, exponent, power) in step_06(&STEP_06_BASES, &STEP_06_EXPONENTS) {
+                        println!("{base} to the power of {exponent} is {power}");
+                    }
+                },
+            ),
+            Step::new(
+                "step_07",
+                "sort the parts of a split array in parallel",
+                || {
+                    for ((lo, hi), part) in step_07(&random_numbers(190_100)) {
+                        println!("numbers from {lo} to {hi}: {part:?}");
+                    }
+                },
+            ),
         ],
     )
 }
@@ -192,7 +209,9 @@ mod tests {
     fn step_06_computes_exact_big_powers() {
         let results = step_06(&STEP_06_BASES, &STEP_06_EXPONENTS);
         assert_eq!(results.len(), 5);
-        for (&(b, e), (rb, re, power)) in STEP_06_BASES.iter().zip(&STEP_06_EXPONENTS).zip(&results) {
+        for ((&b, &e), (rb, re, power)) in
+            STEP_06_BASES.iter().zip(&STEP_06_EXPONENTS).zip(&results)
+        {
             assert_eq!((b, e), (*rb, *re), "map keeps the input order");
             assert_eq!(*power, by_multiplication(b, e));
         }

@@ -42,8 +42,26 @@ const STEP_11_TASKS: [(&str, f64); 7] = [
 
 const STEP_12_WORK_TIMES: [u64; 20] = [4, 5, 3, 5, 4, 2, 5, 1, 3, 5, 3, 5, 1, 5, 5, 2, 1, 5, 1, 2];
 const STEP_12_NUMBERS: [[u64; 2]; 20] = [
-    [2, 5], [6, 2], [9, 4], [2, 2], [2, 8], [3, 5], [4, 1], [6, 2], [7, 4], [9, 7],
-    [5, 7], [3, 8], [4, 0], [8, 2], [6, 9], [9, 7], [3, 6], [6, 7], [2, 5], [7, 3],
+    [2, 5],
+    [6, 2],
+    [9, 4],
+    [2, 2],
+    [2, 8],
+    [3, 5],
+    [4, 1],
+    [6, 2],
+    [7, 4],
+    [9, 7],
+    [5, 7],
+    [3, 8],
+    [4, 0],
+    [8, 2],
+    [6, 9],
+    [9, 7],
+    [3, 6],
+    [6, 7],
+    [2, 5],
+    [7, 3],
 ];
 
 const STEP_13_NUMBERS: [u64; 5] = [5, 4, 7, 6, 3];
@@ -89,7 +107,11 @@ where
         .filter(|i| !done.iter().any(|(d, _)| d == i))
         .collect();
     let finished_later = rx.iter().collect();
-    Waited { done, not_done, finished_later }
+    Waited {
+        done,
+        not_done,
+        finished_later,
+    }
 }
 
 /// Everything that arrives before `deadline`; stops early if all senders are
@@ -110,9 +132,15 @@ fn step_11(tasks: &[(&'static str, Duration)], timeout: Duration) -> Waited<&'st
 /// returns the product of its pair if the time is even, else the sum. Report
 /// what is done after 2.5 s.
 fn step_12(unit: Duration, timeout: Duration) -> Waited<u64> {
-    let inputs: Vec<(u64, [u64; 2])> = STEP_12_WORK_TIMES.into_iter().zip(STEP_12_NUMBERS).collect();
+    let inputs: Vec<(u64, [u64; 2])> = STEP_12_WORK_TIMES
+        .into_iter()
+        .zip(STEP_12_NUMBERS)
+        .collect();
     // `fn` pointers cannot capture `unit`, so it travels with the input.
-    let inputs = inputs.into_iter().map(|(t, pair)| (t, pair, unit)).collect();
+    let inputs = inputs
+        .into_iter()
+        .map(|(t, pair)| (t, pair, unit))
+        .collect();
     run_and_wait(inputs, timeout, |(time, pair, unit)| {
         thread::sleep(unit * u32::try_from(time).expect("a small work time"));
         sum_or_product(time, pair)
@@ -120,7 +148,7 @@ fn step_12(unit: Duration, timeout: Duration) -> Waited<u64> {
 }
 
 fn sum_or_product(time: u64, [a, b]: [u64; 2]) -> u64 {
-    if time % 2 == 0 { a * b } else { a + b }
+    if time.is_multiple_of(2) { a * b } else { a + b }
 }
 
 /// Step 13 — factorials with `map`, each task sleeping `n` tenths of a
@@ -191,13 +219,14 @@ fn first_exception(inputs: &[u64], delay: Duration) -> Vec<Fate> {
                 return;
             }
             thread::sleep(delay);
-            let fate = if n == 0 {
-                // Flip the flag here, before reporting: no queued task can
-                // slip through between the failure and the waiter waking up.
-                cancelled.store(true, Ordering::Release);
-                Fate::Failed
-            } else {
-                Fate::Succeeded(100 / n)
+            let fate = match 100u64.checked_div(n) {
+                Some(quotient) => Fate::Succeeded(quotient),
+                None => {
+                    // Flip the flag here, before reporting: no queued task can
+                    // slip through between the failure and the waiter waking up.
+                    cancelled.store(true, Ordering::Release);
+                    Fate::Failed
+                }
             };
             let _ = tx.send((index, fate));
         });
@@ -211,7 +240,10 @@ fn first_exception(inputs: &[u64], delay: Duration) -> Vec<Fate> {
         fates[index] = Some(fate);
     }
     // The loop ran until every task reported, so every slot is filled.
-    fates.into_iter().map(|f| f.expect("every task reports")).collect()
+    fates
+        .into_iter()
+        .map(|f| f.expect("every task reports"))
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -236,7 +268,10 @@ fn main() -> ExitCode {
             Step::new("step_12", "which of 20 tasks are done after 2.5 s", || {
                 let waited = step_12(Duration::from_secs(1), Duration::from_secs_f64(2.5));
                 for (index, value) in &waited.done {
-                    println!("task {index} (work time {} s): {value}", STEP_12_WORK_TIMES[*index]);
+                    println!(
+                        "task {index} (work time {} s): {value}",
+                        STEP_12_WORK_TIMES[*index]
+                    );
                 }
                 println!(
                     "{} done, {} not done after 2.5 s; waiting for the rest...",
@@ -250,16 +285,30 @@ fn main() -> ExitCode {
                     println!("the factorial of {n} is {factorial}");
                 }
             }),
-            Step::new("first_completed", "return at the first finished task", || {
-                let delays = [300, 100, 200].map(Duration::from_millis);
-                println!("done at the first completion: tasks {:?}", first_completed(&delays));
-            }),
-            Step::new("first_exception", "stop at the first error, cancel the queued", || {
-                let inputs = [5, 0, 4, 2, 1, 10];
-                for (n, fate) in inputs.iter().zip(first_exception(&inputs, Duration::from_millis(200))) {
-                    println!("100 / {n}: {fate:?}");
-                }
-            }),
+            Step::new(
+                "first_completed",
+                "return at the first finished task",
+                || {
+                    let delays = [300, 100, 200].map(Duration::from_millis);
+                    println!(
+                        "done at the first completion: tasks {:?}",
+                        first_completed(&delays)
+                    );
+                },
+            ),
+            Step::new(
+                "first_exception",
+                "stop at the first error, cancel the queued",
+                || {
+                    let inputs = [5, 0, 4, 2, 1, 10];
+                    for (n, fate) in inputs
+                        .iter()
+                        .zip(first_exception(&inputs, Duration::from_millis(200)))
+                    {
+                        println!("100 / {n}: {fate:?}");
+                    }
+                },
+            ),
         ],
     )
 }
@@ -275,7 +324,8 @@ mod tests {
     #[test]
     fn step_11_splits_done_from_not_done_and_loses_nothing() {
         let tasks = [("fast", ms(0)), ("slow", ms(1500)), ("quick", ms(10))];
-        let waited = course_tests::deadline(Duration::from_secs(20), move || step_11(&tasks, ms(500)));
+        let waited =
+            course_tests::deadline(Duration::from_secs(20), move || step_11(&tasks, ms(500)));
         let mut done: Vec<_> = waited.done.iter().map(|(_, n)| *n).collect();
         done.sort_unstable();
         assert_eq!(done, ["fast", "quick"]);
@@ -286,7 +336,9 @@ mod tests {
     #[test]
     fn step_12_computes_every_value_exactly_once() {
         // A generous timeout: everything is done in time.
-        let waited = course_tests::deadline(Duration::from_secs(20), || step_12(ms(5), Duration::from_secs(10)));
+        let waited = course_tests::deadline(Duration::from_secs(20), || {
+            step_12(ms(5), Duration::from_secs(10))
+        });
         assert!(waited.not_done.is_empty() && waited.finished_later.is_empty());
         let mut got = waited.done;
         got.sort_unstable();
@@ -298,7 +350,11 @@ mod tests {
             .collect();
         assert_eq!(got, expected);
         // The ones the course's 2.5 s deadline lets through (times 1 and 2).
-        let quick: Vec<u64> = expected.iter().filter(|(i, _)| STEP_12_WORK_TIMES[*i] <= 2).map(|&(_, v)| v).collect();
+        let quick: Vec<u64> = expected
+            .iter()
+            .filter(|(i, _)| STEP_12_WORK_TIMES[*i] <= 2)
+            .map(|&(_, v)| v)
+            .collect();
         assert_eq!(quick, [15, 8, 4, 63, 9, 7, 21]);
     }
 
@@ -339,7 +395,9 @@ mod tests {
     #[test]
     fn first_exception_cancels_only_tasks_that_had_not_started() {
         let inputs = [5, 0, 4, 2, 1, 10];
-        let fates = course_tests::deadline(Duration::from_secs(20), move || first_exception(&inputs, ms(100)));
+        let fates = course_tests::deadline(Duration::from_secs(20), move || {
+            first_exception(&inputs, ms(100))
+        });
         assert_eq!(fates[1], Fate::Failed);
         for (n, fate) in inputs.iter().zip(&fates) {
             match fate {

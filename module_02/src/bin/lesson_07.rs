@@ -122,7 +122,9 @@ fn step_12(delay: Duration) -> Vec<Event> {
         .start_handler(move |index| {
             let id = STEP_12_WORKER_IDS[index];
             WORKER_ID.set(id);
-            init_tx.send(Event::Initialized(id)).expect("main keeps the receiver");
+            init_tx
+                .send(Event::Initialized(id))
+                .expect("main keeps the receiver");
         })
         .build()
         .expect("building a 10-thread pool");
@@ -133,9 +135,11 @@ fn step_12(delay: Duration) -> Vec<Event> {
             let tx = tx.clone();
             s.spawn(move |_| {
                 let worker = WORKER_ID.get();
-                tx.send(Event::Started { task, worker }).expect("receiver kept");
+                tx.send(Event::Started { task, worker })
+                    .expect("receiver kept");
                 thread::sleep(delay);
-                tx.send(Event::Finished { task, worker }).expect("receiver kept");
+                tx.send(Event::Finished { task, worker })
+                    .expect("receiver kept");
             });
         }
     });
@@ -159,7 +163,8 @@ fn step_13(numbers: &[u32], delay: Duration) -> BTreeMap<String, u32> {
         // The initializer: reset this worker's counter.
         .start_handler(|_| PROCESSED.set(0))
         .exit_handler(move |_| {
-            tx.send((current_name(), PROCESSED.get())).expect("main keeps the receiver");
+            tx.send((current_name(), PROCESSED.get()))
+                .expect("main keeps the receiver");
         })
         .build()
         .expect("building a 10-thread pool");
@@ -181,25 +186,41 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 2.7 — Initializing worker threads («Инициализация рабочих потоков»)",
         &[
-            Step::new("step_11", "an initializer on three workers, ten tasks", || {
-                for line in step_11(&STEP_11_TASK_IDS, Duration::from_secs(1)) {
-                    println!("{line}");
-                }
-            }),
-            Step::new("step_12", "worker ids from the initializer, in thread-local storage", || {
-                for event in step_12(Duration::from_millis(100)) {
-                    match event {
-                        Event::Initialized(id) => println!("initializing worker {id}"),
-                        Event::Started { task, worker } => println!("task {task} started on {worker}"),
-                        Event::Finished { task, worker } => println!("task {task} finished on {worker}"),
+            Step::new(
+                "step_11",
+                "an initializer on three workers, ten tasks",
+                || {
+                    for line in step_11(&STEP_11_TASK_IDS, Duration::from_secs(1)) {
+                        println!("{line}");
                     }
-                }
-            }),
-            Step::new("step_13", "thread-local counters reported per worker", || {
-                for (name, count) in step_13(&STEP_13_NUMBERS, Duration::from_millis(100)) {
-                    println!("{name} - numbers processed: {count}");
-                }
-            }),
+                },
+            ),
+            Step::new(
+                "step_12",
+                "worker ids from the initializer, in thread-local storage",
+                || {
+                    for event in step_12(Duration::from_millis(100)) {
+                        match event {
+                            Event::Initialized(id) => println!("initializing worker {id}"),
+                            Event::Started { task, worker } => {
+                                println!("task {task} started on {worker}")
+                            }
+                            Event::Finished { task, worker } => {
+                                println!("task {task} finished on {worker}")
+                            }
+                        }
+                    }
+                },
+            ),
+            Step::new(
+                "step_13",
+                "thread-local counters reported per worker",
+                || {
+                    for (name, count) in step_13(&STEP_13_NUMBERS, Duration::from_millis(100)) {
+                        println!("{name} - numbers processed: {count}");
+                    }
+                },
+            ),
         ],
     )
 }
@@ -213,14 +234,24 @@ mod tests {
         let lines = course_tests::deadline(Duration::from_secs(20), || {
             step_11(&STEP_11_TASK_IDS, Duration::from_millis(10))
         });
-        let mut inits: Vec<_> = lines.iter().filter(|l| l.starts_with("initializing")).collect();
+        let mut inits: Vec<_> = lines
+            .iter()
+            .filter(|l| l.starts_with("initializing"))
+            .collect();
         inits.sort();
         assert_eq!(
             inits,
-            ["initializing thread worker_0", "initializing thread worker_1", "initializing thread worker_2"]
+            [
+                "initializing thread worker_0",
+                "initializing thread worker_1",
+                "initializing thread worker_2"
+            ]
         );
         for id in STEP_11_TASK_IDS {
-            let runs = lines.iter().filter(|l| l.ends_with(&format!(" runs task {id}"))).count();
+            let runs = lines
+                .iter()
+                .filter(|l| l.ends_with(&format!(" runs task {id}")))
+                .count();
             assert_eq!(runs, 1, "{id}");
         }
         assert_eq!(lines.len(), 13);
@@ -228,23 +259,37 @@ mod tests {
 
     #[test]
     fn step_12_runs_every_task_after_its_workers_initializer() {
-        let events = course_tests::deadline(Duration::from_secs(20), || step_12(Duration::from_millis(5)));
+        let events = course_tests::deadline(Duration::from_secs(20), || {
+            step_12(Duration::from_millis(5))
+        });
         let mut ids: Vec<_> = events
             .iter()
-            .filter_map(|e| if let Event::Initialized(id) = e { Some(*id) } else { None })
+            .filter_map(|e| {
+                if let Event::Initialized(id) = e {
+                    Some(*id)
+                } else {
+                    None
+                }
+            })
             .collect();
         ids.sort_unstable();
         let mut expected = STEP_12_WORKER_IDS;
         expected.sort_unstable();
         assert_eq!(ids, expected);
         for task in 0..10 {
-            let start = events.iter().position(|e| matches!(e, Event::Started { task: t, .. } if *t == task));
-            let end = events.iter().position(|e| matches!(e, Event::Finished { task: t, .. } if *t == task));
+            let start = events
+                .iter()
+                .position(|e| matches!(e, Event::Started { task: t, .. } if *t == task));
+            let end = events
+                .iter()
+                .position(|e| matches!(e, Event::Finished { task: t, .. } if *t == task));
             let (Some(start), Some(end)) = (start, end) else {
                 panic!("task {task} missing in {events:?}");
             };
             assert!(start < end);
-            let Event::Started { worker, .. } = events[start] else { unreachable!() };
+            let Event::Started { worker, .. } = events[start] else {
+                unreachable!()
+            };
             // The worker's initializer ran (and was reported) before its tasks.
             let init = events.iter().position(|e| *e == Event::Initialized(worker));
             assert!(init.is_some_and(|i| i < start), "task {task} on {worker}");

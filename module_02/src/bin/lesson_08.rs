@@ -118,7 +118,10 @@ fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
         }
         completed
     });
-    Step11 { rejected, completed }
+    Step11 {
+        rejected,
+        completed,
+    }
 }
 
 /// `shutdown(cancel_futures=True)` — four tasks on one worker; once the
@@ -139,7 +142,9 @@ fn cancel_queued(delay: Duration) -> Vec<u32> {
             pool.spawn_with_handle(async move {
                 // A full channel just means another task already signalled.
                 let _ = started_tx.try_send(());
-                ran.lock().expect("no task panics holding the lock").push(task);
+                ran.lock()
+                    .expect("no task panics holding the lock")
+                    .push(task);
                 thread::sleep(delay);
             })
             .expect("the pool accepts tasks")
@@ -169,17 +174,25 @@ fn main() -> ExitCode {
                 let sum = step_10(&STEP_10_NUMBERS, Duration::from_millis(100));
                 println!("sum of the processed numbers: {sum}");
             }),
-            Step::new("step_11", "shut down without waiting; submitting after is rejected", || {
-                let out = step_11(&STEP_11_NUMBERS, Duration::from_millis(100));
-                println!(
-                    "late submission cancelled: {}; tasks submitted before the shutdown that completed: {}",
-                    out.rejected.is_cancelled(),
-                    out.completed.len()
-                );
-            }),
-            Step::new("cancel_queued", "cancel the tasks that have not started", || {
-                cancel_queued(Duration::from_millis(500));
-            }),
+            Step::new(
+                "step_11",
+                "shut down without waiting; submitting after is rejected",
+                || {
+                    let out = step_11(&STEP_11_NUMBERS, Duration::from_millis(100));
+                    println!(
+                        "late submission cancelled: {}; tasks submitted before the shutdown that completed: {}",
+                        out.rejected.is_cancelled(),
+                        out.completed.len()
+                    );
+                },
+            ),
+            Step::new(
+                "cancel_queued",
+                "cancel the tasks that have not started",
+                || {
+                    cancel_queued(Duration::from_millis(500));
+                },
+            ),
         ],
     )
 }
@@ -207,7 +220,15 @@ mod tests {
         completed.sort_unstable();
         assert_eq!(
             completed,
-            [(2, 2), (3, 6), (5, 120), (6, 720), (7, 5040), (14, 196), (20, 400)]
+            [
+                (2, 2),
+                (3, 6),
+                (5, 120),
+                (6, 720),
+                (7, 5040),
+                (14, 196),
+                (20, 400)
+            ]
         );
     }
 

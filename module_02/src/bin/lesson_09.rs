@@ -47,8 +47,14 @@ fn defaults() -> Vec<String> {
     let cores = cores();
     vec![
         format!("logical cores (available_parallelism): {cores}"),
-        format!("Python ThreadPoolExecutor default: min(32, {cores} + 4) = {}", (cores + 4).min(32)),
-        format!("rayon default pool: {} threads", pool_of(0).current_num_threads()),
+        format!(
+            "Python ThreadPoolExecutor default: min(32, {cores} + 4) = {}",
+            (cores + 4).min(32)
+        ),
+        format!(
+            "rayon default pool: {} threads",
+            pool_of(0).current_num_threads()
+        ),
         "futures::executor::ThreadPool default: one thread per logical core".to_owned(),
         "tokio: one worker per core, plus up to 512 threads for spawn_blocking".to_owned(),
     ]
@@ -81,7 +87,10 @@ fn io_bound(tasks: usize, threads: usize, delay: Duration) -> (usize, Duration) 
 
 /// Is `n` prime? Plain trial division: deliberately CPU-heavy.
 fn is_prime(n: u64) -> bool {
-    n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+    n >= 2
+        && (2..)
+            .take_while(|d| d * d <= n)
+            .all(|d| !n.is_multiple_of(d))
 }
 
 /// Count the primes below `limit`, split into `chunks` ranges processed on a
@@ -93,7 +102,11 @@ fn cpu_bound(limit: u64, chunks: u64, threads: usize) -> (usize, Duration) {
     let count = pool.install(|| {
         (0..chunks)
             .into_par_iter()
-            .map(|c| (c * step..((c + 1) * step).min(limit)).filter(|&n| is_prime(n)).count())
+            .map(|c| {
+                (c * step..((c + 1) * step).min(limit))
+                    .filter(|&n| is_prime(n))
+                    .count()
+            })
             .sum()
     });
     (count, started.elapsed())
@@ -109,13 +122,19 @@ fn main() -> ExitCode {
                     println!("{line}");
                 }
             }),
-            Step::new("io_bound", "1,000 one-second sleeps on 250 and 1,000 threads", || {
-                for threads in [250, 1000] {
-                    let (ran, elapsed) = io_bound(1000, threads, Duration::from_secs(1));
-                    println!("{ran} sleeping tasks on {threads:>4} threads: {elapsed:.2?}");
-                }
-                println!("waiting tasks scale with the thread count, far past the number of cores");
-            }),
+            Step::new(
+                "io_bound",
+                "1,000 one-second sleeps on 250 and 1,000 threads",
+                || {
+                    for threads in [250, 1000] {
+                        let (ran, elapsed) = io_bound(1000, threads, Duration::from_secs(1));
+                        println!("{ran} sleeping tasks on {threads:>4} threads: {elapsed:.2?}");
+                    }
+                    println!(
+                        "waiting tasks scale with the thread count, far past the number of cores"
+                    );
+                },
+            ),
             Step::new("cpu_bound", "counting primes on 1, 2, 4, 8 threads", || {
                 let cores = cores();
                 println!("{cores} logical cores");
@@ -124,9 +143,13 @@ fn main() -> ExitCode {
                     let (count, elapsed) = cpu_bound(1_500_000, 16, threads);
                     let base = *single.get_or_insert(elapsed);
                     let speedup = base.as_secs_f64() / elapsed.as_secs_f64();
-                    println!("{count} primes on {threads} threads: {elapsed:>8.2?} (speed-up {speedup:.2}x)");
+                    println!(
+                        "{count} primes on {threads} threads: {elapsed:>8.2?} (speed-up {speedup:.2}x)"
+                    );
                 }
-                println!("computing tasks stop speeding up once every core is busy ({cores} here);");
+                println!(
+                    "computing tasks stop speeding up once every core is busy ({cores} here);"
+                );
                 println!("in CPython the GIL would keep them near 1x at any thread count");
             }),
         ],

@@ -96,6 +96,11 @@ fn step_09(messages: &[&'static str]) -> BTreeMap<char, usize> {
 #[derive(Debug, PartialEq, Eq)]
 struct UnknownLetter(char);
 
+/// A message and its letter sum.
+type Scored = (&'static str, u32);
+/// A message that could not be scored, and why.
+type Unscored = (&'static str, UnknownLetter);
+
 /// The sum of the values of a message's letters.
 fn letter_sum(message: &str) -> Result<u32, UnknownLetter> {
     letters(message)
@@ -117,12 +122,15 @@ fn letter_sum(message: &str) -> Result<u32, UnknownLetter> {
 /// messages containing "Python", "multiprocessing" or "asyncio" raise
 /// `KeyError` — which `map` swallows, because nobody reads its results. Here
 /// each task returns its score as a `Result`, errors are reported, and the
-/// maximum is a reduction: no shared state, so no race is possible.
-fn step_10(messages: &[&'static str]) -> (Option<(&'static str, u32)>, Vec<(&'static str, UnknownLetter)>) {
-    let pool = rayon::ThreadPoolBuilder::new().build().expect("building the pool");
+/// caller takes the maximum of the returned scores: no shared state, so no
+/// race is possible.
+fn step_10(messages: &[&'static str]) -> (Option<Scored>, Vec<Unscored>) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("building the pool");
     let scores: Vec<(&str, Result<u32, UnknownLetter>)> =
         pool.install(|| messages.par_iter().map(|&m| (m, letter_sum(m))).collect());
-    let mut best: Option<(&str, u32)> = None;
+    let mut best: Option<Scored> = None;
     let mut errors = Vec::new();
     for (message, score) in scores {
         match score {
@@ -165,9 +173,15 @@ mod tests {
     fn step_09_matches_counting_everything_at_once() {
         let merged = step_09(&MESSAGES);
         assert_eq!(merged, count_letters(&MESSAGES.concat()));
-        assert_eq!(merged.get(&'р'), count_letters(&MESSAGES.concat()).get(&'р'));
+        assert_eq!(
+            merged.get(&'р'),
+            count_letters(&MESSAGES.concat()).get(&'р')
+        );
         assert!(merged.keys().all(|c| c.is_alphabetic()));
-        assert_eq!(count_letters("Кто-нибудь? 2024, ok!"), count_letters("ктонибудьok"));
+        assert_eq!(
+            count_letters("Кто-нибудь? 2024, ok!"),
+            count_letters("ктонибудьok")
+        );
     }
 
     #[test]

@@ -70,7 +70,11 @@ fn factorial(n: u32) -> BigUint {
 
 /// Step 08's three batches: numbers, function name, and pool size.
 fn step_08_batches() -> [(std::ops::RangeInclusive<u32>, &'static str, usize); 3] {
-    [(1..=50, "square", 10), (51..=150, "cube", 20), (151..=300, "factorial", 30)]
+    [
+        (1..=50, "square", 10),
+        (51..=150, "cube", 20),
+        (151..=300, "factorial", 30),
+    ]
 }
 
 /// Step 08 — squares of 1..=50 on 10 threads, cubes of 51..=150 on 20,
@@ -87,9 +91,8 @@ fn step_08() -> Vec<(&'static str, Vec<(u32, BigUint)>)> {
                 "cube" => |n: u32| BigUint::from(n).pow(3),
                 _ => factorial,
             };
-            let results = pool_of(pool_size).install(|| {
-                numbers.into_par_iter().map(|n| (n, f(n))).collect()
-            });
+            let results =
+                pool_of(pool_size).install(|| numbers.into_par_iter().map(|n| (n, f(n))).collect());
             (function, results)
         })
         .collect()
@@ -98,7 +101,12 @@ fn step_08() -> Vec<(&'static str, Vec<(u32, BigUint)>)> {
 /// Count primes below `limit` by trial division: a CPU-bound workload.
 fn count_primes(range: std::ops::Range<u64>) -> usize {
     range
-        .filter(|&n| n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0))
+        .filter(|&n| {
+            n >= 2
+                && (2..)
+                    .take_while(|d| d * d <= n)
+                    .all(|d| !n.is_multiple_of(d))
+        })
         .count()
 }
 
@@ -112,7 +120,11 @@ fn sweep_io(sizes: &[usize], tasks: u32, delay: Duration) -> Vec<Row> {
         .map(|&size| {
             let pool = pool_of(size);
             let started = Instant::now();
-            pool.install(|| (0..tasks).into_par_iter().for_each(|_| thread::sleep(delay)));
+            pool.install(|| {
+                (0..tasks)
+                    .into_par_iter()
+                    .for_each(|_| thread::sleep(delay))
+            });
             (size, started.elapsed())
         })
         .collect()
@@ -146,7 +158,10 @@ fn table(title: &str, rows: &[Row]) -> String {
     let mut out = format!("{title}\n  threads      time\n");
     for &(size, time) in rows {
         let mark = if Some(size) == best { "  <- best" } else { "" };
-        out += &format!("  {size:>7}  {:>8.1} ms{mark}\n", time.as_secs_f64() * 1000.0);
+        out += &format!(
+            "  {size:>7}  {:>8.1} ms{mark}\n",
+            time.as_secs_f64() * 1000.0
+        );
     }
     out
 }
@@ -171,17 +186,23 @@ fn main() -> ExitCode {
                     }
                 }
             }),
-            Step::new("sweep", "time IO-bound and CPU-bound work per pool size", || {
-                let io = sweep_io(&SIZES, 32, Duration::from_millis(50));
-                print!("{}", table("32 tasks sleeping 50 ms each (IO-bound):", &io));
-                let (cpu, primes) = sweep_cpu(&SIZES, 1_000_000, 32);
-                let title = format!("counting the {primes} primes below 1,000,000 in 32 chunks (CPU-bound):");
-                print!("{}", table(&title, &cpu));
-                let cores = thread::available_parallelism().map_or(1, |n| n.get());
-                println!("IO-bound work keeps improving up to one thread per task;");
-                println!("CPU-bound work stops improving at the core count ({cores} here);");
-                println!("past that, differences of a few percent are noise from the machine.");
-            }),
+            Step::new(
+                "sweep",
+                "time IO-bound and CPU-bound work per pool size",
+                || {
+                    let io = sweep_io(&SIZES, 32, Duration::from_millis(50));
+                    print!("{}", table("32 tasks sleeping 50 ms each (IO-bound):", &io));
+                    let (cpu, primes) = sweep_cpu(&SIZES, 1_000_000, 32);
+                    let title = format!(
+                        "counting the {primes} primes below 1,000,000 in 32 chunks (CPU-bound):"
+                    );
+                    print!("{}", table(&title, &cpu));
+                    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+                    println!("IO-bound work keeps improving up to one thread per task;");
+                    println!("CPU-bound work stops improving at the core count ({cores} here);");
+                    println!("past that, differences of a few percent are noise from the machine.");
+                },
+            ),
         ],
     )
 }
@@ -206,7 +227,11 @@ mod tests {
     /// way to the same number.
     fn factorial_by_primes(n: u32) -> BigUint {
         let mut result = BigUint::from(1u32);
-        for p in (2..=n).filter(|&p| (2..p).take_while(|d| d * d <= p).all(|d| p % d != 0)) {
+        for p in (2..=n).filter(|&p| {
+            (2..p)
+                .take_while(|d| d * d <= p)
+                .all(|d| !p.is_multiple_of(d))
+        }) {
             let mut exponent = 0;
             let mut power = p;
             while power <= n {
@@ -224,11 +249,18 @@ mod tests {
         let names: Vec<_> = batches.iter().map(|(f, _)| *f).collect();
         assert_eq!(names, ["square", "cube", "factorial"]);
         let (_, squares) = &batches[0];
-        assert_eq!(squares.iter().map(|(n, _)| *n).collect::<Vec<_>>(), (1..=50).collect::<Vec<_>>());
+        assert_eq!(
+            squares.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            (1..=50).collect::<Vec<_>>()
+        );
         assert!(squares.iter().all(|(n, v)| *v == BigUint::from(n * n)));
         let (_, cubes) = &batches[1];
         assert_eq!(cubes.len(), 100);
-        assert!(cubes.iter().all(|(n, v)| *v == BigUint::from(u64::from(*n).pow(3))));
+        assert!(
+            cubes
+                .iter()
+                .all(|(n, v)| *v == BigUint::from(u64::from(*n).pow(3)))
+        );
         let (_, factorials) = &batches[2];
         assert_eq!(factorials.first().map(|(n, _)| *n), Some(151));
         assert_eq!(factorials.last().map(|(n, _)| *n), Some(300));
@@ -240,21 +272,35 @@ mod tests {
         let digits = (1..=300).map(|k| f64::from(k).log10()).sum::<f64>().floor() as usize + 1;
         assert_eq!((f300.len(), digits), (615, 615));
         assert_eq!(f300.len() - f300.trim_end_matches('0').len(), 74);
-        assert!(f300.starts_with("306057512216440636035370461297268629388588804173576999416776741259476533"));
+        assert!(f300.starts_with(
+            "306057512216440636035370461297268629388588804173576999416776741259476533"
+        ));
     }
 
     #[test]
     fn sweeps_measure_every_size_and_compute_the_same_answer() {
         let (io, cpu) = course_tests::deadline(Duration::from_secs(30), || {
-            (sweep_io(&[1, 8], 8, Duration::from_millis(20)), sweep_cpu(&[1, 2, 3], 50_000, 7))
+            (
+                sweep_io(&[1, 8], 8, Duration::from_millis(20)),
+                sweep_cpu(&[1, 2, 3], 50_000, 7),
+            )
         });
         assert_eq!(io.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [1, 8]);
         // Eight 20 ms sleeps cannot take less than 160 ms on one thread.
         assert!(io[0].1 >= Duration::from_millis(160));
         assert_eq!(cpu.1, 5133, "pi(50000)");
         assert_eq!(cpu.0.len(), 3);
-        let out = table("t", &[(1, Duration::from_millis(30)), (2, Duration::from_millis(10))]);
-        assert!(out.lines().any(|l| l.trim_start().starts_with("2 ") && l.ends_with("<- best")));
+        let out = table(
+            "t",
+            &[
+                (1, Duration::from_millis(30)),
+                (2, Duration::from_millis(10)),
+            ],
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with("2 ") && l.ends_with("<- best"))
+        );
         assert_eq!(out.matches("<- best").count(), 1);
     }
 }

@@ -68,12 +68,20 @@ struct Measured {
 
 fn measure(run: impl FnOnce() -> usize) -> Measured {
     // Right after the reset, the peak equals the current resident size.
-    let start = if reset_peak_rss() { peak_rss_kib() } else { None };
+    let start = if reset_peak_rss() {
+        peak_rss_kib()
+    } else {
+        None
+    };
     let started = Instant::now();
     let completed = run();
     let elapsed = started.elapsed();
     let memory = start.zip(peak_rss_kib());
-    Measured { completed, elapsed, memory }
+    Measured {
+        completed,
+        elapsed,
+        memory,
+    }
 }
 
 /// `tasks` sleeps of `delay` on a pool of `threads` OS threads.
@@ -175,10 +183,17 @@ fn show(label: &str, m: &Measured) {
         || "memory not measured".to_owned(),
         |(start, peak)| {
             let growth = mib(peak.saturating_sub(start));
-            format!("peak RSS {:.1} MiB (+{growth:.1} MiB over the {:.1} MiB at the start)", mib(peak), mib(start))
+            format!(
+                "peak RSS {:.1} MiB (+{growth:.1} MiB over the {:.1} MiB at the start)",
+                mib(peak),
+                mib(start)
+            )
         },
     );
-    println!("{label}: {} tasks in {:.2?}, {memory}", m.completed, m.elapsed);
+    println!(
+        "{label}: {} tasks in {:.2?}, {memory}",
+        m.completed, m.elapsed
+    );
 }
 
 fn main() -> ExitCode {
@@ -186,17 +201,31 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 2.12 — Thread pool vs async (tokio) («ThreadPool vs AsyncIO»)",
         &[
-            Step::new("os_threads", "10,000 sleeps of 200 ms on a pool of 1,000 threads", || {
-                let m = measure(|| on_threads(TASKS, POOL_THREADS, DELAY));
-                show("OS threads (pool of 1,000)", &m);
-            }),
-            Step::new("tokio_tasks", "10,000 sleeps of 200 ms as tokio tasks", || {
-                let m = measure(|| on_tokio(TASKS, DELAY));
-                show("tokio tasks", &m);
-                println!("(RSS: the whole process's resident memory, from VmHWM in /proc/self/status,");
-                println!(" reset through /proc/self/clear_refs before each step. Memory an earlier step");
-                println!(" freed but the allocator kept can hide growth: run one step alone to compare.)");
-            }),
+            Step::new(
+                "os_threads",
+                "10,000 sleeps of 200 ms on a pool of 1,000 threads",
+                || {
+                    let m = measure(|| on_threads(TASKS, POOL_THREADS, DELAY));
+                    show("OS threads (pool of 1,000)", &m);
+                },
+            ),
+            Step::new(
+                "tokio_tasks",
+                "10,000 sleeps of 200 ms as tokio tasks",
+                || {
+                    let m = measure(|| on_tokio(TASKS, DELAY));
+                    show("tokio tasks", &m);
+                    println!(
+                        "(RSS: the whole process's resident memory, from VmHWM in /proc/self/status,"
+                    );
+                    println!(
+                        " reset through /proc/self/clear_refs before each step. Memory an earlier step"
+                    );
+                    println!(
+                        " freed but the allocator kept can hide growth: run one step alone to compare.)"
+                    );
+                },
+            ),
             Step::new("spawn_blocking", "blocking work inside async code", || {
                 let (direct, offloaded, value) =
                     blocking_in_async(Duration::from_millis(500), Duration::from_millis(50));
@@ -216,7 +245,10 @@ mod tests {
     fn a_thread_pool_overlaps_the_waits() {
         let (completed, elapsed) = course_tests::deadline(Duration::from_secs(30), || {
             let started = Instant::now();
-            (on_threads(500, 100, Duration::from_millis(10)), started.elapsed())
+            (
+                on_threads(500, 100, Duration::from_millis(10)),
+                started.elapsed(),
+            )
         });
         assert_eq!(completed, 500);
         // Sequentially 5 s; on 100 threads about 50 ms.
@@ -227,7 +259,10 @@ mod tests {
     fn ten_thousand_tokio_tasks_all_complete_concurrently() {
         let (completed, elapsed) = course_tests::deadline(Duration::from_secs(30), || {
             let started = Instant::now();
-            (on_tokio(TASKS, Duration::from_millis(50)), started.elapsed())
+            (
+                on_tokio(TASKS, Duration::from_millis(50)),
+                started.elapsed(),
+            )
         });
         assert_eq!(completed, TASKS);
         // Sequentially 500 s.
