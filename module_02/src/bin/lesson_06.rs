@@ -81,10 +81,11 @@ struct Waited<T> {
 
 /// Run one task per input on a pool with one worker per task, wait until
 /// `deadline`, then wait for the stragglers too.
-fn run_and_wait<I, T>(inputs: Vec<I>, timeout: Duration, task: fn(I) -> T) -> Waited<T>
+fn run_and_wait<I, T, F>(inputs: Vec<I>, timeout: Duration, task: F) -> Waited<T>
 where
     I: Send + 'static,
     T: Send + 'static,
+    F: Fn(I) -> T + Copy + Send + 'static,
 {
     let deadline = Instant::now() + timeout;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -132,16 +133,11 @@ fn step_11(tasks: &[(&'static str, Duration)], timeout: Duration) -> Waited<&'st
 /// returns the product of its pair if the time is even, else the sum. Report
 /// what is done after 2.5 s.
 fn step_12(unit: Duration, timeout: Duration) -> Waited<u64> {
-    let inputs: Vec<(u64, [u64; 2])> = STEP_12_WORK_TIMES
+    let inputs = STEP_12_WORK_TIMES
         .into_iter()
         .zip(STEP_12_NUMBERS)
         .collect();
-    // `fn` pointers cannot capture `unit`, so it travels with the input.
-    let inputs = inputs
-        .into_iter()
-        .map(|(t, pair)| (t, pair, unit))
-        .collect();
-    run_and_wait(inputs, timeout, |(time, pair, unit)| {
+    run_and_wait(inputs, timeout, move |(time, pair)| {
         thread::sleep(unit * u32::try_from(time).expect("a small work time"));
         sum_or_product(time, pair)
     })
@@ -360,9 +356,9 @@ mod tests {
 
     #[test]
     fn step_12_with_a_short_deadline_reports_the_slow_ones_as_not_done() {
-        // Work times of 1 and 2 units finish long before 3.5 units; 4 and 5
-        // long after. Tasks of 3 units are left out of the check.
-        let waited = course_tests::deadline(Duration::from_secs(20), || step_12(ms(200), ms(700)));
+        // Work times of 1 and 2 units finish long before 3.33 units; 4 and 5
+        // cannot finish before 4. Tasks of 3 units are left out of the check.
+        let waited = course_tests::deadline(Duration::from_secs(20), || step_12(ms(300), ms(1000)));
         for (index, _) in &waited.done {
             assert!(STEP_12_WORK_TIMES[*index] <= 3);
         }

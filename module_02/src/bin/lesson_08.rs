@@ -95,8 +95,9 @@ fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
         .iter()
         .map(|&n| handle.spawn_blocking(move || (n, factorial_or_square(n, unit))))
         .collect();
-    // `shutdown(wait=False)`: returns at once; tasks already submitted keep
-    // running on their threads.
+    // `shutdown(wait=False)`: returns at once. Blocking tasks keep running
+    // until they return; with one blocking thread per task, every task
+    // submitted above is already running or about to be.
     rt.shutdown_background();
 
     thread::sleep(unit);
