@@ -1,0 +1,180 @@
+//! Lesson 2.2 — Creating a thread pool («Создание пула потоков»)
+//!
+//! The parameters a pool is built with — size, thread names, per-worker setup
+//! and teardown, stack size — and their defaults, in rayon and in the
+//! `futures` crate's pool, next to Python's `ThreadPoolExecutor` arguments.
+//!
+//! | Python                                  | rayon `ThreadPoolBuilder`          | `futures::executor::ThreadPoolBuilder` |
+//! |-----------------------------------------|------------------------------------|----------------------------------------|
+//! | `ThreadPoolExecutor(max_workers=3)`     | `.num_threads(3)`                  | `.pool_size(3)`                        |
+//! | default `min(32, os.cpu_count() + 4)`   | logical cores (`RAYON_NUM_THREADS`) | logical cores                         |
+//! | `thread_name_prefix="worker"`           | `.thread_name(\|i\| format!(…))`     | `.name_prefix("worker-")`              |
+//! | `initializer=f, initargs=(…)`           | `.start_handler(\|i\| …)`            | `.after_start(\|i\| …)`                 |
+//! | (no counterpart)                        | `.exit_handler(\|i\| …)`             | `.before_stop(\|i\| …)`                 |
+//! | `threading.stack_size(n)` (global)      | `.stack_size(n)` (this pool only)  | `.stack_size(n)`                       |
+//! | `executor.submit(worker, texts=…, thread_num=…)` | `s.spawn(move \|_\| worker(…))` in `pool.scope` | `pool.spawn_ok(async move { … })` |
+//!
+//! Run all steps: `cargo run -p module_02 --bin lesson_02`
+//! Run one step:  `cargo run -p module_02 --bin lesson_02 -- step_08`
+//! Output order varies between runs where threads race; the values do not.
+
+use std::process::ExitCode;
+use std::thread;
+
+use futures::executor::ThreadPool;
+use step_runner::{Step, lesson_id};
+
+const STEP_08_LISTS: [[&str; 3]; 3] = [
+    ["kw63vdxI", "YmSsWblC", "5OJ3Mto9"],
+    ["7GBrUY6t", "bfQjS3gj", "MhTsKf0X"],
+    ["mt05f80F", "haHHiXoX", "v2cYPhRO"],
+];
+
+/// Step 08 — three workers, each walks its own list and reports every text
+/// it takes, tagged with its task number (1, 2, 3).
+///
+/// Returns the reports in the order they happened; the lines of one task
+/// keep their order, the tasks interleave freely.
+fn step_08(lists: &[[&'static str; 3]]) -> Vec<(usize, &'static str)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .expect("building a 3-thread pool");
+    let (tx, rx) = crossbeam_channel::unbounded();
+    // The scope waits for its tasks, as leaving Python's `with` block does.
+    pool.scope(|s| {
+        for (thread_num, texts) in (1..).zip(lists) {
+            let tx = tx.clone();
+            s.spawn(move |_| {
+                for &text in texts {
+                    tx.send((thread_num, text))
+                        .expect("main keeps the receiver");
+                }
+            });
+        }
+    });
+    drop(tx);
+    rx.iter().collect()
+}
+
+/// What each builder produces when given nothing but defaults, and with
+/// every parameter set. Returns printable lines.
+fn builder_parameters() -> Vec<String> {
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let mut lines = vec![
+        format!("logical cores: {cores}"),
+        format!("Python's default max_workers: {}", (cores + 4).min(32)),
+    ];
+
+    let default_rayon = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("building the default rayon pool");
+    lines.push(format!(
+        "rayon default pool: {} threads",
+        default_rayon.current_num_threads()
+    ));
+    // An unnamed rayon worker has no name, just like any `thread::spawn`ed
+    // thread; Python would call it `ThreadPoolExecutor-0_0`.
+    let name = default_rayon.install(|| thread::current().name().map(str::to_owned));
+    lines.push(format!("rayon default worker name: {name:?}"));
+
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let start_tx = tx.clone();
+    let configured = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .thread_name(|index| format!("worker_{index}"))
+        .stack_size(256 * 1024)
+        .start_handler(move |index| {
+            start_tx
+                .send(format!("worker {index} started (start handler)"))
+                .expect("main keeps the receiver");
+        })
+        .exit_handler(move |index| {
+            tx.send(format!("worker {index} stopped (exit handler)"))
+                .expect("main keeps the receiver");
+        })
+        .build()
+        .expect("building the configured rayon pool");
+    let name = configured.install(|| thread::current().name().map(str::to_owned));
+    lines.push(format!(
+        "configured rayon pool: {} threads, a worker is named {name:?}",
+        configured.current_num_threads()
+    ));
+    // The handlers hold the senders; they are dropped with the pool's
+    // internals once every worker has exited, which ends this loop.
+    drop(configured);
+    let mut events: Vec<String> = rx.iter().collect();
+    events.sort();
+    lines.extend(events);
+
+    let futures_pool = ThreadPool::builder()
+        .pool_size(2)
+        .name_prefix("fut-worker-")
+        .create()
+        .expect("creating the futures pool");
+    let (name_tx, name_rx) = crossbeam_channel::bounded(1);
+    futures_pool.spawn_ok(async move {
+        let name = thread::current().name().map(str::to_owned);
+        name_tx.send(name).expect("main keeps the receiver");
+    });
+    let name = name_rx.recv().expect("the task sends its thread's name");
+    lines.push(format!("futures pool of 2: a worker is named {name:?}"));
+    lines
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 2.2 — Creating a thread pool («Создание пула потоков»)",
+        &[
+            Step::new("step_08", "three workers, three lists", || {
+                for (thread_num, text) in step_08(&STEP_08_LISTS) {
+                    println!("task {thread_num} took a text from its list: {text}");
+                }
+            }),
+            Step::new(
+                "builder_parameters",
+                "pool parameters and their defaults",
+                || {
+                    for line in builder_parameters() {
+                        println!("{line}");
+                    }
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_08_reports_every_text_once_in_list_order() {
+        let reports = step_08(&STEP_08_LISTS);
+        assert_eq!(reports.len(), 9);
+        for (thread_num, list) in (1..).zip(&STEP_08_LISTS) {
+            let seen: Vec<&str> = reports
+                .iter()
+                .filter(|(n, _)| *n == thread_num)
+                .map(|&(_, text)| text)
+                .collect();
+            assert_eq!(seen, list, "task {thread_num}");
+        }
+    }
+
+    #[test]
+    fn the_builders_apply_their_parameters() {
+        let lines = builder_parameters();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.contains("3 threads, a worker is named Some(\"worker_"))
+        );
+        assert!(lines.iter().any(|l| l.contains("Some(\"fut-worker-")));
+        for index in 0..3 {
+            assert!(lines.contains(&format!("worker {index} started (start handler)")));
+            assert!(lines.contains(&format!("worker {index} stopped (exit handler)")));
+        }
+    }
+}

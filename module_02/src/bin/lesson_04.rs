@@ -1,0 +1,273 @@
+//! Lesson 2.4 — Getting results from a thread pool («Получаем результаты из пула потоков»)
+//!
+//! Blocking for a task's result, waiting with a time-out (and deciding what
+//! happens to a result that misses it), and `map`'s ordered results.
+//!
+//! | Python                                   | Rust                                                           |
+//! |------------------------------------------|----------------------------------------------------------------|
+//! | `future = ex.submit(f, x)`               | `pool.spawn(…)` sending on its own `crossbeam_channel::bounded(1)` |
+//! | `future.result()`                        | `rx.recv()` (blocks until the task has sent)                    |
+//! | `future.result(timeout=1.5)`             | `rx.recv_timeout(Duration::from_secs_f64(1.5))`                 |
+//! | `except TimeoutError:`                   | `Err(RecvTimeoutError::Timeout)`: the task is still running     |
+//! | `ex.map(f, items)` → ordered iterator    | `pool.install(\|\| items.par_iter().map(f).collect())`           |
+//! | `len(s)` (code points)                   | `s.chars().count()` — `s.len()` counts UTF-8 *bytes*           |
+//! | `round(x, 2)`                            | `format!("{x:.2}")`                                             |
+//!
+//! Run all steps: `cargo run -p module_02 --bin lesson_04`
+//! Run one step:  `cargo run -p module_02 --bin lesson_04 -- step_10`
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use rayon::prelude::*;
+use step_runner::{Step, lesson_id};
+
+/// Step 10's tasks: a name and how many seconds the task takes.
+const STEP_10_TASKS: [(&str, f64); 7] = [
+    ("asdf", 0.7),
+    ("ghjk", 1.4),
+    ("zxcl", 3.2),
+    ("vbnm", 4.1),
+    ("poiu", 2.7),
+    ("ytre", 0.3),
+    ("wqsx", 1.1),
+];
+
+/// Step 11's messages. Kept in Russian: the result is their lengths.
+const STEP_11_MESSAGES: [&str; 2] = [
+    "Привет, давайте обсудим многопоточность в Python!",
+    "Да, GIL - это большая проблема для многопоточности в Python.",
+];
+
+struct Student {
+    name: &'static str,
+    grades: &'static [u32],
+}
+
+const STUDENTS: [Student; 4] = [
+    Student {
+        name: "Alice",
+        grades: &[4, 5, 5, 4, 2, 3, 5, 2],
+    },
+    Student {
+        name: "Bob",
+        grades: &[3, 4, 3, 4, 4, 5, 3, 4, 3, 2, 4],
+    },
+    Student {
+        name: "Charlie",
+        grades: &[5, 5, 5, 5, 5, 5, 4, 5, 4, 5, 4],
+    },
+    Student {
+        name: "Hannah Thompson",
+        grades: &[2, 4, 3, 5, 3, 3, 2, 4, 4, 3, 2, 2, 2, 2, 5, 3, 4, 5],
+    },
+];
+
+/// How one `result(timeout)` call ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// The task's value arrived within the time-out.
+    OnTime(&'static str),
+    /// The time-out passed first; the value was collected after the loop.
+    Late(&'static str),
+}
+
+/// Step 10 — seven tasks of different lengths; read each result in
+/// submission order with a time-out per read.
+///
+/// As in Python, each time-out starts when that read starts, so a slow task
+/// may still be on time if earlier reads already waited long. A task that
+/// misses its time-out keeps running (a running thread cannot be stopped);
+/// here its value is **collected after the loop**, not abandoned.
+fn step_10(tasks: &[(&'static str, Duration)], timeout: Duration) -> Vec<Outcome> {
+    // One worker per task, so no task waits in the queue behind another.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(tasks.len())
+        .build()
+        .expect("building the pool");
+    // A `bounded(1)` channel per task plays the role of its Future: the task
+    // sends exactly once, and the receiver can wait with or without a limit.
+    let futures: Vec<Receiver<&'static str>> = tasks
+        .iter()
+        .map(|&(name, delay)| {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            pool.spawn(move || {
+                thread::sleep(delay);
+                // Never fails: every receiver is kept until its value is read.
+                tx.send(name).expect("the future is kept until read");
+            });
+            rx
+        })
+        .collect();
+
+    let mut outcomes = Vec::new();
+    let mut late = Vec::new();
+    for (index, future) in futures.iter().enumerate() {
+        match future.recv_timeout(timeout) {
+            Ok(name) => {
+                println!("{name}");
+                outcomes.push(Outcome::OnTime(name));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                println!("wait");
+                late.push(index);
+            }
+            Err(RecvTimeoutError::Disconnected) => unreachable!("a task sends before it ends"),
+        }
+    }
+    // The late tasks are still running; block for their values now.
+    for index in late {
+        let name = futures[index]
+            .recv()
+            .expect("the task sends before it ends");
+        println!("{name} (arrived after its time-out)");
+        outcomes.push(Outcome::Late(name));
+    }
+    outcomes
+}
+
+fn course_tasks() -> Vec<(&'static str, Duration)> {
+    STEP_10_TASKS
+        .iter()
+        .map(|&(name, seconds)| (name, Duration::from_secs_f64(seconds)))
+        .collect()
+}
+
+/// Step 11 — the number of characters in each message, computed on the pool
+/// and collected in submission order.
+fn step_11(messages: &[&str]) -> Vec<usize> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .build()
+        .expect("building the pool");
+    let futures: Vec<Receiver<usize>> = messages
+        .iter()
+        .map(|message| {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            let message = message.to_string();
+            // Python's `len` counts code points; `str::len` would count UTF-8
+            // bytes (about twice as many for Cyrillic text).
+            pool.spawn(move || tx.send(message.chars().count()).expect("receiver kept"));
+            rx
+        })
+        .collect();
+    futures
+        .iter()
+        .map(|rx| rx.recv().expect("the task sends before it ends"))
+        .collect()
+}
+
+/// Step 12 — every student's average grade, rounded to two places, with
+/// `map` on five workers; the pairs come back in the students' order.
+fn step_12(students: &[Student]) -> Vec<(&'static str, String)> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(5)
+        .build()
+        .expect("building a 5-thread pool");
+    pool.install(|| {
+        students
+            .par_iter()
+            .map(|s| {
+                let sum: u32 = s.grades.iter().sum();
+                let average = f64::from(sum) / s.grades.len() as f64;
+                (s.name, format!("{average:.2}"))
+            })
+            .collect()
+    })
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 2.4 — Getting results from a thread pool («Получаем результаты из пула потоков»)",
+        &[
+            Step::new("step_10", "results with a 1.5 s time-out per read", || {
+                step_10(&course_tasks(), Duration::from_secs_f64(1.5));
+            }),
+            Step::new("step_11", "characters per message", || {
+                println!(
+                    "characters in each message: {:?}",
+                    step_11(&STEP_11_MESSAGES)
+                );
+            }),
+            Step::new("step_12", "average grades with map", || {
+                let averages = step_12(&STUDENTS);
+                let shown: Vec<String> = averages
+                    .iter()
+                    .map(|(name, avg)| format!("{name}: {avg}"))
+                    .collect();
+                println!("{{{}}}", shown.join(", "));
+            }),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_10_reports_a_late_result_and_still_collects_it() {
+        let tasks = [
+            ("quick", Duration::ZERO),
+            ("slow", Duration::from_millis(1500)),
+            ("also_quick", Duration::ZERO),
+        ];
+        let outcomes = course_tests::deadline(Duration::from_secs(20), move || {
+            step_10(&tasks, Duration::from_millis(300))
+        });
+        assert_eq!(
+            outcomes,
+            [
+                Outcome::OnTime("quick"),
+                Outcome::OnTime("also_quick"),
+                Outcome::Late("slow")
+            ]
+        );
+    }
+
+    #[test]
+    fn step_10_collects_every_course_name_exactly_once() {
+        let tasks: Vec<_> = STEP_10_TASKS
+            .iter()
+            .map(|&(name, s)| (name, Duration::from_secs_f64(s / 100.0)))
+            .collect();
+        let outcomes = course_tests::deadline(Duration::from_secs(20), move || {
+            step_10(&tasks, Duration::from_secs(10))
+        });
+        let names: Vec<_> = outcomes
+            .iter()
+            .map(|o| match o {
+                Outcome::OnTime(n) | Outcome::Late(n) => *n,
+            })
+            .collect();
+        let expected: Vec<_> = STEP_10_TASKS.iter().map(|&(n, _)| n).collect();
+        // With a generous time-out every value is on time, in submission order.
+        assert_eq!(names, expected);
+        assert!(outcomes.iter().all(|o| matches!(o, Outcome::OnTime(_))));
+    }
+
+    #[test]
+    fn step_11_counts_code_points_not_bytes() {
+        let counts = step_11(&STEP_11_MESSAGES);
+        let expected: Vec<usize> = STEP_11_MESSAGES.iter().map(|m| m.chars().count()).collect();
+        assert_eq!(counts, expected);
+        assert_eq!(counts, [49, 60]);
+        assert!(STEP_11_MESSAGES[0].len() > counts[0]);
+    }
+
+    #[test]
+    fn step_12_matches_pythons_rounded_averages() {
+        let averages = step_12(&STUDENTS);
+        assert_eq!(
+            averages,
+            [
+                ("Alice", "3.75".to_owned()),
+                ("Bob", "3.55".to_owned()),
+                ("Charlie", "4.73".to_owned()),
+                ("Hannah Thompson", "3.22".to_owned()),
+            ]
+        );
+    }
+}

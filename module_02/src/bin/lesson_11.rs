@@ -1,0 +1,306 @@
+//! Lesson 2.11 — Testing for the optimal thread count («Тестирование и оптимальное количество потоков»)
+//!
+//! The best pool size is found by measuring, not guessing: run the same
+//! workload on pools of different sizes and look for the knee where adding
+//! threads stops helping. Waiting work and computing work have very
+//! different knees.
+//!
+//! | Python                                          | Rust                                                      |
+//! |-------------------------------------------------|-----------------------------------------------------------|
+//! | `ThreadPoolExecutor(max_workers=pool_size)`     | `rayon::ThreadPoolBuilder::new().num_threads(pool_size)`   |
+//! | `ex.submit(f, x)` ×n, then `result()` in order  | `pool.install(\|\| xs.par_iter().map(f).collect())`         |
+//! | `with stdout_lock: print(…)`                    | whole lines through a channel, printed by one thread      |
+//! | `math.factorial(300)` (unbounded `int`)         | `num_bigint::BigUint` product                             |
+//! | `time.perf_counter()` around each run           | `Instant::now()` / `.elapsed()`                           |
+//!
+//! Run all steps: `cargo run -p module_02 --bin lesson_11`
+//! Run one step:  `cargo run -p module_02 --bin lesson_11 -- sweep`
+//! Times depend on the machine; the printed numbers are this run's.
+
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use num_bigint::BigUint;
+use rayon::prelude::*;
+use step_runner::{Step, lesson_id};
+
+const STEP_07_LISTS: [(usize, [&str; 4]); 3] = [
+    (50, ["OF95RK", "VH61DX", "NB03WA", "OL41DZ"]),
+    (100, ["JF39XW", "RO06QB", "RW48XW", "ZE42EF"]),
+    (200, ["FP99WI", "IJ21HS", "SV16JN", "EP11JG"]),
+];
+
+fn pool_of(threads: usize) -> rayon::ThreadPool {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("building a thread pool")
+}
+
+/// Step 07 — process the same kind of list on pools of 50, 100 and 200
+/// threads. Returns the lines the tasks produced.
+///
+/// Four tasks never need 200 threads. Python starts workers lazily (at most
+/// one per submitted task); rayon starts all of them up front, so here an
+/// oversized pool costs 200 thread start-ups for nothing.
+fn step_07(lists: &[(usize, [&'static str; 4])]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for &(pool_size, elements) in lists {
+        let pool = pool_of(pool_size);
+        let (tx, rx) = crossbeam_channel::unbounded();
+        pool.scope(|s| {
+            for element in elements {
+                let tx = tx.clone();
+                s.spawn(move |_| {
+                    let line = format!("element {element} of the list, pool of size {pool_size}");
+                    tx.send(line).expect("main keeps the receiver");
+                });
+            }
+        });
+        drop(tx);
+        lines.extend(rx.iter());
+    }
+    lines
+}
+
+fn factorial(n: u32) -> BigUint {
+    (1..=n).map(BigUint::from).product()
+}
+
+/// Step 08's three batches: numbers, function name, and pool size.
+fn step_08_batches() -> [(std::ops::RangeInclusive<u32>, &'static str, usize); 3] {
+    [
+        (1..=50, "square", 10),
+        (51..=150, "cube", 20),
+        (151..=300, "factorial", 30),
+    ]
+}
+
+/// Step 08 — squares of 1..=50 on 10 threads, cubes of 51..=150 on 20,
+/// factorials of 151..=300 on 30; results in input order.
+///
+/// 300! has 615 digits: far beyond u128 (34! already overflows it), so every
+/// value is a `BigUint`, as Python's `int` would be.
+fn step_08() -> Vec<(&'static str, Vec<(u32, BigUint)>)> {
+    step_08_batches()
+        .into_iter()
+        .map(|(numbers, function, pool_size)| {
+            let f = match function {
+                "square" => |n: u32| BigUint::from(n).pow(2),
+                "cube" => |n: u32| BigUint::from(n).pow(3),
+                _ => factorial,
+            };
+            let results =
+                pool_of(pool_size).install(|| numbers.into_par_iter().map(|n| (n, f(n))).collect());
+            (function, results)
+        })
+        .collect()
+}
+
+/// Count primes below `limit` by trial division: a CPU-bound workload.
+fn count_primes(range: std::ops::Range<u64>) -> usize {
+    range
+        .filter(|&n| {
+            n >= 2
+                && (2..)
+                    .take_while(|d| d * d <= n)
+                    .all(|d| !n.is_multiple_of(d))
+        })
+        .count()
+}
+
+/// One row of a sweep: pool size and wall time.
+type Row = (usize, Duration);
+
+/// Time `tasks` sleeping tasks on each pool size.
+fn sweep_io(sizes: &[usize], tasks: u32, delay: Duration) -> Vec<Row> {
+    sizes
+        .iter()
+        .map(|&size| {
+            let pool = pool_of(size);
+            let started = Instant::now();
+            pool.install(|| {
+                (0..tasks)
+                    .into_par_iter()
+                    .for_each(|_| thread::sleep(delay))
+            });
+            (size, started.elapsed())
+        })
+        .collect()
+}
+
+/// Time counting the primes below `limit`, in `chunks` pieces, on each pool
+/// size. Returns the rows and the prime count (the same for every size).
+fn sweep_cpu(sizes: &[usize], limit: u64, chunks: u64) -> (Vec<Row>, usize) {
+    let step = limit.div_ceil(chunks);
+    let mut count = 0;
+    let rows = sizes
+        .iter()
+        .map(|&size| {
+            let pool = pool_of(size);
+            let started = Instant::now();
+            count = pool.install(|| {
+                (0..chunks)
+                    .into_par_iter()
+                    .map(|c| count_primes(c * step..((c + 1) * step).min(limit)))
+                    .sum()
+            });
+            (size, started.elapsed())
+        })
+        .collect();
+    (rows, count)
+}
+
+/// The rows as a table, the fastest marked.
+fn table(title: &str, rows: &[Row]) -> String {
+    let best = rows.iter().min_by_key(|(_, t)| *t).map(|(size, _)| *size);
+    let mut out = format!("{title}\n  threads      time\n");
+    for &(size, time) in rows {
+        let mark = if Some(size) == best { "  <- best" } else { "" };
+        out += &format!(
+            "  {size:>7}  {:>8.1} ms{mark}\n",
+            time.as_secs_f64() * 1000.0
+        );
+    }
+    out
+}
+
+const SIZES: [usize; 6] = [1, 2, 4, 8, 16, 32];
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 2.11 — Testing for the optimal thread count («Тестирование и оптимальное количество потоков»)",
+        &[
+            Step::new("step_07", "four elements on pools of 50, 100, 200", || {
+                for line in step_07(&STEP_07_LISTS) {
+                    println!("{line}");
+                }
+            }),
+            Step::new("step_08", "squares, cubes and big factorials", || {
+                for (function, results) in step_08() {
+                    println!("results for {function}:");
+                    for (n, value) in results {
+                        println!("{{{n}: {value}}}");
+                    }
+                }
+            }),
+            Step::new(
+                "sweep",
+                "time IO-bound and CPU-bound work per pool size",
+                || {
+                    let io = sweep_io(&SIZES, 32, Duration::from_millis(50));
+                    print!("{}", table("32 tasks sleeping 50 ms each (IO-bound):", &io));
+                    let (cpu, primes) = sweep_cpu(&SIZES, 1_000_000, 32);
+                    let title = format!(
+                        "counting the {primes} primes below 1,000,000 in 32 chunks (CPU-bound):"
+                    );
+                    print!("{}", table(&title, &cpu));
+                    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+                    println!("IO-bound work keeps improving up to one thread per task;");
+                    println!("CPU-bound work stops improving at the core count ({cores} here);");
+                    println!("past that, differences of a few percent are noise from the machine.");
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_07_processes_each_element_once_per_pool() {
+        let lines = step_07(&STEP_07_LISTS);
+        assert_eq!(lines.len(), 12);
+        for (size, elements) in STEP_07_LISTS {
+            for element in elements {
+                let expected = format!("element {element} of the list, pool of size {size}");
+                assert_eq!(lines.iter().filter(|l| **l == expected).count(), 1);
+            }
+        }
+    }
+
+    /// n! from its prime factorisation (Legendre's formula): an independent
+    /// way to the same number.
+    fn factorial_by_primes(n: u32) -> BigUint {
+        let mut result = BigUint::from(1u32);
+        for p in (2..=n).filter(|&p| {
+            (2..p)
+                .take_while(|d| d * d <= p)
+                .all(|d| !p.is_multiple_of(d))
+        }) {
+            let mut exponent = 0;
+            let mut power = p;
+            while power <= n {
+                exponent += n / power;
+                power = power.saturating_mul(p);
+            }
+            result *= BigUint::from(p).pow(exponent);
+        }
+        result
+    }
+
+    #[test]
+    fn step_08_is_exact_in_order_and_beyond_u128() {
+        let batches = step_08();
+        let names: Vec<_> = batches.iter().map(|(f, _)| *f).collect();
+        assert_eq!(names, ["square", "cube", "factorial"]);
+        let (_, squares) = &batches[0];
+        assert_eq!(
+            squares.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
+            (1..=50).collect::<Vec<_>>()
+        );
+        assert!(squares.iter().all(|(n, v)| *v == BigUint::from(n * n)));
+        let (_, cubes) = &batches[1];
+        assert_eq!(cubes.len(), 100);
+        assert!(
+            cubes
+                .iter()
+                .all(|(n, v)| *v == BigUint::from(u64::from(*n).pow(3)))
+        );
+        let (_, factorials) = &batches[2];
+        assert_eq!(factorials.first().map(|(n, _)| *n), Some(151));
+        assert_eq!(factorials.last().map(|(n, _)| *n), Some(300));
+        for (n, value) in factorials {
+            assert_eq!(*value, factorial_by_primes(*n), "{n}!");
+        }
+        let f300 = factorials.last().expect("300!").1.to_string();
+        // Digits from the sum of logarithms; 74 trailing zeros = 300/5 + 300/25 + 300/125.
+        let digits = (1..=300).map(|k| f64::from(k).log10()).sum::<f64>().floor() as usize + 1;
+        assert_eq!((f300.len(), digits), (615, 615));
+        assert_eq!(f300.len() - f300.trim_end_matches('0').len(), 74);
+        assert!(f300.starts_with(
+            "306057512216440636035370461297268629388588804173576999416776741259476533"
+        ));
+    }
+
+    #[test]
+    fn sweeps_measure_every_size_and_compute_the_same_answer() {
+        let (io, cpu) = course_tests::deadline(Duration::from_secs(30), || {
+            (
+                sweep_io(&[1, 8], 8, Duration::from_millis(20)),
+                sweep_cpu(&[1, 2, 3], 50_000, 7),
+            )
+        });
+        assert_eq!(io.iter().map(|(s, _)| *s).collect::<Vec<_>>(), [1, 8]);
+        // Eight 20 ms sleeps cannot take less than 160 ms on one thread.
+        assert!(io[0].1 >= Duration::from_millis(160));
+        assert_eq!(cpu.1, 5133, "pi(50000)");
+        assert_eq!(cpu.0.len(), 3);
+        let out = table(
+            "t",
+            &[
+                (1, Duration::from_millis(30)),
+                (2, Duration::from_millis(10)),
+            ],
+        );
+        assert!(
+            out.lines()
+                .any(|l| l.trim_start().starts_with("2 ") && l.ends_with("<- best"))
+        );
+        assert_eq!(out.matches("<- best").count(), 1);
+    }
+}

@@ -1,0 +1,292 @@
+//! Lesson 2.12 — Thread pool vs async (tokio) («ThreadPool vs AsyncIO»)
+//!
+//! The same 10,000 waiting tasks on OS threads and on tokio tasks. A thread
+//! costs a kernel thread and a stack, so thousands of them need a pool that
+//! bounds how many exist at once; a tokio task is a small state machine, and
+//! tens of thousands share a few threads. Blocking code inside async code
+//! goes to `spawn_blocking`, tokio's bridge to a thread pool.
+//!
+//! | Python                                       | Rust                                                          |
+//! |----------------------------------------------|---------------------------------------------------------------|
+//! | `ThreadPoolExecutor(max_workers=1000)`       | `futures::executor::ThreadPool::builder().pool_size(1000)`    |
+//! | `ex.submit(time.sleep, d)` → `Future`        | `pool.spawn_with_handle(async move { thread::sleep(d) })`     |
+//! | `wait(futures)`                              | `block_on(join_all(handles))`                                 |
+//! | `asyncio.run(main())`                        | `tokio::runtime::Runtime::new()?.block_on(main())`            |
+//! | `asyncio.create_task(coro)`                  | `tokio::spawn(fut)` / `JoinSet::spawn(fut)`                   |
+//! | `await asyncio.gather(*tasks)`               | `join_set.join_all().await`                                   |
+//! | `await asyncio.sleep(d)`                     | `tokio::time::sleep(d).await`                                 |
+//! | `await loop.run_in_executor(None, f)` / `asyncio.to_thread(f)` | `tokio::task::spawn_blocking(f).await`      |
+//!
+//! Run all steps: `cargo run -p module_02 --bin lesson_12`
+//! Run one step:  `cargo run -p module_02 --bin lesson_12 -- tokio_tasks`
+//! Times and memory depend on the machine; the printed numbers are this run's.
+//!
+//! When to choose which: a thread pool for blocking libraries and CPU work
+//! and for a few hundred concurrent waits; async for thousands of concurrent
+//! waits (sockets, timers) where each one costs almost nothing.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use futures::executor::{ThreadPool, block_on};
+use futures::future::join_all;
+use futures::task::SpawnExt;
+use step_runner::{Step, lesson_id};
+use tokio::task::JoinSet;
+
+const TASKS: usize = 10_000;
+const DELAY: Duration = Duration::from_millis(200);
+const POOL_THREADS: usize = 1000;
+
+/// Peak resident memory of this process in KiB: `VmHWM` in
+/// `/proc/self/status` (Linux only; `None` elsewhere).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Reset `VmHWM` to the current resident size by writing 5 to
+/// `/proc/self/clear_refs` (Linux 4.0+), so the next reading is the peak of
+/// what runs in between. Returns whether it worked.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// One workload's measurements.
+struct Measured {
+    completed: usize,
+    elapsed: Duration,
+    /// Resident memory of the whole process in KiB: at the start, and the
+    /// peak during the run — only if the peak could be reset first, so that
+    /// it belongs to this run and not to an earlier one.
+    memory: Option<(u64, u64)>,
+}
+
+fn measure(run: impl FnOnce() -> usize) -> Measured {
+    // Right after the reset, the peak equals the current resident size.
+    let start = if reset_peak_rss() {
+        peak_rss_kib()
+    } else {
+        None
+    };
+    let started = Instant::now();
+    let completed = run();
+    let elapsed = started.elapsed();
+    let memory = start.zip(peak_rss_kib());
+    Measured {
+        completed,
+        elapsed,
+        memory,
+    }
+}
+
+/// `tasks` sleeps of `delay` on a pool of `threads` OS threads.
+///
+/// Not one thread per task: 10,000 threads at once can exceed the process or
+/// container thread limit (`ulimit -u`, cgroup `pids.max`) and reserve 10,000
+/// stacks of address space. A pool bounds that; 1,000 threads finish 10,000
+/// waits in ten rounds.
+fn on_threads(tasks: usize, threads: usize, delay: Duration) -> usize {
+    // `futures`' pool: its idle workers block on the job queue. Rayon's idle
+    // workers spin for a while looking for work to steal, which with 1,000
+    // threads on a few cores burns CPU that waiting work does not need.
+    let pool = ThreadPool::builder()
+        .pool_size(threads)
+        // Sleeping needs little stack; the default is the platform's (2 MiB
+        // for Rust threads).
+        .stack_size(64 * 1024)
+        .create()
+        .expect("creating the thread pool");
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            // Each task blocks its worker thread for `delay`: on a pool made
+            // for it, that is fine (one task per thread at a time).
+            pool.spawn_with_handle(async move {
+                thread::sleep(delay);
+                1usize
+            })
+            .expect("the pool accepts tasks")
+        })
+        .collect();
+    block_on(join_all(handles)).into_iter().sum()
+}
+
+/// `tasks` sleeps of `delay` as tokio tasks: all of them wait at once on a
+/// few worker threads.
+fn on_tokio(tasks: usize, delay: Duration) -> usize {
+    let rt = tokio::runtime::Runtime::new().expect("building the tokio runtime");
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        for _ in 0..tasks {
+            set.spawn(async move {
+                tokio::time::sleep(delay).await;
+                1usize
+            });
+        }
+        // `join_all` panics if a task panicked; these cannot.
+        set.join_all().await.into_iter().sum()
+    })
+}
+
+/// Blocking work called from async code on a single-threaded runtime, once
+/// directly and once through `spawn_blocking`, while a ticker task counts
+/// ticks. Returns the ticks seen during each: `(direct, spawn_blocking)`.
+fn blocking_in_async(work: Duration, tick: Duration) -> (u32, u32, u64) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("building the tokio runtime");
+    rt.block_on(async {
+        let ticks = Arc::new(AtomicU32::new(0));
+        let ticker = tokio::spawn({
+            let ticks = Arc::clone(&ticks);
+            async move {
+                let mut interval = tokio::time::interval(tick);
+                loop {
+                    interval.tick().await;
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
+        // Let the ticker start.
+        tokio::time::sleep(tick * 2).await;
+
+        // Wrong: the blocking call holds the runtime's only thread, so no
+        // other task (the ticker, a socket, a timer) can run meanwhile.
+        let before = ticks.load(Ordering::Relaxed);
+        thread::sleep(work);
+        let direct = ticks.load(Ordering::Relaxed) - before;
+
+        // Right: the blocking call runs on tokio's blocking pool; this task
+        // awaits it and the runtime keeps serving the others.
+        let before = ticks.load(Ordering::Relaxed);
+        let value = tokio::task::spawn_blocking(move || {
+            thread::sleep(work);
+            (1..=20u64).product::<u64>()
+        })
+        .await
+        .expect("the blocking task did not panic");
+        let offloaded = ticks.load(Ordering::Relaxed) - before;
+
+        ticker.abort();
+        (direct, offloaded, value)
+    })
+}
+
+fn show(label: &str, m: &Measured) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let memory = m.memory.map_or_else(
+        || "memory not measured".to_owned(),
+        |(start, peak)| {
+            let growth = mib(peak.saturating_sub(start));
+            format!(
+                "peak RSS {:.1} MiB (+{growth:.1} MiB over the {:.1} MiB at the start)",
+                mib(peak),
+                mib(start)
+            )
+        },
+    );
+    println!(
+        "{label}: {} tasks in {:.2?}, {memory}",
+        m.completed, m.elapsed
+    );
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 2.12 — Thread pool vs async (tokio) («ThreadPool vs AsyncIO»)",
+        &[
+            Step::new(
+                "os_threads",
+                "10,000 sleeps of 200 ms on a pool of 1,000 threads",
+                || {
+                    let m = measure(|| on_threads(TASKS, POOL_THREADS, DELAY));
+                    show("OS threads (pool of 1,000)", &m);
+                },
+            ),
+            Step::new(
+                "tokio_tasks",
+                "10,000 sleeps of 200 ms as tokio tasks",
+                || {
+                    let m = measure(|| on_tokio(TASKS, DELAY));
+                    show("tokio tasks", &m);
+                    println!(
+                        "(RSS: the whole process's resident memory, from VmHWM in /proc/self/status,"
+                    );
+                    println!(
+                        " reset through /proc/self/clear_refs before each step. Memory an earlier step"
+                    );
+                    println!(
+                        " freed but the allocator kept can hide growth: run one step alone to compare.)"
+                    );
+                },
+            ),
+            Step::new("spawn_blocking", "blocking work inside async code", || {
+                let (direct, offloaded, value) =
+                    blocking_in_async(Duration::from_millis(500), Duration::from_millis(50));
+                println!("ticks while blocking the runtime thread directly: {direct}");
+                println!("ticks while the work ran in spawn_blocking:       {offloaded}");
+                println!("the offloaded work returned 20! = {value}");
+            }),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_thread_pool_overlaps_the_waits() {
+        let (completed, elapsed) = course_tests::deadline(Duration::from_secs(30), || {
+            let started = Instant::now();
+            (
+                on_threads(500, 100, Duration::from_millis(10)),
+                started.elapsed(),
+            )
+        });
+        assert_eq!(completed, 500);
+        // Sequentially 5 s; on 100 threads about 50 ms.
+        assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
+    }
+
+    #[test]
+    fn ten_thousand_tokio_tasks_all_complete_concurrently() {
+        let (completed, elapsed) = course_tests::deadline(Duration::from_secs(30), || {
+            let started = Instant::now();
+            (
+                on_tokio(TASKS, Duration::from_millis(50)),
+                started.elapsed(),
+            )
+        });
+        assert_eq!(completed, TASKS);
+        // Sequentially 500 s.
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    }
+
+    #[test]
+    fn measure_reports_the_run() {
+        let m = measure(|| 7);
+        assert_eq!(m.completed, 7);
+        if let Some((start, peak)) = m.memory {
+            assert!(start > 0 && peak >= start, "{start} {peak}");
+        }
+    }
+
+    #[test]
+    fn spawn_blocking_keeps_the_runtime_responsive() {
+        let (direct, offloaded, value) = course_tests::deadline(Duration::from_secs(30), || {
+            blocking_in_async(Duration::from_millis(300), Duration::from_millis(10))
+        });
+        // On a single-threaded runtime nothing else runs during a direct
+        // blocking call: exactly zero ticks.
+        assert_eq!(direct, 0);
+        assert!(offloaded >= 1, "{offloaded}");
+        assert_eq!(value, 2_432_902_008_176_640_000);
+    }
+}
