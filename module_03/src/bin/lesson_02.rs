@@ -186,7 +186,7 @@ fn promise_demo(work: Duration) -> Vec<String> {
 
 /// What `Delay` shares with its timer thread.
 #[derive(Default)]
-struct Shared {
+struct TimerState {
     elapsed: bool,
     waker: Option<Waker>,
 }
@@ -197,7 +197,7 @@ struct Shared {
 /// Real code uses `tokio::time::sleep`, which needs no thread per timer.
 struct Delay {
     duration: Duration,
-    shared: Arc<Mutex<Shared>>,
+    shared: Arc<Mutex<TimerState>>,
     started: bool,
     polls: usize,
 }
