@@ -1,0 +1,450 @@
+//! Lesson 3.2 — The future object («Объект Future»)
+//!
+//! What is inside a future: a state, a slot for the value or the error, and
+//! the callbacks to run when it is filled. We build Python's kind (a blocking
+//! promise) from `Mutex` + `Condvar`, then meet Rust's kind: the `Future`
+//! trait, whose `poll` either returns the value or registers a `Waker`.
+//!
+//! | Python                                   | Rust                                                     |
+//! |------------------------------------------|----------------------------------------------------------|
+//! | `Future()` with `_state`, `_result`, `_exception`, `_done_callbacks` | `Promise<T>` below: `Mutex<Inner>` + `Condvar` (teaching copy) |
+//! | `future.set_running_or_notify_cancel()`  | `promise.set_running()`                                  |
+//! | `future.set_result(x)` / `set_exception(e)` | `promise.set_outcome(Ok(x))` / `set_outcome(Err(e))`  |
+//! | `future.result(timeout)`                 | `promise.result(timeout)` (`Condvar::wait_timeout_while`) |
+//! | `future.add_done_callback(fn)`           | `promise.add_done_callback(fn)`                          |
+//! | (no lazy futures)                        | `impl Future for T { fn poll(…) -> Poll<T::Output> }`, `Waker` |
+//! | a future set by one thread, read by many | `futures::channel::oneshot` + `FutureExt::shared`        |
+//!
+//! Run all steps: `cargo run -p module_03 --bin lesson_02`
+//! Run one step:  `cargo run -p module_03 --bin lesson_02 -- hand_written_future`
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::task::{Context, Poll, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use futures::channel::oneshot;
+use futures::executor::block_on;
+use futures::future::FutureExt;
+use futures::task::noop_waker;
+use step_runner::{Step, lesson_id};
+
+/// The states of Python's future (cancellation is lesson 3.8's topic).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum State<T> {
+    Pending,
+    Running,
+    Finished(Result<T, String>),
+}
+
+type Callback<T> = Box<dyn FnOnce(&Result<T, String>) + Send>;
+
+struct Inner<T> {
+    state: State<T>,
+    callbacks: Vec<Callback<T>>,
+}
+
+/// A teaching copy of Python's `concurrent.futures.Future`: one thread sets
+/// the outcome once, any thread may wait for it. In real code use
+/// `futures::channel::oneshot` (see the last demo) or a `JoinHandle`.
+struct Promise<T> {
+    inner: Mutex<Inner<T>>,
+    finished: Condvar,
+}
+
+impl<T: Clone> Promise<T> {
+    fn new() -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                state: State::Pending,
+                callbacks: Vec::new(),
+            }),
+            finished: Condvar::new(),
+        }
+    }
+
+    fn state(&self) -> State<T> {
+        self.inner
+            .lock()
+            .expect("no callback panics under the lock")
+            .state
+            .clone()
+    }
+
+    fn done(&self) -> bool {
+        matches!(self.state(), State::Finished(_))
+    }
+
+    /// PENDING → RUNNING; the worker calls it before starting the work.
+    fn set_running(&self) {
+        let mut inner = self.inner.lock().expect("lock is never poisoned");
+        assert!(matches!(inner.state, State::Pending), "a promise runs once");
+        inner.state = State::Running;
+    }
+
+    /// Stores the value or the error, wakes every waiter, runs the callbacks.
+    fn set_outcome(&self, outcome: Result<T, String>) {
+        let callbacks = {
+            let mut inner = self.inner.lock().expect("lock is never poisoned");
+            assert!(
+                !matches!(inner.state, State::Finished(_)),
+                "an outcome is set once"
+            );
+            inner.state = State::Finished(outcome.clone());
+            std::mem::take(&mut inner.callbacks)
+        };
+        self.finished.notify_all();
+        // Outside the lock: a callback that asks the promise anything
+        // (`done()`, `result()`) would otherwise deadlock on it.
+        for callback in callbacks {
+            callback(&outcome);
+        }
+    }
+
+    /// Waits for the outcome; `None` when `timeout` passes first (Python
+    /// raises `TimeoutError` instead).
+    fn result(&self, timeout: Duration) -> Option<Result<T, String>> {
+        let inner = self.inner.lock().expect("lock is never poisoned");
+        // `wait_timeout_while` re-checks the condition after every wake-up,
+        // so spurious wake-ups cannot return early.
+        let (inner, _) = self
+            .finished
+            .wait_timeout_while(inner, timeout, |inner| {
+                !matches!(inner.state, State::Finished(_))
+            })
+            .expect("lock is never poisoned");
+        match &inner.state {
+            State::Finished(outcome) => Some(outcome.clone()),
+            _ => None,
+        }
+    }
+
+    /// Runs `callback` once the outcome is set: on the thread that sets it,
+    /// or right here if it is already set (Python does the same).
+    fn add_done_callback(&self, callback: impl FnOnce(&Result<T, String>) + Send + 'static) {
+        let mut inner = self.inner.lock().expect("lock is never poisoned");
+        if let State::Finished(outcome) = &inner.state {
+            let outcome = outcome.clone();
+            drop(inner);
+            callback(&outcome);
+        } else {
+            inner.callbacks.push(Box::new(callback));
+        }
+    }
+}
+
+/// What the promise demo saw, in order.
+fn promise_demo(work: Duration) -> Vec<String> {
+    let promise = Arc::new(Promise::<u64>::new());
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let note = {
+        let log = Arc::clone(&log);
+        move |line: String| log.lock().expect("log lock").push(line)
+    };
+
+    note(format!("created: {:?}", promise.state()));
+    let callback_note = note.clone();
+    promise.add_done_callback(move |outcome| {
+        let thread = thread::current().name().unwrap_or("unnamed").to_owned();
+        callback_note(format!("callback on thread `{thread}`: {outcome:?}"));
+    });
+
+    let (running_tx, running_rx) = mpsc::channel();
+    let worker = {
+        let promise = Arc::clone(&promise);
+        thread::Builder::new()
+            .name("worker".into())
+            .spawn(move || {
+                promise.set_running();
+                running_tx.send(()).expect("main is listening");
+                thread::sleep(work);
+                promise.set_outcome(Ok((1..=20).product()));
+            })
+            .expect("spawning the worker")
+    };
+
+    running_rx.recv().expect("the worker starts");
+    // Too short a wait: the work takes `work`, we give it a tenth.
+    note(format!(
+        "result(timeout) too early: {:?}",
+        promise.result(work / 10)
+    ));
+    note(format!("state while waiting: {:?}", promise.state()));
+    note(format!(
+        "result(timeout) in time: {:?}",
+        promise.result(Duration::from_secs(10))
+    ));
+    worker.join().expect("the worker does not panic");
+    note(format!("done: {}", promise.done()));
+
+    // `note` still holds the log, so copy the lines out.
+    log.lock().expect("log lock").clone()
+}
+
+/// What `Delay` shares with its timer thread.
+#[derive(Default)]
+struct TimerState {
+    elapsed: bool,
+    waker: Option<Waker>,
+}
+
+/// A hand-written future that is ready after `duration`.
+///
+/// It is lazy: the timer thread starts on the first `poll`, not in `new`.
+/// Real code uses `tokio::time::sleep`, which needs no thread per timer.
+struct Delay {
+    duration: Duration,
+    shared: Arc<Mutex<TimerState>>,
+    started: bool,
+    polls: usize,
+}
+
+impl Delay {
+    fn new(duration: Duration) -> Self {
+        Self {
+            duration,
+            shared: Arc::default(),
+            started: false,
+            polls: 0,
+        }
+    }
+}
+
+impl Future for Delay {
+    /// How many times it was polled.
+    type Output = usize;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        // `Delay` holds nothing self-referential, so it is `Unpin` and can
+        // be used as a plain `&mut`.
+        let this = self.get_mut();
+        this.polls += 1;
+        let mut shared = this.shared.lock().expect("lock is never poisoned");
+        if shared.elapsed {
+            return Poll::Ready(this.polls);
+        }
+        // Keep the latest waker: the executor may have moved us since.
+        shared.waker = Some(cx.waker().clone());
+        drop(shared);
+        if !this.started {
+            this.started = true;
+            let shared = Arc::clone(&this.shared);
+            let duration = this.duration;
+            thread::spawn(move || {
+                thread::sleep(duration);
+                let waker = {
+                    let mut shared = shared.lock().expect("lock is never poisoned");
+                    shared.elapsed = true;
+                    shared.waker.take()
+                };
+                // "Poll me again": without this, the executor never would.
+                if let Some(waker) = waker {
+                    waker.wake();
+                }
+            });
+        }
+        Poll::Pending
+    }
+}
+
+/// What the hand-written future showed.
+#[derive(Debug)]
+struct Polled {
+    /// The first poll, done by hand with a waker that does nothing.
+    first_poll: Poll<usize>,
+    /// Polls in all, once `block_on` finished the job.
+    polls: usize,
+    took: Duration,
+}
+
+/// Demo — poll a future by hand once, then let `block_on` drive it.
+fn hand_written_future(duration: Duration) -> Polled {
+    let started = Instant::now();
+    let mut delay = Delay::new(duration);
+    let waker = noop_waker();
+    let mut cx = Context::from_waker(&waker);
+    // What an executor does, step by step: poll; `Pending` means "not yet,
+    // I will wake you"; this waker ignores the wake-up.
+    let first_poll = Pin::new(&mut delay).poll(&mut cx);
+    // `block_on` polls again with a waker that unparks this thread, then
+    // sleeps until the timer thread calls `wake`.
+    let polls = block_on(delay);
+    Polled {
+        first_poll,
+        polls,
+        took: started.elapsed(),
+    }
+}
+
+/// Demo — the real thing: a `oneshot` channel is a future set once by one
+/// thread; `shared()` lets several threads wait for the same value, like
+/// several threads calling `future.result()` in Python.
+fn oneshot_and_shared(work: Duration) -> Vec<(String, Result<u64, oneshot::Canceled>)> {
+    let (sender, receiver) = oneshot::channel::<u64>();
+    let value = receiver.shared();
+
+    let readers: Vec<_> = (1..=3)
+        .map(|i| {
+            let value = value.clone();
+            thread::Builder::new()
+                .name(format!("reader-{i}"))
+                .spawn(move || {
+                    let name = thread::current().name().unwrap_or("unnamed").to_owned();
+                    (name, block_on(value))
+                })
+                .expect("spawning a reader")
+        })
+        .collect();
+
+    thread::spawn(move || {
+        thread::sleep(work);
+        // `send` fails only if every receiver is gone; ours are waiting.
+        sender.send(2 + 2 * 20).expect("the readers are waiting");
+    });
+
+    readers
+        .into_iter()
+        .map(|reader| reader.join().expect("a reader does not panic"))
+        .collect()
+}
+
+/// Demo — a sender dropped without sending: the receiver gets `Canceled`
+/// instead of waiting forever (a Python future whose worker died hangs).
+fn dropped_sender() -> Result<u64, oneshot::Canceled> {
+    let (sender, receiver) = oneshot::channel::<u64>();
+    thread::spawn(move || drop(sender))
+        .join()
+        .expect("the thread does not panic");
+    block_on(receiver)
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 3.2 — The future object («Объект Future»)",
+        &[
+            Step::new(
+                "promise",
+                "Python's future rebuilt from Mutex + Condvar",
+                || {
+                    for line in promise_demo(Duration::from_millis(500)) {
+                        println!("{line}");
+                    }
+                },
+            ),
+            Step::new(
+                "hand_written_future",
+                "impl Future: poll, Pending, the waker, Ready",
+                || {
+                    let polled = hand_written_future(Duration::from_millis(500));
+                    println!("first poll by hand: {:?}", polled.first_poll);
+                    println!("ready after {} polls and {:.1?}", polled.polls, polled.took);
+                },
+            ),
+            Step::new(
+                "oneshot_and_shared",
+                "a oneshot channel set once, awaited by three threads",
+                || {
+                    for (reader, value) in oneshot_and_shared(Duration::from_millis(300)) {
+                        println!("{reader} got {value:?}");
+                    }
+                    println!("sender dropped without a value: {:?}", dropped_sender());
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use course_tests::deadline;
+
+    #[test]
+    fn promise_moves_through_its_states() {
+        let log = deadline(Duration::from_secs(20), || {
+            promise_demo(Duration::from_millis(200))
+        });
+        let product: u64 = (1..=20).product();
+        // The callback runs on the worker, so its line may come before or
+        // after main's: check main's lines in order, the callback apart.
+        let log: Vec<&str> = log
+            .iter()
+            .map(String::as_str)
+            .filter(|l| !l.starts_with("callback"))
+            .collect();
+        assert_eq!(log[0], "created: Pending");
+        assert_eq!(log[1], "result(timeout) too early: None");
+        assert_eq!(log[2], "state while waiting: Running");
+        assert_eq!(
+            log[3],
+            format!("result(timeout) in time: Some(Ok({product}))")
+        );
+        assert_eq!(log[4], "done: true");
+        assert_eq!(log.len(), 5);
+    }
+
+    #[test]
+    fn the_callback_runs_once_on_the_worker_with_the_outcome() {
+        let log = deadline(Duration::from_secs(20), || {
+            promise_demo(Duration::from_millis(20))
+        });
+        let product: u64 = (1..=20).product();
+        let callbacks: Vec<_> = log.iter().filter(|l| l.starts_with("callback")).collect();
+        assert_eq!(
+            callbacks,
+            [&format!("callback on thread `worker`: Ok({product})")]
+        );
+    }
+
+    #[test]
+    fn a_callback_added_after_the_end_runs_at_once_on_the_caller() {
+        let promise = Promise::new();
+        promise.set_running();
+        promise.set_outcome(Err::<u8, _>("boom".to_owned()));
+        let (tx, rx) = mpsc::channel();
+        promise.add_done_callback(move |outcome| {
+            tx.send((thread::current().id(), outcome.clone())).unwrap();
+        });
+        let (thread, outcome) = rx.try_recv().expect("ran before returning");
+        assert_eq!(thread, thread::current().id());
+        assert_eq!(outcome, Err("boom".to_owned()));
+    }
+
+    #[test]
+    fn delay_is_pending_first_and_ready_after_a_wake_up() {
+        let polled = deadline(Duration::from_secs(20), || {
+            hand_written_future(Duration::from_millis(50))
+        });
+        assert_eq!(polled.first_poll, Poll::Pending);
+        assert!(polled.polls >= 2, "{polled:?}");
+        assert!(polled.took >= Duration::from_millis(50), "{polled:?}");
+    }
+
+    #[test]
+    fn an_unpolled_delay_starts_nothing() {
+        let delay = Delay::new(Duration::from_millis(1));
+        thread::sleep(Duration::from_millis(20));
+        assert!(!delay.started);
+        assert!(!delay.shared.lock().unwrap().elapsed);
+    }
+
+    #[test]
+    fn every_reader_of_a_shared_future_gets_the_value() {
+        let seen = deadline(Duration::from_secs(20), || {
+            oneshot_and_shared(Duration::from_millis(20))
+        });
+        let mut readers: Vec<_> = seen.iter().map(|(name, _)| name.as_str()).collect();
+        readers.sort_unstable();
+        assert_eq!(readers, ["reader-1", "reader-2", "reader-3"]);
+        assert!(seen.iter().all(|(_, value)| *value == Ok(42)));
+    }
+
+    #[test]
+    fn a_dropped_sender_cancels_the_receiver() {
+        assert_eq!(dropped_sender(), Err(oneshot::Canceled));
+    }
+}

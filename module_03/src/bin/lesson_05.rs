@@ -1,0 +1,295 @@
+//! Lesson 3.5 — Checking a future's status («Проверяем статус Future»)
+//!
+//! Asking "is it done yet?" without waiting: Python's `future.done()`. Rust
+//! asks an eager handle (`JoinHandle::is_finished`), or polls a future once
+//! (`now_or_never`); it can also wait for whichever finishes first (`select`)
+//! or take results in the order they finish (`FuturesUnordered`).
+//!
+//! | Python                                 | Rust                                                        |
+//! |----------------------------------------|-------------------------------------------------------------|
+//! | `future.done()`                        | `std::thread::JoinHandle::is_finished()`, tokio's too        |
+//! | `future.done()` on a lazy future       | `(&mut fut).now_or_never()` → `Some(value)` once ready (polls it once) |
+//! | `future.add_done_callback(report)`     | `FutureExt::inspect(report)` on the task                     |
+//! | `wait(fs, return_when=FIRST_COMPLETED)` | `futures::future::select(a, b)` → the winner and the other, still pending |
+//! | `as_completed(fs)`                     | `FuturesUnordered` + `StreamExt::next`                       |
+//!
+//! Run all steps: `cargo run -p module_03 --bin lesson_05`
+//! Run one step:  `cargo run -p module_03 --bin lesson_05 -- step_09`
+//! In step 09 the done callbacks race: their lines come in varying order.
+
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use futures::executor::{ThreadPool, block_on};
+use futures::future::{Either, FutureExt, join_all, select};
+use futures::stream::{FuturesUnordered, StreamExt};
+use futures::task::SpawnExt;
+use step_runner::{Step, lesson_id};
+
+/// One product of the shop: name, price, units in stock.
+#[derive(Debug, Clone, Copy)]
+struct Product {
+    name: &'static str,
+    price: u64,
+    stock: u64,
+}
+
+const fn product(name: &'static str, price: u64, stock: u64) -> Product {
+    Product { name, price, stock }
+}
+
+/// Step 09: the shop's catalogue; product ids are 1-based (course data,
+/// names in English).
+const PRODUCTS: [Product; 30] = [
+    product("Computer ProMax", 50000, 1),
+    product("Phone UltraTalk", 30000, 1),
+    product("Headphones SoundBeats", 2000, 0),
+    product("Tablet ViewTab", 15000, 20),
+    product("Monitor ClearView", 10000, 15),
+    product("Keyboard QuickType", 1500, 30),
+    product("Mouse Clicker", 800, 40),
+    product("Flash drive SpeedDrive", 500, 0),
+    product("Hard drive StoreMore", 4000, 25),
+    product("Printer PrintAll", 6000, 12),
+    product("Smartphone FlexPhone", 25000, 18),
+    product("Laptop CarryComp", 45000, 8),
+    product("Camera SnapShot", 8000, 22),
+    product("Projector LightShow", 12000, 0),
+    product("Speakers SoundWave", 2500, 35),
+    product("Monopod SelfieStick", 700, 60),
+    product("Router NetFast", 3000, 28),
+    product("Tablet SketchTab", 13000, 0),
+    product("Microphone EchoMic", 1500, 45),
+    product("Webcam VisionPro", 2000, 0),
+    product("Headphones BassHead", 1800, 55),
+    product("Gaming mouse GameMaster", 1200, 38),
+    product("Gaming keyboard KeyStrike", 2500, 0),
+    product("Graphics tablet DrawMaster", 8000, 17),
+    product("Smartwatch TimeTech", 3000, 23),
+    product("Computer speakers SoundSpace", 3500, 30),
+    product("Wireless mouse FreedomClick", 1000, 42),
+    product("Smartphone Samsung GalaxyZ", 27000, 0),
+    product("Smartphone iPhone X", 35000, 9),
+    product("Laptop Dell Inspire", 48000, 7),
+];
+
+/// The search of step 09: a line about the product with this id.
+fn search_product(products: &[Product], id: usize) -> String {
+    let product = products[id - 1];
+    if product.stock == 0 {
+        format!(
+            "product id {id} ({}) not found or out of stock",
+            product.name
+        )
+    } else {
+        format!("product id {id}: {product:?}")
+    }
+}
+
+fn total_stock_cost(products: &[Product]) -> u64 {
+    products.iter().map(|p| p.price * p.stock).sum()
+}
+
+/// What step 09 produced.
+#[derive(Debug)]
+struct Step09 {
+    /// Each search's line, by product id.
+    searches: Vec<String>,
+    /// The lines of the done callbacks, in the order they ran.
+    callbacks: Vec<String>,
+    total_cost: u64,
+}
+
+/// Step 09 — search every product on a pool; a done callback reports each
+/// search's status; then compute the value of the stock.
+///
+/// The callback is attached with `inspect`, so it runs on the worker right
+/// after the search returns: by then the search is done, which is why
+/// Python's `future.done()` inside a done callback is always `True`.
+fn step_09(products: &'static [Product]) -> Step09 {
+    let pool = ThreadPool::new().expect("creating the thread pool");
+    let callbacks = Arc::new(Mutex::new(Vec::new()));
+    let handles: Vec<_> = (1..=products.len())
+        .map(|id| {
+            let callbacks = Arc::clone(&callbacks);
+            let search = async move { search_product(products, id) }.inspect(move |_| {
+                let line = format!("search for id {id} finished, done: true");
+                callbacks.lock().expect("callbacks lock").push(line);
+            });
+            pool.spawn_with_handle(search)
+                .expect("the pool accepts tasks")
+        })
+        .collect();
+    let searches = block_on(join_all(handles));
+    // Every handle has delivered, and each callback ran before its task
+    // delivered, so the list is complete.
+    let callbacks = callbacks.lock().expect("callbacks lock").clone();
+    Step09 {
+        searches,
+        callbacks,
+        total_cost: total_stock_cost(products),
+    }
+}
+
+/// What the status checks saw.
+#[derive(Debug)]
+struct Statuses {
+    /// `is_finished()` checks of a thread, until it said yes.
+    checks_until_finished: usize,
+    /// `now_or_never()` on a pool handle: before and after it finished.
+    now_or_never: (Option<u32>, Option<u32>),
+    /// `select`: the winner's value, then the loser's once awaited.
+    first_completed: (u32, u32),
+    /// `FuturesUnordered`: values in the order the tasks finished.
+    as_completed: Vec<u32>,
+}
+
+fn sleepy(value: u32, delay: Duration) -> u32 {
+    thread::sleep(delay);
+    value
+}
+
+/// Demo — four ways to look at a future's status; `delays[i]` is how long
+/// task `i` takes (the default: 0.3 s, 0.1 s, 0.2 s).
+fn status_checks(delays: [Duration; 3]) -> Statuses {
+    // An eager handle: ask `is_finished` while doing other things.
+    let worker = thread::spawn(move || sleepy(0, delays[0]));
+    let mut checks_until_finished = 1;
+    while !worker.is_finished() {
+        checks_until_finished += 1;
+        thread::sleep(delays[0] / 10);
+    }
+    worker.join().expect("the worker does not panic");
+
+    let pool = ThreadPool::builder()
+        .pool_size(3)
+        .create()
+        .expect("creating the thread pool");
+    let spawn = |value: u32, delay: Duration| {
+        pool.spawn_with_handle(async move { sleepy(value, delay) })
+            .expect("the pool accepts tasks")
+    };
+
+    // A future polled once: `None` means "not ready", and nothing blocks.
+    let mut handle = spawn(7, delays[1]);
+    let before = (&mut handle).now_or_never();
+    thread::sleep(delays[1] * 3);
+    let after = (&mut handle).now_or_never();
+
+    // FIRST_COMPLETED: `select` returns the winner and the other future,
+    // which keeps running and can still be awaited.
+    let (slow, fast) = (spawn(1, delays[0]), spawn(2, delays[1]));
+    let first_completed = match block_on(select(slow, fast)) {
+        Either::Left((value, other)) | Either::Right((value, other)) => (value, block_on(other)),
+    };
+
+    // as_completed: results in finishing order, not submission order.
+    let pending: FuturesUnordered<_> = [(1, delays[0]), (2, delays[1]), (3, delays[2])]
+        .into_iter()
+        .map(|(value, delay)| spawn(value, delay))
+        .collect();
+    let as_completed = block_on(pending.collect());
+
+    Statuses {
+        checks_until_finished,
+        now_or_never: (before, after),
+        first_completed,
+        as_completed,
+    }
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 3.5 — Checking a future's status («Проверяем статус Future»)",
+        &[
+            Step::new(
+                "step_09",
+                "search 30 products, report each status, value the stock",
+                || {
+                    let result = step_09(&PRODUCTS);
+                    for line in &result.searches {
+                        println!("{line}");
+                    }
+                    for line in &result.callbacks {
+                        println!("{line}");
+                    }
+                    println!("total value of the stock: {}", result.total_cost);
+                },
+            ),
+            Step::new(
+                "status_checks",
+                "is_finished, now_or_never, select, FuturesUnordered",
+                || {
+                    let seen = status_checks([
+                        Duration::from_millis(300),
+                        Duration::from_millis(100),
+                        Duration::from_millis(200),
+                    ]);
+                    println!(
+                        "thread finished after {} is_finished() checks",
+                        seen.checks_until_finished
+                    );
+                    let (before, after) = seen.now_or_never;
+                    println!("now_or_never while running: {before:?}, after: {after:?}");
+                    let (winner, loser) = seen.first_completed;
+                    println!("select: first completed {winner}, then {loser}");
+                    println!("as completed: {:?}", seen.as_completed);
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use course_tests::deadline;
+
+    #[test]
+    fn step_09_searches_every_product_once() {
+        let result = deadline(Duration::from_secs(20), || step_09(&PRODUCTS));
+        assert_eq!(result.searches.len(), 30);
+        let out_of_stock: Vec<usize> = result
+            .searches
+            .iter()
+            .enumerate()
+            .filter(|(_, line)| line.ends_with("out of stock"))
+            .map(|(i, _)| i + 1)
+            .collect();
+        assert_eq!(out_of_stock, [3, 8, 14, 18, 20, 23, 28]);
+        assert!(
+            result.searches[0].starts_with("product id 1: Product { name: \"Computer ProMax\"")
+        );
+        assert_eq!(result.total_cost, 3_193_600);
+    }
+
+    #[test]
+    fn step_09_runs_one_callback_per_search() {
+        let result = deadline(Duration::from_secs(20), || step_09(&PRODUCTS));
+        let mut callbacks = result.callbacks.clone();
+        callbacks.sort_unstable();
+        let mut expected: Vec<String> = (1..=30)
+            .map(|id| format!("search for id {id} finished, done: true"))
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(callbacks, expected);
+    }
+
+    #[test]
+    fn status_checks_see_pending_then_done() {
+        let seen = deadline(Duration::from_secs(20), || {
+            status_checks([
+                Duration::from_millis(300),
+                Duration::from_millis(100),
+                Duration::from_millis(200),
+            ])
+        });
+        assert!(seen.checks_until_finished >= 2, "{seen:?}");
+        assert_eq!(seen.now_or_never, (None, Some(7)));
+        assert_eq!(seen.first_completed, (2, 1));
+        assert_eq!(seen.as_completed, [2, 3, 1]);
+    }
+}

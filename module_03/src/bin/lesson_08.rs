@@ -1,0 +1,405 @@
+//! Lesson 3.8 — Cancelling futures («Всё об отмене Future»)
+//!
+//! Only work that has not started can be cancelled: a waiting task is thrown
+//! away unrun. Work that is running stops only if it cooperates: an async
+//! task at its next `.await`, a blocking loop when it checks a flag. In Rust,
+//! dropping a future cancels it; Python has no such thing.
+//!
+//! | Python                                   | Rust                                                          |
+//! |------------------------------------------|---------------------------------------------------------------|
+//! | `future.cancel()` on a pending task       | `AbortHandle::abort()` (`futures::future::abortable`); or drop its `RemoteHandle` |
+//! | `future.cancelled()`                     | the handle yields `Err(Aborted)`; tokio: `JoinError::is_cancelled()` |
+//! | `cancel()` returns `False`: already running | `abort()` cannot stop a blocking poll; the task finishes      |
+//! | (no way to stop a running thread)        | tokio `JoinHandle::abort()`: stops an async task at its next `.await` |
+//! | a `threading.Event` the task checks      | an `AtomicBool` (or `tokio_util::sync::CancellationToken`) checked between chunks |
+//! | (none: futures are eager)                | drop a future that was never polled: its body never runs       |
+//! | (none)                                   | `RemoteHandle::forget()`: let the task run with nobody waiting |
+//!
+//! Run all steps: `cargo run -p module_03 --bin lesson_08`
+//! Run one step:  `cargo run -p module_03 --bin lesson_08 -- step_08`
+//! The tasks race: lines about finished tasks come in finishing order.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use std::time::Duration;
+
+use futures::executor::{ThreadPool, block_on};
+use futures::future::{Aborted, abortable, join_all};
+use futures::task::SpawnExt;
+use step_runner::{Step, lesson_id};
+
+/// Step 08: (delay in tenths of a second, task name), in the course's order.
+/// Tenths as integers keep "is the digit after the point odd?" exact.
+const STEP_08_TASKS: [(u32, &str); 10] = [
+    (14, "ljeo"),
+    (4, "akwx"),
+    (23, "tydx"),
+    (27, "qnai"),
+    (26, "smgx"),
+    (19, "fhef"),
+    (16, "wzag"),
+    (25, "hjsz"),
+    (24, "gpay"),
+    (5, "wxco"),
+];
+
+/// Step 09: (component, delay in tenths of a second), the course's order.
+const STEP_09_TASKS: [(&str, u32); 10] = [
+    ("CPU", 31),
+    ("RAM", 15),
+    ("GPU", 16),
+    ("Motherboard", 18),
+    ("SSD", 13),
+    ("Keyboard", 15),
+    ("Mouse", 39),
+    ("Monitor", 28),
+    ("Headphones", 30),
+    ("Router", 10),
+];
+
+/// A task's name, and `Err(Aborted)` if it was cancelled before it ran.
+type Outcome = (&'static str, Result<(), Aborted>);
+
+fn pool_of(workers: usize) -> ThreadPool {
+    ThreadPool::builder()
+        .pool_size(workers)
+        .create()
+        .expect("creating the thread pool")
+}
+
+/// Step 08 — ten tasks on two workers; right after submitting, cancel each
+/// task whose delay has an odd digit after the point. Returns, per task in
+/// order, its name and whether it ran (`Ok`) or was cancelled (`Err`), and
+/// the names in the order the tasks finished.
+///
+/// `abortable` gives each task an `AbortHandle`; the executor checks it
+/// before every poll, so a task aborted while it waits is never polled: its
+/// body never runs, and its handle yields `Err(Aborted)`.
+fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec<&'static str>) {
+    let pool = pool_of(2);
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let handles: Vec<_> = tasks
+        .iter()
+        .map(|&(tenths, name)| {
+            let ran_tx = ran_tx.clone();
+            let (task, abort) = abortable(async move {
+                thread::sleep(tenth * tenths);
+                ran_tx.send(name).expect("main keeps the receiver");
+            });
+            let handle = pool
+                .spawn_with_handle(task)
+                .expect("the pool accepts tasks");
+            if tenths % 2 == 1 {
+                abort.abort();
+            }
+            (name, handle)
+        })
+        .collect();
+    drop(ran_tx);
+    let outcomes = block_on(join_all(
+        handles
+            .into_iter()
+            .map(|(name, handle)| async move { (name, handle.await) }),
+    ));
+    // Every task's future is gone by now, so the channel is closed.
+    (outcomes, ran_rx.iter().collect())
+}
+
+/// Step 09 — ten tasks on five workers; cancel every task after the fifth
+/// by dropping its `RemoteHandle`. Returns the names of the tasks that ran.
+///
+/// The first five occupy all five workers, so the rest are still waiting
+/// when their handles are dropped; the pool then discards them unpolled.
+fn step_09(tasks: &[(&'static str, u32)], tenth: Duration) -> Vec<&'static str> {
+    let pool = pool_of(5);
+    let (ran_tx, ran_rx) = mpsc::channel();
+    let mut handles: Vec<_> = tasks
+        .iter()
+        .map(|&(name, tenths)| {
+            let ran_tx = ran_tx.clone();
+            pool.spawn_with_handle(async move {
+                thread::sleep(tenth * tenths);
+                ran_tx.send(name).expect("main keeps the receiver");
+            })
+            .expect("the pool accepts tasks")
+        })
+        .collect();
+    drop(ran_tx);
+    // `futures[5:]`: dropping a handle is the cancel.
+    drop(handles.split_off(5));
+    // Keep the first five handles alive until they finish: dropping them
+    // now would cancel them too (or `forget()` them to let them run).
+    block_on(join_all(handles));
+    // The channel closes once the pool has dropped every task, run or not.
+    ran_rx.iter().collect()
+}
+
+/// What the cooperation demo saw.
+#[derive(Debug)]
+struct Cooperation {
+    /// An async task's ticks when aborted, and a while later.
+    ticks_at_abort: usize,
+    ticks_later: usize,
+    aborted_task_cancelled: bool,
+    /// A blocking task aborted while running: it still completed.
+    blocking_completed: bool,
+    /// A blocking loop asked to stop through a flag: chunks done of 100.
+    chunks_done: usize,
+}
+
+/// Demo — running work stops only where it cooperates.
+fn cooperation(tick: Duration) -> Cooperation {
+    // tokio: `abort` takes effect at the task's next `.await`.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("building the tokio runtime");
+    let ticks = Arc::new(AtomicUsize::new(0));
+    let (ticks_at_abort, aborted_task_cancelled) = runtime.block_on({
+        let ticks = Arc::clone(&ticks);
+        async move {
+            let ticker = tokio::spawn({
+                let ticks = Arc::clone(&ticks);
+                async move {
+                    loop {
+                        tokio::time::sleep(tick).await;
+                        ticks.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+            });
+            tokio::time::sleep(tick * 5).await;
+            ticker.abort();
+            let cancelled = ticker.await.is_err_and(|e| e.is_cancelled());
+            (ticks.load(Ordering::SeqCst), cancelled)
+        }
+    });
+    thread::sleep(tick * 5);
+    let ticks_later = ticks.load(Ordering::SeqCst);
+
+    // A blocking task is one long poll: an abort during it changes nothing.
+    let pool = pool_of(1);
+    let (started_tx, started_rx) = mpsc::channel();
+    let (task, abort) = abortable(async move {
+        started_tx.send(()).expect("main is listening");
+        thread::sleep(tick * 5);
+    });
+    let handle = pool
+        .spawn_with_handle(task)
+        .expect("the pool accepts tasks");
+    started_rx.recv().expect("the task starts");
+    abort.abort();
+    let blocking_completed = block_on(handle).is_ok();
+
+    // Cooperation: the loop checks a flag between chunks of work.
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = thread::spawn({
+        let stop = Arc::clone(&stop);
+        move || {
+            let mut chunks = 0;
+            while chunks < 100 && !stop.load(Ordering::SeqCst) {
+                thread::sleep(tick);
+                chunks += 1;
+            }
+            chunks
+        }
+    });
+    thread::sleep(tick * 5);
+    stop.store(true, Ordering::SeqCst);
+    let chunks_done = worker.join().expect("the worker does not panic");
+
+    Cooperation {
+        ticks_at_abort,
+        ticks_later,
+        aborted_task_cancelled,
+        blocking_completed,
+        chunks_done,
+    }
+}
+
+/// Demo — dropping cancels: an unpolled future, a waiting task's
+/// `RemoteHandle`; `forget()` instead lets the task run. Returns whether
+/// each body ran: (unpolled future, dropped handle, forgotten handle).
+fn drop_cancels() -> (bool, bool, bool) {
+    let ran = [(); 3].map(|()| Arc::new(AtomicBool::new(false)));
+    let body = |i: usize| {
+        let ran = Arc::clone(&ran[i]);
+        async move { ran.store(true, Ordering::SeqCst) }
+    };
+
+    // Created, never polled, dropped: nothing ever happens.
+    drop(body(0));
+
+    // One worker, held by a gate, so the next two tasks wait in the queue.
+    let pool = pool_of(1);
+    let (gate_tx, gate_rx) = mpsc::channel::<()>();
+    let gate = pool
+        .spawn_with_handle(async move {
+            let _ = gate_rx.recv();
+        })
+        .expect("the pool accepts tasks");
+    let dropped = pool
+        .spawn_with_handle(body(1))
+        .expect("the pool accepts tasks");
+    let forgotten = pool
+        .spawn_with_handle(body(2))
+        .expect("the pool accepts tasks");
+    drop(dropped);
+    forgotten.forget();
+    // A last task, to know when the single worker has got through the queue.
+    let last = pool
+        .spawn_with_handle(async {})
+        .expect("the pool accepts tasks");
+    gate_tx.send(()).expect("the gate task is waiting");
+    block_on(gate);
+    block_on(last);
+
+    let [a, b, c] = ran.map(|flag| flag.load(Ordering::SeqCst));
+    (a, b, c)
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 3.8 — Cancelling futures («Всё об отмене Future»)",
+        &[
+            Step::new(
+                "step_08",
+                "two workers; cancel the tasks whose delay has an odd tenth",
+                || {
+                    let (outcomes, finished) = step_08(&STEP_08_TASKS, Duration::from_millis(100));
+                    for name in finished {
+                        println!("task {name} finished");
+                    }
+                    for (name, outcome) in outcomes {
+                        let verdict = if outcome.is_ok() { "ran" } else { "cancelled" };
+                        println!("{name}: {verdict}");
+                    }
+                },
+            ),
+            Step::new(
+                "step_09",
+                "five workers; cancel every task after the fifth",
+                || {
+                    let tenth = Duration::from_millis(100);
+                    for name in step_09(&STEP_09_TASKS, tenth) {
+                        let (_, tenths) = STEP_09_TASKS
+                            .iter()
+                            .find(|(n, _)| *n == name)
+                            .expect("a task of the list");
+                        println!("task {name} finished in {:.1?}", tenth * *tenths);
+                    }
+                },
+            ),
+            Step::new(
+                "cooperation",
+                "running work stops only where it checks",
+                || {
+                    let seen = cooperation(Duration::from_millis(100));
+                    println!(
+                        "async task aborted after {} ticks, {} ticks a while later, cancelled: {}",
+                        seen.ticks_at_abort, seen.ticks_later, seen.aborted_task_cancelled
+                    );
+                    println!(
+                        "blocking task aborted while running completed anyway: {}",
+                        seen.blocking_completed
+                    );
+                    println!(
+                        "blocking loop told to stop by a flag: {} of 100 chunks done",
+                        seen.chunks_done
+                    );
+                },
+            ),
+            Step::new(
+                "drop_cancels",
+                "drop an unpolled future or a RemoteHandle; forget() keeps it",
+                || {
+                    let (unpolled, dropped, forgotten) = drop_cancels();
+                    println!("unpolled future dropped, body ran:       {unpolled}");
+                    println!("waiting task's handle dropped, body ran: {dropped}");
+                    println!("waiting task's handle forgotten, body ran: {forgotten}");
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use course_tests::deadline;
+
+    /// Long enough that the first tasks keep the workers busy while the
+    /// test cancels the rest.
+    const TENTH: Duration = Duration::from_millis(20);
+
+    #[test]
+    fn step_08_cancelled_tasks_never_run() {
+        let (outcomes, finished) =
+            deadline(Duration::from_secs(30), || step_08(&STEP_08_TASKS, TENTH));
+        let cancelled: Vec<&str> = outcomes
+            .iter()
+            .filter(|(_, outcome)| outcome.is_err())
+            .map(|(name, _)| *name)
+            .collect();
+        assert_eq!(cancelled, ["tydx", "qnai", "fhef", "hjsz", "wxco"]);
+        let mut ran = finished.clone();
+        ran.sort_unstable();
+        assert_eq!(ran, ["akwx", "gpay", "ljeo", "smgx", "wzag"]);
+        // Each task either ran once or was cancelled, never both.
+        for (name, outcome) in &outcomes {
+            assert_eq!(outcome.is_ok(), finished.contains(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_task_aborted_while_it_waits_is_never_polled() {
+        let ran = deadline(Duration::from_secs(20), || {
+            let pool = pool_of(1);
+            let (gate_tx, gate_rx) = mpsc::channel::<()>();
+            let gate = pool
+                .spawn_with_handle(async move {
+                    let _ = gate_rx.recv();
+                })
+                .unwrap();
+            let ran = Arc::new(AtomicBool::new(false));
+            let (task, abort) = abortable({
+                let ran = Arc::clone(&ran);
+                async move { ran.store(true, Ordering::SeqCst) }
+            });
+            let handle = pool.spawn_with_handle(task).unwrap();
+            abort.abort();
+            gate_tx.send(()).unwrap();
+            block_on(gate);
+            assert_eq!(block_on(handle), Err(Aborted));
+            ran.load(Ordering::SeqCst)
+        });
+        assert!(!ran);
+    }
+
+    #[test]
+    fn step_09_runs_only_the_first_five() {
+        let mut ran = deadline(Duration::from_secs(30), || step_09(&STEP_09_TASKS, TENTH));
+        ran.sort_unstable();
+        assert_eq!(ran, ["CPU", "GPU", "Motherboard", "RAM", "SSD"]);
+    }
+
+    #[test]
+    fn running_work_stops_only_by_cooperation() {
+        let seen = deadline(Duration::from_secs(30), || {
+            cooperation(Duration::from_millis(20))
+        });
+        assert!(seen.aborted_task_cancelled);
+        assert_eq!(seen.ticks_at_abort, seen.ticks_later, "{seen:?}");
+        assert!(seen.blocking_completed);
+        assert!(seen.chunks_done < 100, "{seen:?}");
+    }
+
+    #[test]
+    fn dropping_cancels_and_forget_does_not() {
+        let ran = deadline(Duration::from_secs(20), drop_cancels);
+        assert_eq!(ran, (false, false, true));
+    }
+}
