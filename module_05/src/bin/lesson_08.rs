@@ -11,7 +11,7 @@
 //! |--------------------------------------------|--------------------------------------------------------|
 //! | `threading.Barrier(n)`                     | `std::sync::Barrier::new(n)` (share it: `Arc` or `scope`) |
 //! | `i = barrier.wait()`; `if i == 0:` (one thread) | `barrier.wait().is_leader()`                      |
-//! | `Barrier(n, action=f)`                     | the leader calls `f()` after `wait`                    |
+//! | `Barrier(n, action=f)`                     | the leader calls `f()` after `wait` (the others are already on their way; Python runs `action` before releasing them) |
 //! | `barrier.wait(timeout)` → `BrokenBarrierError` | not in std: `TimeoutBarrier::wait_timeout` (below) |
 //! | `barrier.abort()`, `barrier.broken`        | not in std: `TimeoutBarrier::abort` (below)            |
 //! | (asyncio) `asyncio.Barrier(n)`             | `tokio::sync::Barrier::new(n)`                         |
@@ -88,7 +88,7 @@ fn start_line(runners: &[(&'static str, u64)], unit: Duration) -> Vec<(Duration,
                 // Python's `Barrier(n, action=...)`: one thread does the
                 // action; here the leader does it after the wait.
                 if line.wait().is_leader() {
-                    journal.note(format!("{name}'s turn to fire the pistol: go!"));
+                    journal.note(format!("{name} fires the starting pistol: go!"));
                 }
                 journal.note(format!("{name} runs"));
             });
