@@ -1,0 +1,372 @@
+//! Lesson 5.4 — Condition variable («Синхронизация с условием (Condition)»)
+//!
+//! A condition variable lets a thread sleep until shared state satisfies a
+//! condition, instead of polling. The condition lives in the data behind a
+//! `Mutex`; the `Condvar` only carries "something changed, look again". Every
+//! rule of this lesson follows from that: always re-check the condition
+//! (wake-ups may be spurious), and never rely on a notification that carries
+//! no state (it is lost if nobody is waiting yet).
+//!
+//! | Python                                   | Rust                                                   |
+//! |------------------------------------------|--------------------------------------------------------|
+//! | `cond = threading.Condition()` + state   | `Mutex<State>` + `std::sync::Condvar`                  |
+//! | `with cond: cond.wait()`                 | `guard = cvar.wait(guard).unwrap()`                    |
+//! | `cond.wait_for(lambda: ready)`           | `cvar.wait_while(guard, \|s\| !ready(s))` (wait *while* not ready) |
+//! | `cond.wait(timeout)`                     | `cvar.wait_timeout(guard, d)` → `(guard, WaitTimeoutResult)` |
+//! | `cond.wait_for(pred, timeout)`           | `cvar.wait_timeout_while(guard, d, \|s\| !pred(s))`    |
+//! | `cond.notify()` / `cond.notify_all()`    | `cvar.notify_one()` / `cvar.notify_all()`              |
+//!
+//! Run all steps: `cargo run -p module_05 --bin lesson_04`
+//! Run one step:  `cargo run -p module_05 --bin lesson_04 -- lost_notification`
+//! Output order varies between runs where threads race; the values do not.
+
+use std::collections::VecDeque;
+use std::process::ExitCode;
+use std::sync::{Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use step_runner::{Step, lesson_id};
+
+// ---------------------------------------------------------------------------
+// wait_while: a cook puts dishes on the counter, waiters carry them out.
+// ---------------------------------------------------------------------------
+
+/// The state the condition is about.
+#[derive(Default)]
+struct Counter {
+    dishes: VecDeque<u32>,
+    /// The kitchen is closed: no more dishes will come.
+    closed: bool,
+}
+
+/// The cook puts `dishes` dishes on the counter, one every `pace`; `waiters`
+/// threads take them. Returns what each waiter carried out.
+///
+/// A real work queue is a channel (lesson 4.x); a condition variable is for
+/// conditions a channel cannot express. The queue keeps this demo small.
+fn wait_while_demo(dishes: u32, waiters: usize, pace: Duration) -> Vec<Vec<u32>> {
+    let counter = Mutex::new(Counter::default());
+    let changed = Condvar::new();
+    thread::scope(|s| {
+        let carriers: Vec<_> = (0..waiters)
+            .map(|_| {
+                let (counter, changed) = (&counter, &changed);
+                s.spawn(move || {
+                    let mut carried = Vec::new();
+                    loop {
+                        let guard = counter.lock().expect("no thread panics while locked");
+                        // Sleep while there is nothing to do; the closure is
+                        // re-checked after every wake-up, spurious or not.
+                        let mut state = changed
+                            .wait_while(guard, |c| c.dishes.is_empty() && !c.closed)
+                            .expect("no thread panics while locked");
+                        let Some(dish) = state.dishes.pop_front() else {
+                            break; // empty and closed
+                        };
+                        drop(state); // carry the dish out without holding the lock
+                        carried.push(dish);
+                    }
+                    carried
+                })
+            })
+            .collect();
+
+        for dish in 1..=dishes {
+            thread::sleep(pace);
+            counter
+                .lock()
+                .expect("no waiter panics")
+                .dishes
+                .push_back(dish);
+            // One new dish: one waiter is enough.
+            changed.notify_one();
+        }
+        counter.lock().expect("no waiter panics").closed = true;
+        // Closing concerns every waiter, or some would sleep forever.
+        changed.notify_all();
+
+        carriers
+            .into_iter()
+            .map(|c| c.join().expect("a waiter panicked"))
+            .collect()
+    })
+}
+
+// ---------------------------------------------------------------------------
+// notify_one versus notify_all.
+// ---------------------------------------------------------------------------
+
+#[derive(Default)]
+struct Gate {
+    open: bool,
+    waiting: usize,
+}
+
+/// `waiters` threads wait at a gate for at most `patience`; once all of them
+/// are waiting, the gate opens with `notify_one` or `notify_all`. Returns
+/// how many were woken promptly (in under half their patience).
+///
+/// The others still find the gate open, but only when their time-out makes
+/// them look: `notify_one` wakes one thread, not "everyone who cares".
+fn notify_demo(waiters: usize, patience: Duration, wake_all: bool) -> usize {
+    let gate = Mutex::new(Gate::default());
+    let arrived = Condvar::new();
+    let opened = Condvar::new();
+    thread::scope(|s| {
+        let threads: Vec<_> = (0..waiters)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut state = gate.lock().expect("no thread panics while locked");
+                    state.waiting += 1;
+                    arrived.notify_one();
+                    let start = Instant::now();
+                    let (state, _) = opened
+                        .wait_timeout_while(state, patience, |g| !g.open)
+                        .expect("no thread panics while locked");
+                    assert!(state.open, "every waiter leaves through an open gate");
+                    start.elapsed() < patience / 2
+                })
+            })
+            .collect();
+
+        // Everyone counted has released the lock inside `wait_timeout_while`,
+        // so they are all waiting when the notification comes.
+        let mut state = arrived
+            .wait_while(gate.lock().expect("no waiter panics"), |g| {
+                g.waiting < waiters
+            })
+            .expect("no waiter panics");
+        state.open = true;
+        drop(state);
+        if wake_all {
+            opened.notify_all();
+        } else {
+            opened.notify_one();
+        }
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a waiter panicked"))
+            .filter(|&prompt| prompt)
+            .count()
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Why the condition is checked in a loop.
+// ---------------------------------------------------------------------------
+
+/// A waiter needs `target` items; a producer adds one every `pace` and
+/// notifies after each. Returns how many items the waiter saw with an `if`
+/// around `wait` (it trusts the first wake-up) and with `wait_while`.
+///
+/// Any wake-up may come too early: another state change, another waiter's
+/// notification, or a spurious wake-up that the OS allows. Python's docs say
+/// the same: `wait_for` or a `while` loop, never an `if`.
+fn if_versus_while(target: u32, pace: Duration) -> (u32, u32) {
+    let run = |use_loop: bool| {
+        let items = Mutex::new((0u32, false)); // (count, waiter ready)
+        let changed = Condvar::new();
+        thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                let mut state = items.lock().expect("no thread panics while locked");
+                state.1 = true;
+                changed.notify_all();
+                if use_loop {
+                    state = changed
+                        .wait_while(state, |(count, _)| *count < target)
+                        .expect("no thread panics while locked");
+                } else if state.0 < target {
+                    // The bug: one wake-up is taken as "the condition holds".
+                    state = changed.wait(state).expect("no thread panics while locked");
+                }
+                state.0
+            });
+            // Start producing once the waiter is waiting.
+            drop(
+                changed
+                    .wait_while(items.lock().expect("no waiter panics"), |(_, ready)| {
+                        !*ready
+                    })
+                    .expect("no waiter panics"),
+            );
+            for _ in 0..target {
+                thread::sleep(pace);
+                items.lock().expect("no waiter panics").0 += 1;
+                changed.notify_all();
+            }
+            waiter.join().expect("the waiter panicked")
+        })
+    };
+    (run(false), run(true))
+}
+
+// ---------------------------------------------------------------------------
+// The lost notification.
+// ---------------------------------------------------------------------------
+
+/// What each waiter saw in the lost-notification demo.
+#[derive(Debug, PartialEq, Eq)]
+struct LostNotification {
+    /// The bare wait: timed out, because the notification came first.
+    trap_timed_out: bool,
+    /// The wait on a flag: returned at once, having seen the flag.
+    fix_saw_flag: bool,
+}
+
+/// The notifier runs *before* the waiter starts waiting — in real code this
+/// order is a race that happens now and then; here it is forced.
+///
+/// A notification is not stored: with nobody waiting it does nothing, and a
+/// bare `wait()` afterwards would sleep forever (here: until `patience`).
+/// The fix is state: set a flag under the mutex, and wait *while* it is
+/// unset; a late waiter finds the flag and never sleeps.
+fn lost_notification(patience: Duration) -> LostNotification {
+    let trap_timed_out = {
+        let nothing = Mutex::new(());
+        let cvar = Condvar::new();
+        cvar.notify_one(); // nobody is waiting: this does nothing
+        let guard = nothing.lock().expect("a fresh mutex");
+        let (_guard, result) = cvar
+            .wait_timeout(guard, patience)
+            .expect("nothing panics while locked");
+        result.timed_out()
+    };
+    let fix_saw_flag = {
+        let done = Mutex::new(false);
+        let cvar = Condvar::new();
+        *done.lock().expect("a fresh mutex") = true;
+        cvar.notify_one();
+        let (done, _) = cvar
+            .wait_timeout_while(done.lock().expect("a fresh mutex"), patience, |d| !*d)
+            .expect("nothing panics while locked");
+        *done
+    };
+    LostNotification {
+        trap_timed_out,
+        fix_saw_flag,
+    }
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 5.4 — Condition variable («Синхронизация с условием (Condition)»)",
+        &[
+            Step::new(
+                "wait_while",
+                "three waiters sleep until a dish is on the counter",
+                || {
+                    let carried = wait_while_demo(12, 3, Duration::from_millis(100));
+                    for (number, dishes) in carried.iter().enumerate() {
+                        println!("waiter {} carried out dishes {dishes:?}", number + 1);
+                    }
+                },
+            ),
+            Step::new(
+                "notify_one_vs_all",
+                "notify_one wakes one waiter, notify_all wakes them all",
+                || {
+                    let patience = Duration::from_secs(1);
+                    let one = notify_demo(4, patience, false);
+                    println!(
+                        "notify_one: {one} of 4 woken at once, the rest only by their 1 s time-out"
+                    );
+                    let all = notify_demo(4, patience, true);
+                    println!("notify_all: {all} of 4 woken at once");
+                },
+            ),
+            Step::new(
+                "spurious_wakeups",
+                "re-check the condition after every wake-up",
+                || {
+                    let (with_if, with_while) = if_versus_while(5, Duration::from_millis(100));
+                    println!("waiting for 5 items, `if` + wait() went on with {with_if}");
+                    println!("waiting for 5 items, wait_while went on with {with_while}");
+                },
+            ),
+            Step::new(
+                "lost_notification",
+                "a notification before the wait is lost; a flag is not",
+                || {
+                    let seen = lost_notification(Duration::from_millis(500));
+                    println!(
+                        "notify, then a bare wait (0.5 s limit): timed out = {}",
+                        seen.trap_timed_out
+                    );
+                    println!(
+                        "set a flag + notify, then wait_while: saw the flag = {}",
+                        seen.fix_saw_flag
+                    );
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use course_tests::deadline;
+
+    use super::*;
+
+    #[test]
+    fn every_dish_is_carried_out_exactly_once() {
+        let carried = deadline(Duration::from_secs(10), || {
+            wait_while_demo(200, 4, Duration::ZERO)
+        });
+        let mut all: Vec<u32> = carried.into_iter().flatten().collect();
+        all.sort_unstable();
+        assert_eq!(all, (1..=200).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn each_waiter_gets_its_dishes_in_counter_order() {
+        let carried = deadline(Duration::from_secs(10), || {
+            wait_while_demo(30, 3, Duration::from_millis(1))
+        });
+        for dishes in &carried {
+            assert!(dishes.is_sorted(), "{dishes:?}");
+        }
+        let distinct: BTreeSet<u32> = carried.into_iter().flatten().collect();
+        assert_eq!(distinct.len(), 30);
+    }
+
+    #[test]
+    fn notify_all_wakes_every_waiter_promptly() {
+        let prompt = deadline(Duration::from_secs(20), || {
+            notify_demo(6, Duration::from_secs(4), true)
+        });
+        assert_eq!(prompt, 6);
+    }
+
+    #[test]
+    fn notify_one_wakes_at_least_one_and_the_rest_still_get_through() {
+        // Everyone returns (the assert inside checks the gate was open); at
+        // least one did so promptly. Spurious wake-ups may add more.
+        let prompt = deadline(Duration::from_secs(20), || {
+            notify_demo(4, Duration::from_millis(400), false)
+        });
+        assert!((1..=4).contains(&prompt), "{prompt}");
+    }
+
+    #[test]
+    fn wait_while_goes_on_only_when_the_condition_holds() {
+        let (with_if, with_while) = deadline(Duration::from_secs(10), || {
+            if_versus_while(4, Duration::from_millis(20))
+        });
+        assert_eq!(with_while, 4);
+        assert!((1..=4).contains(&with_if));
+    }
+
+    #[test]
+    fn a_flag_survives_what_a_notification_does_not() {
+        let seen = deadline(Duration::from_secs(10), || {
+            lost_notification(Duration::from_millis(100))
+        });
+        assert!(seen.fix_saw_flag);
+        assert!(seen.trap_timed_out);
+    }
+}

@@ -1,0 +1,443 @@
+//! Lesson 5.5 — Semaphore («Семафор в потоках (Semaphore)»)
+//!
+//! A semaphore lets at most N threads into a section at once: N parking
+//! spaces, N database connections. std has no semaphore, so this lesson
+//! builds a small one from `Mutex<usize>` + `Condvar` with an RAII permit —
+//! building it *is* the lesson. Beyond it: a bounded channel full of tokens
+//! (when you need to know *which* resource you got) and
+//! `tokio::sync::Semaphore` for async code.
+//!
+//! | Python                                   | Rust                                                    |
+//! |------------------------------------------|---------------------------------------------------------|
+//! | `threading.Semaphore(3)`                 | `Semaphore::new(3)` (this lesson) = `Mutex` + `Condvar` |
+//! | `with sem: ...`                          | `let _permit = sem.acquire();` (released on drop)       |
+//! | `sem.acquire(blocking=False)`            | `sem.try_acquire()` → `Option<Permit>`                  |
+//! | `sem.acquire(timeout=t)`                 | `sem.acquire_timeout(t)` → `Option<Permit>`             |
+//! | `threading.BoundedSemaphore(3)`          | the permit is the only way to release: never above 3    |
+//! | `sem.release()` too often (no error)     | `tokio::sync::Semaphore::add_permits` (deliberate)      |
+//! | `queue.Queue(3)` filled with resources   | `crossbeam_channel::bounded(3)` filled with tokens      |
+//! | `asyncio.Semaphore(3)`                   | `tokio::sync::Semaphore::new(3)`, `acquire().await`     |
+//!
+//! Run all steps: `cargo run -p module_05 --bin lesson_05`
+//! Run one step:  `cargo run -p module_05 --bin lesson_05 -- parking`
+//! Output order varies between runs where threads race; the values do not.
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use step_runner::{Step, lesson_id};
+
+/// A counting semaphore with RAII permits, like Python's `BoundedSemaphore`.
+///
+/// Written out because std has none and it is what this lesson teaches; in
+/// async code use `tokio::sync::Semaphore`.
+#[derive(Debug)]
+struct Semaphore {
+    available: Mutex<usize>,
+    released: Condvar,
+    permits: usize,
+}
+
+/// Proof of one admission; dropping it lets the next thread in. A thread
+/// cannot forget to release, and cannot release what it never acquired.
+#[derive(Debug)]
+#[must_use = "the permit is released as soon as it is dropped"]
+struct Permit<'a> {
+    semaphore: &'a Semaphore,
+}
+
+impl Semaphore {
+    fn new(permits: usize) -> Self {
+        Self {
+            available: Mutex::new(permits),
+            released: Condvar::new(),
+            permits,
+        }
+    }
+
+    /// No code panics while holding this lock, and a panic could not leave a
+    /// `usize` half-written anyway: a poisoned lock is safe to use.
+    fn count(&self) -> MutexGuard<'_, usize> {
+        self.available
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Blocks until a permit is free.
+    fn acquire(&self) -> Permit<'_> {
+        let mut available = self
+            .released
+            .wait_while(self.count(), |n| *n == 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        *available -= 1;
+        Permit { semaphore: self }
+    }
+
+    /// A permit if one is free right now.
+    fn try_acquire(&self) -> Option<Permit<'_>> {
+        let mut available = self.count();
+        (*available > 0).then(|| {
+            *available -= 1;
+            Permit { semaphore: self }
+        })
+    }
+
+    /// A permit if one frees up within `timeout`.
+    fn acquire_timeout(&self, timeout: Duration) -> Option<Permit<'_>> {
+        let (mut available, _) = self
+            .released
+            .wait_timeout_while(self.count(), timeout, |n| *n == 0)
+            .unwrap_or_else(PoisonError::into_inner);
+        (*available > 0).then(|| {
+            *available -= 1;
+            Permit { semaphore: self }
+        })
+    }
+
+    fn available(&self) -> usize {
+        *self.count()
+    }
+}
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let mut available = self.semaphore.count();
+        // The bounded-semaphore check. Python's `BoundedSemaphore` raises
+        // `ValueError` here at run time; with permits it cannot happen.
+        assert!(
+            *available < self.semaphore.permits,
+            "released more permits than were acquired"
+        );
+        *available += 1;
+        // One permit freed: one waiter can use it.
+        self.semaphore.released.notify_one();
+    }
+}
+
+/// Counts how many threads are inside a section, and the most at once.
+#[derive(Default)]
+struct Occupancy {
+    now: AtomicUsize,
+    most: AtomicUsize,
+}
+
+impl Occupancy {
+    fn enter(&self) -> usize {
+        let now = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(now, Ordering::SeqCst);
+        now
+    }
+
+    fn leave(&self) {
+        self.now.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    fn most(&self) -> usize {
+        self.most.load(Ordering::SeqCst)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A parking lot with three spaces.
+// ---------------------------------------------------------------------------
+
+/// `cars` cars, `spaces` spaces; car `i` stays `(i % 3 + 1) × stay`.
+/// Returns the log lines and the most cars parked at once.
+fn parking(cars: usize, spaces: usize, stay: Duration) -> (Vec<String>, usize) {
+    let lot = Semaphore::new(spaces);
+    let parked = Occupancy::default();
+    let log = Mutex::new(Vec::new());
+    let start = Instant::now();
+    let note = |line: String| {
+        let at = start.elapsed().as_secs_f64();
+        log.lock()
+            .expect("no car panics while noting")
+            .push(format!("{at:5.2}s  {line}"));
+    };
+    thread::scope(|s| {
+        for car in 1..=cars {
+            let (lot, parked, note) = (&lot, &parked, &note);
+            s.spawn(move || {
+                note(format!("car {car} arrives"));
+                let _space = lot.acquire();
+                let now = parked.enter();
+                note(format!("car {car} parks ({now} of {spaces} spaces taken)"));
+                thread::sleep(stay * (car % 3 + 1) as u32);
+                note(format!("car {car} leaves"));
+                parked.leave();
+                // `_space` is dropped here: the next car may park.
+            });
+        }
+    });
+    (log.into_inner().expect("no car panicked"), parked.most())
+}
+
+/// A car that will not wait, and one that waits a little: with every space
+/// taken, `try_acquire` and `acquire_timeout` both come back empty; once a
+/// space is freed, `try_acquire` succeeds.
+fn try_acquire_demo(patience: Duration) -> (bool, bool, bool) {
+    let lot = Semaphore::new(2);
+    let taken = [lot.acquire(), lot.acquire()];
+    let no_wait = lot.try_acquire().is_some();
+    let short_wait = lot.acquire_timeout(patience).is_some();
+    drop(taken);
+    let after_leaving = lot.try_acquire().is_some();
+    (no_wait, short_wait, after_leaving)
+}
+
+// ---------------------------------------------------------------------------
+// A bounded channel as a pool of tokens.
+// ---------------------------------------------------------------------------
+
+/// `jobs` jobs share `connections` connections, handed out as tokens from a
+/// bounded channel. Returns which connection each job used and the most
+/// connections in use at once.
+///
+/// Unlike a counting semaphore, the token says *which* resource you hold.
+/// A job that panicked would lose its token; production code wraps it in a
+/// guard that sends it back on drop.
+fn channel_token_pool(jobs: usize, connections: usize, work: Duration) -> (Vec<usize>, usize) {
+    let (give_back, take) = crossbeam_channel::bounded(connections);
+    for connection in 1..=connections {
+        give_back
+            .send(connection)
+            .expect("the pool has room for all");
+    }
+    let busy = Occupancy::default();
+    let used = thread::scope(|s| {
+        let workers: Vec<_> = (0..jobs)
+            .map(|_| {
+                let (give_back, take, busy) = (give_back.clone(), take.clone(), &busy);
+                s.spawn(move || {
+                    // Blocks while every token is out, like `acquire`.
+                    let connection = take.recv().expect("the pool outlives the jobs");
+                    busy.enter();
+                    thread::sleep(work);
+                    busy.leave();
+                    give_back
+                        .send(connection)
+                        .expect("the pool outlives the jobs");
+                    connection
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a job panicked"))
+            .collect()
+    });
+    (used, busy.most())
+}
+
+// ---------------------------------------------------------------------------
+// Async: tokio::sync::Semaphore.
+// ---------------------------------------------------------------------------
+
+/// `tasks` async tasks, at most `limit` inside at once. Returns the most
+/// seen at once.
+fn tokio_semaphore(tasks: usize, limit: usize, work: Duration) -> usize {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .expect("building a tokio runtime");
+    runtime.block_on(async {
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(limit));
+        let inside = Arc::new(Occupancy::default());
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let (semaphore, inside) = (Arc::clone(&semaphore), Arc::clone(&inside));
+                tokio::spawn(async move {
+                    // An owned permit can move into the task; it is released
+                    // on drop, like this lesson's `Permit`.
+                    let _permit = semaphore.acquire_owned().await.expect("never closed");
+                    inside.enter();
+                    tokio::time::sleep(work).await;
+                    inside.leave();
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.expect("a task panicked");
+        }
+        inside.most()
+    })
+}
+
+/// The bounded check. Returns what is available after many permits came and
+/// went (this lesson's semaphore), and after one `add_permits(1)` on a
+/// 3-permit `tokio::sync::Semaphore` — the equivalent of a stray
+/// `sem.release()` in Python, which a `BoundedSemaphore` would refuse.
+fn bounded_check() -> (usize, usize) {
+    let ours = Semaphore::new(3);
+    thread::scope(|s| {
+        for _ in 0..6 {
+            s.spawn(|| {
+                for _ in 0..100 {
+                    let _permit = ours.acquire();
+                }
+            });
+        }
+    });
+    let theirs = tokio::sync::Semaphore::new(3);
+    theirs.add_permits(1);
+    (ours.available(), theirs.available_permits())
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 5.5 — Semaphore («Семафор в потоках (Semaphore)»)",
+        &[
+            Step::new("parking", "eight cars, three parking spaces", || {
+                let (log, most) = parking(8, 3, Duration::from_millis(300));
+                for line in &log {
+                    println!("{line}");
+                }
+                println!("most cars parked at once: {most}");
+            }),
+            Step::new(
+                "try_acquire",
+                "no waiting, or waiting with a time limit",
+                || {
+                    let (no_wait, short_wait, after) = try_acquire_demo(Duration::from_millis(200));
+                    println!("lot full, try_acquire: got a space = {no_wait}");
+                    println!("lot full, acquire_timeout(0.2 s): got a space = {short_wait}");
+                    println!("after two cars left, try_acquire: got a space = {after}");
+                },
+            ),
+            Step::new(
+                "channel_token_pool",
+                "a bounded channel of connection tokens",
+                || {
+                    let (used, most) = channel_token_pool(10, 3, Duration::from_millis(200));
+                    for (job, connection) in used.iter().enumerate() {
+                        println!("job {} ran on connection {connection}", job + 1);
+                    }
+                    println!("most connections in use at once: {most}");
+                },
+            ),
+            Step::new(
+                "tokio_semaphore",
+                "async tasks limited by tokio::sync::Semaphore",
+                || {
+                    let most = tokio_semaphore(10, 3, Duration::from_millis(200));
+                    println!("10 tasks, limit 3: most inside at once: {most}");
+                },
+            ),
+            Step::new(
+                "bounded_check",
+                "permits cannot raise the count; add_permits can",
+                || {
+                    let (ours, tokio) = bounded_check();
+                    println!("after 600 acquire/release cycles, permits available: {ours} of 3");
+                    println!("tokio Semaphore(3) after add_permits(1): {tokio} available");
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use course_tests::deadline;
+
+    use super::*;
+
+    #[test]
+    fn the_semaphore_never_admits_more_than_its_permits() {
+        const PERMITS: usize = 3;
+        let (most, available) = deadline(Duration::from_secs(20), || {
+            let semaphore = Semaphore::new(PERMITS);
+            let inside = Occupancy::default();
+            thread::scope(|s| {
+                for _ in 0..16 {
+                    s.spawn(|| {
+                        for round in 0..200 {
+                            let _permit = semaphore.acquire();
+                            inside.enter();
+                            if round % 50 == 0 {
+                                thread::sleep(Duration::from_millis(1));
+                            } else {
+                                thread::yield_now();
+                            }
+                            inside.leave();
+                        }
+                    });
+                }
+            });
+            (inside.most(), semaphore.available())
+        });
+        assert!((1..=PERMITS).contains(&most), "{most}");
+        assert_eq!(available, PERMITS);
+    }
+
+    #[test]
+    fn timed_and_untimed_tries_fail_only_while_full() {
+        let answers = deadline(Duration::from_secs(10), || {
+            try_acquire_demo(Duration::from_millis(30))
+        });
+        assert_eq!(answers, (false, false, true));
+    }
+
+    #[test]
+    fn a_waiter_gets_the_permit_another_thread_releases() {
+        deadline(Duration::from_secs(10), || {
+            let semaphore = Semaphore::new(1);
+            let held = semaphore.acquire();
+            thread::scope(|s| {
+                let waiter =
+                    s.spawn(|| semaphore.acquire_timeout(Duration::from_secs(5)).is_some());
+                thread::sleep(Duration::from_millis(20));
+                drop(held);
+                assert!(waiter.join().unwrap());
+            });
+        });
+    }
+
+    #[test]
+    fn parking_never_exceeds_the_spaces() {
+        let (log, most) = deadline(Duration::from_secs(20), || {
+            parking(8, 3, Duration::from_millis(10))
+        });
+        assert!((1..=3).contains(&most));
+        for car in 1..=8 {
+            for what in ["arrives", "parks", "leaves"] {
+                let line = format!("car {car} {what}");
+                assert_eq!(log.iter().filter(|l| l.contains(&line)).count(), 1);
+            }
+        }
+    }
+
+    #[test]
+    fn the_token_pool_hands_out_only_its_tokens() {
+        let (used, most) = deadline(Duration::from_secs(20), || {
+            channel_token_pool(12, 3, Duration::from_millis(10))
+        });
+        assert_eq!(used.len(), 12);
+        assert!(
+            used.iter()
+                .collect::<BTreeSet<_>>()
+                .is_subset(&[1, 2, 3].iter().collect())
+        );
+        assert!((1..=3).contains(&most));
+    }
+
+    #[test]
+    fn tokio_semaphore_limits_tasks() {
+        let most = deadline(Duration::from_secs(20), || {
+            tokio_semaphore(20, 3, Duration::from_millis(10))
+        });
+        assert!((1..=3).contains(&most));
+    }
+
+    #[test]
+    fn permits_cannot_raise_the_count() {
+        assert_eq!(bounded_check(), (3, 4));
+    }
+}

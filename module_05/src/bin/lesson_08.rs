@@ -1,0 +1,499 @@
+//! Lesson 5.8 — Barrier («Барьер в потоках (Barrier)»)
+//!
+//! A barrier makes N threads wait for each other: nobody passes until all N
+//! have arrived, then all go on together, and the barrier is ready for the
+//! next round. `std::sync::Barrier` does exactly that and picks one thread
+//! per round as the leader — but it has no time-out and no abort: if one
+//! party never arrives, the others wait forever. This lesson shows the std
+//! barrier, then a small barrier with both, built from `Mutex` + `Condvar`.
+//!
+//! | Python                                     | Rust                                                   |
+//! |--------------------------------------------|--------------------------------------------------------|
+//! | `threading.Barrier(n)`                     | `std::sync::Barrier::new(n)` (share it: `Arc` or `scope`) |
+//! | `i = barrier.wait()`; `if i == 0:` (one thread) | `barrier.wait().is_leader()`                      |
+//! | `Barrier(n, action=f)`                     | the leader calls `f()` after `wait` (the others are already on their way; Python runs `action` before releasing them) |
+//! | `barrier.wait(timeout)` → `BrokenBarrierError` | not in std: `TimeoutBarrier::wait_timeout` (below) |
+//! | `barrier.abort()`, `barrier.broken`        | not in std: `TimeoutBarrier::abort` (below)            |
+//! | (asyncio) `asyncio.Barrier(n)`             | `tokio::sync::Barrier::new(n)`                         |
+//!
+//! Run all steps: `cargo run -p module_05 --bin lesson_08`
+//! Run one step:  `cargo run -p module_05 --bin lesson_08 -- timeout_barrier`
+//! Output order varies between runs where threads race; the values do not.
+
+use std::process::ExitCode;
+use std::sync::{Barrier, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use step_runner::{Step, lesson_id};
+
+/// What happened and when, from every thread, in order.
+struct Journal {
+    start: Instant,
+    lines: Mutex<Vec<(Duration, String)>>,
+}
+
+impl Journal {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            lines: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn note(&self, line: String) {
+        let at = self.start.elapsed();
+        self.lines
+            .lock()
+            .expect("no thread panics while noting")
+            .push((at, line));
+    }
+
+    fn into_lines(self) -> Vec<(Duration, String)> {
+        self.lines.into_inner().expect("no thread panicked")
+    }
+}
+
+fn print_lines(lines: &[(Duration, String)]) {
+    for (at, line) in lines {
+        println!("{:5.2}s  {line}", at.as_secs_f64());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// std::sync::Barrier: the start line.
+// ---------------------------------------------------------------------------
+
+/// The runners and how many milliseconds each takes to get to the start line.
+const RUNNERS: [(&str, u64); 5] = [
+    ("Anna", 300),
+    ("Boris", 100),
+    ("Vera", 500),
+    ("Gleb", 200),
+    ("Daria", 400),
+];
+
+/// Every runner gets ready (taking `ready × unit`; `main` uses 1 ms), then waits at the
+/// start line; the leader — one runner, chosen by the barrier — fires the
+/// starting pistol, and all run. Returns the journal.
+fn start_line(runners: &[(&'static str, u64)], unit: Duration) -> Vec<(Duration, String)> {
+    let journal = Journal::new();
+    let line = Barrier::new(runners.len());
+    thread::scope(|s| {
+        for &(name, ready) in runners {
+            let (journal, line) = (&journal, &line);
+            s.spawn(move || {
+                thread::sleep(unit * ready as u32);
+                journal.note(format!("{name} is at the start line"));
+                // Python's `Barrier(n, action=...)`: one thread does the
+                // action; here the leader does it after the wait.
+                if line.wait().is_leader() {
+                    journal.note(format!("{name} fires the starting pistol: go!"));
+                }
+                journal.note(format!("{name} runs"));
+            });
+        }
+    });
+    journal.into_lines()
+}
+
+// ---------------------------------------------------------------------------
+// std::sync::Barrier: rounds.
+// ---------------------------------------------------------------------------
+
+/// What one round of [`rounds`] produced.
+#[derive(Debug, PartialEq, Eq)]
+struct Round {
+    /// Each worker's partial sum for this round, by worker.
+    parts: Vec<u64>,
+    /// How many workers were the leader this round.
+    leaders: usize,
+}
+
+/// `workers` threads sum `numbers` in `rounds` rounds: in round `r` each
+/// adds up its share of the numbers times `r`. The barrier separates the
+/// rounds, so the leader can read every part of the round just finished.
+///
+/// The same `Barrier` serves every round: it resets itself when it opens.
+fn rounds(workers: usize, rounds: u64, numbers: &[u64]) -> Vec<Round> {
+    let barrier = Barrier::new(workers);
+    let parts = Mutex::new(vec![0u64; workers]);
+    let finished = Mutex::new(Vec::new());
+    let leader_flags: Vec<Vec<bool>> = thread::scope(|s| {
+        let threads: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (barrier, parts, finished) = (&barrier, &parts, &finished);
+                s.spawn(move || {
+                    let share: u64 = numbers.iter().skip(worker).step_by(workers).sum();
+                    let mut led = Vec::new();
+                    for round in 1..=rounds {
+                        parts.lock().expect("no worker panics")[worker] = share * round;
+                        // When the barrier opens, every part of this round is in.
+                        let leader = barrier.wait().is_leader();
+                        if leader {
+                            let round_parts = parts.lock().expect("no worker panics").clone();
+                            finished.lock().expect("no worker panics").push(round_parts);
+                        }
+                        // A second wait: nobody writes the next round's part
+                        // before the leader has read this round's.
+                        barrier.wait();
+                        led.push(leader);
+                    }
+                    led
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a worker panicked"))
+            .collect()
+    });
+    finished
+        .into_inner()
+        .expect("no worker panicked")
+        .into_iter()
+        .enumerate()
+        .map(|(round, parts)| Round {
+            parts,
+            leaders: leader_flags.iter().filter(|led| led[round]).count(),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------
+// What std lacks: a time-out and an abort.
+// ---------------------------------------------------------------------------
+
+/// Two of three parties wait at a `std::sync::Barrier`. After `patience`
+/// they are still stuck: std's `wait` has no time-out, and nothing can break
+/// the barrier from outside. The only way out is the third party arriving,
+/// which the main thread does here. Returns how many had passed before and
+/// after it arrived.
+fn std_has_no_timeout(patience: Duration) -> (usize, usize) {
+    let barrier = Barrier::new(3);
+    let (passed_tx, passed_rx) = crossbeam_channel::unbounded();
+    thread::scope(|s| {
+        for _ in 0..2 {
+            let (barrier, passed_tx) = (&barrier, passed_tx.clone());
+            s.spawn(move || {
+                barrier.wait();
+                passed_tx.send(()).expect("the main thread is listening");
+            });
+        }
+        // Watch from outside for a while: nobody gets through.
+        let mut before = 0;
+        let until = Instant::now() + patience;
+        while passed_rx.recv_deadline(until).is_ok() {
+            before += 1;
+        }
+        // The missing party arrives, and everyone goes on.
+        barrier.wait();
+        drop(passed_tx);
+        let after = before + passed_rx.iter().count();
+        (before, after)
+    })
+}
+
+/// Why a `TimeoutBarrier` wait failed, like Python's `BrokenBarrierError`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum BarrierError {
+    /// This thread waited too long; it broke the barrier for everyone.
+    TimedOut,
+    /// Another thread timed out or called `abort`.
+    Broken,
+}
+
+#[derive(Debug, Default)]
+struct BarrierState {
+    arrived: usize,
+    /// Counts the openings: a waiter whose generation has passed is through,
+    /// whatever happens to the barrier afterwards.
+    generation: u64,
+    broken: bool,
+}
+
+/// A reusable barrier with a time-out and an abort, like Python's.
+///
+/// Written out because std's barrier has neither; once broken it stays
+/// broken (Python's `reset()` would be a few more lines).
+#[derive(Debug)]
+struct TimeoutBarrier {
+    parties: usize,
+    state: Mutex<BarrierState>,
+    opened: Condvar,
+}
+
+impl TimeoutBarrier {
+    fn new(parties: usize) -> Self {
+        Self {
+            parties,
+            state: Mutex::new(BarrierState::default()),
+            opened: Condvar::new(),
+        }
+    }
+
+    /// No code panics while holding this lock: a poisoned lock is safe to use.
+    fn state(&self) -> MutexGuard<'_, BarrierState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Waits until all parties have arrived, for at most `timeout`.
+    /// `Ok(true)` for the one leader of the round, `Ok(false)` for the rest.
+    fn wait_timeout(&self, timeout: Duration) -> Result<bool, BarrierError> {
+        let mut state = self.state();
+        if state.broken {
+            return Err(BarrierError::Broken);
+        }
+        let generation = state.generation;
+        state.arrived += 1;
+        if state.arrived == self.parties {
+            // The last to arrive opens the barrier and leads the round.
+            state.arrived = 0;
+            state.generation += 1;
+            self.opened.notify_all();
+            return Ok(true);
+        }
+        let (mut state, _) = self
+            .opened
+            .wait_timeout_while(state, timeout, |s| s.generation == generation && !s.broken)
+            .unwrap_or_else(PoisonError::into_inner);
+        if state.generation != generation {
+            Ok(false)
+        } else if state.broken {
+            Err(BarrierError::Broken)
+        } else {
+            // This thread's time is up. As in Python, the barrier breaks, so
+            // nobody else waits for a party that is not coming.
+            state.broken = true;
+            self.opened.notify_all();
+            Err(BarrierError::TimedOut)
+        }
+    }
+
+    /// Breaks the barrier: every waiter, present and future, gets `Broken`.
+    /// For a party that failed and will never arrive.
+    fn abort(&self) {
+        self.state().broken = true;
+        self.opened.notify_all();
+    }
+}
+
+/// Three parties are expected but only `arriving` come; each waits at most
+/// `timeout`. Then a latecomer tries. Returns every answer, in thread order,
+/// the latecomer's last.
+fn timeout_barrier(arriving: usize, timeout: Duration) -> Vec<Result<bool, BarrierError>> {
+    let barrier = TimeoutBarrier::new(3);
+    let mut answers: Vec<_> = thread::scope(|s| {
+        let parties: Vec<_> = (0..arriving)
+            .map(|_| s.spawn(|| barrier.wait_timeout(timeout)))
+            .collect();
+        parties
+            .into_iter()
+            .map(|p| p.join().expect("a party panicked"))
+            .collect()
+    });
+    answers.push(barrier.wait_timeout(timeout));
+    answers
+}
+
+/// Two parties wait (each for at most `timeout`); the third fails before
+/// it gets there and calls `abort`. Returns the two answers and how long
+/// the waiters waited.
+fn abort_barrier(
+    timeout: Duration,
+    fail_after: Duration,
+) -> (Vec<Result<bool, BarrierError>>, Duration) {
+    let barrier = TimeoutBarrier::new(3);
+    let start = Instant::now();
+    let answers = thread::scope(|s| {
+        let waiters: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| barrier.wait_timeout(timeout)))
+            .collect();
+        s.spawn(|| {
+            thread::sleep(fail_after);
+            // "Could not load my part": tell the others instead of vanishing.
+            barrier.abort();
+        });
+        waiters
+            .into_iter()
+            .map(|w| w.join().expect("a waiter panicked"))
+            .collect()
+    });
+    (answers, start.elapsed())
+}
+
+fn describe(answer: &Result<bool, BarrierError>) -> &'static str {
+    match answer {
+        Ok(true) => "passed (leader)",
+        Ok(false) => "passed",
+        Err(BarrierError::TimedOut) => "timed out and broke the barrier",
+        Err(BarrierError::Broken) => "found the barrier broken",
+    }
+}
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 5.8 — Barrier («Барьер в потоках (Barrier)»)",
+        &[
+            Step::new(
+                "start_line",
+                "five runners wait at the start line; the leader fires the pistol",
+                || print_lines(&start_line(&RUNNERS, Duration::from_millis(1))),
+            ),
+            Step::new("rounds", "one Barrier, reused for three rounds", || {
+                let numbers: Vec<u64> = (1..=100).collect();
+                for (round, result) in rounds(4, 3, &numbers).iter().enumerate() {
+                    println!(
+                        "round {}: parts {:?}, total {}, leaders {}",
+                        round + 1,
+                        result.parts,
+                        result.parts.iter().sum::<u64>(),
+                        result.leaders
+                    );
+                }
+            }),
+            Step::new(
+                "std_has_no_timeout",
+                "std's Barrier: a missing party keeps everyone waiting",
+                || {
+                    let (before, after) = std_has_no_timeout(Duration::from_millis(500));
+                    println!("3 parties, 2 waiting: passed after 0.5 s: {before}");
+                    println!("the third party arrives: passed now: {after}");
+                },
+            ),
+            Step::new(
+                "timeout_barrier",
+                "std has no time-out: a Mutex + Condvar barrier that has one",
+                || {
+                    let answers = timeout_barrier(2, Duration::from_millis(500));
+                    println!("3 parties expected, 2 came, each waits at most 0.5 s:");
+                    let (late, on_time) = answers.split_last().expect("there are answers");
+                    for (n, answer) in on_time.iter().enumerate() {
+                        println!("  party {}: {}", n + 1, describe(answer));
+                    }
+                    println!("  the latecomer: {}", describe(late));
+                },
+            ),
+            Step::new(
+                "abort",
+                "a party that fails aborts the barrier; nobody waits it out",
+                || {
+                    let (answers, waited) =
+                        abort_barrier(Duration::from_secs(5), Duration::from_millis(200));
+                    for (n, answer) in answers.iter().enumerate() {
+                        println!("  party {}: {}", n + 1, describe(answer));
+                    }
+                    println!(
+                        "they waited {} ms, not their 5 s time-out",
+                        waited.as_millis()
+                    );
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use course_tests::deadline;
+
+    use super::*;
+
+    fn position(lines: &[(Duration, String)], text: &str) -> usize {
+        lines
+            .iter()
+            .position(|(_, line)| line == text)
+            .unwrap_or_else(|| panic!("{text:?} missing in {lines:?}"))
+    }
+
+    #[test]
+    fn nobody_runs_before_everyone_is_at_the_start_line() {
+        let lines = deadline(Duration::from_secs(10), || {
+            start_line(&RUNNERS, Duration::from_micros(100))
+        });
+        let last_ready = RUNNERS
+            .iter()
+            .map(|(name, _)| position(&lines, &format!("{name} is at the start line")))
+            .max()
+            .unwrap();
+        let pistols: Vec<_> = lines.iter().filter(|(_, l)| l.contains("pistol")).collect();
+        assert_eq!(pistols.len(), 1, "exactly one leader");
+        for (name, _) in RUNNERS {
+            assert!(position(&lines, &format!("{name} runs")) > last_ready);
+        }
+    }
+
+    #[test]
+    fn every_round_has_all_parts_and_one_leader() {
+        let numbers: Vec<u64> = (1..=1000).collect();
+        let results = deadline(Duration::from_secs(10), move || rounds(4, 6, &numbers));
+        assert_eq!(results.len(), 6);
+        let total: u64 = (1..=1000).sum();
+        for (r, result) in results.iter().enumerate() {
+            assert_eq!(result.leaders, 1);
+            assert_eq!(result.parts.iter().sum::<u64>(), total * (r as u64 + 1));
+        }
+    }
+
+    #[test]
+    fn a_std_barrier_waits_for_the_missing_party() {
+        let (before, after) = deadline(Duration::from_secs(10), || {
+            std_has_no_timeout(Duration::from_millis(50))
+        });
+        assert_eq!((before, after), (0, 2));
+    }
+
+    #[test]
+    fn the_timeout_barrier_passes_many_rounds_with_one_leader_each() {
+        const PARTIES: usize = 6;
+        const ROUNDS: usize = 100;
+        let leaders = deadline(Duration::from_secs(20), || {
+            let barrier = TimeoutBarrier::new(PARTIES);
+            let leaders = AtomicUsize::new(0);
+            thread::scope(|s| {
+                for _ in 0..PARTIES {
+                    s.spawn(|| {
+                        for _ in 0..ROUNDS {
+                            let leader = barrier.wait_timeout(Duration::from_secs(10)).unwrap();
+                            leaders.fetch_add(usize::from(leader), Ordering::SeqCst);
+                        }
+                    });
+                }
+            });
+            leaders.into_inner()
+        });
+        assert_eq!(leaders, ROUNDS);
+    }
+
+    #[test]
+    fn a_missing_party_breaks_the_barrier_instead_of_hanging() {
+        let answers = deadline(Duration::from_secs(10), || {
+            timeout_barrier(2, Duration::from_millis(50))
+        });
+        let (late, on_time) = answers.split_last().unwrap();
+        // One waiter times out and breaks it; the other is told it broke.
+        let on_time: BTreeSet<_> = on_time.iter().copied().collect();
+        assert_eq!(
+            on_time,
+            BTreeSet::from([Err(BarrierError::TimedOut), Err(BarrierError::Broken)])
+        );
+        assert_eq!(*late, Err(BarrierError::Broken));
+    }
+
+    #[test]
+    fn abort_releases_the_waiters_at_once() {
+        let timeout = Duration::from_secs(5);
+        let (answers, waited) = deadline(Duration::from_secs(10), move || {
+            abort_barrier(timeout, Duration::from_millis(20))
+        });
+        assert_eq!(
+            answers,
+            [Err(BarrierError::Broken), Err(BarrierError::Broken)]
+        );
+        assert!(waited < timeout / 2, "{waited:?}");
+    }
+}
