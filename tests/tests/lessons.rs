@@ -107,4 +107,4 @@ macro_rules! module_tests {
     };
 }
 
-module_tests!(module_01);
+module_tests!(module_01, module_09);
