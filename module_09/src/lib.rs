@@ -105,7 +105,10 @@ impl Task {
         let (command, rest) = line.split_once(' ').unwrap_or((line, ""));
         let numbers = || -> Result<Vec<u64>, String> {
             rest.split_whitespace()
-                .map(|word| word.parse().map_err(|e| format!("bad number {word:?}: {e}")))
+                .map(|word| {
+                    word.parse()
+                        .map_err(|e| format!("bad number {word:?}: {e}"))
+                })
                 .collect()
         };
         match command {

@@ -47,10 +47,7 @@ fn pids(program: &Path) -> Result<Pids, WorkerError> {
         worker.finish()?;
     }
     // Threads are inside this process: they all share its pid.
-    let rayon_threads = (0..8)
-        .into_par_iter()
-        .map(|_| std::process::id())
-        .collect();
+    let rayon_threads = (0..8).into_par_iter().map(|_| std::process::id()).collect();
     Ok(Pids {
         parent: std::process::id(),
         workers,
@@ -79,10 +76,7 @@ fn separate_memory(program: &Path) -> Result<Memory, WorkerError> {
     ];
     worker.finish()?;
     // A rayon task runs in this process and changes this process's counter.
-    rayon::join(
-        || PROCESS_COUNTER.fetch_add(5, Ordering::SeqCst),
-        || (),
-    );
+    rayon::join(|| PROCESS_COUNTER.fetch_add(5, Ordering::SeqCst), || ());
     Ok(Memory {
         worker_saw,
         parent_before,
@@ -115,20 +109,26 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 9.1 — Introduction to process pools («Введение»)",
         &[
-            Step::new("pids", "processes have their own pids, threads share one", || {
-                match pids(&this_program()) {
+            Step::new(
+                "pids",
+                "processes have their own pids, threads share one",
+                || match pids(&this_program()) {
                     Ok(p) => {
                         println!("parent process: pid {}", p.parent);
                         for (i, (spawned, reported)) in p.workers.iter().enumerate() {
-                            println!("worker {i}: spawned as pid {spawned}, reports pid {reported}");
+                            println!(
+                                "worker {i}: spawned as pid {spawned}, reports pid {reported}"
+                            );
                         }
                         println!("rayon threads report pids {:?}", p.rayon_threads);
                     }
                     Err(e) => println!("error: {e}"),
-                }
-            }),
-            Step::new("separate_memory", "a child process has its own copy of every variable", || {
-                match separate_memory(&this_program()) {
+                },
+            ),
+            Step::new(
+                "separate_memory",
+                "a child process has its own copy of every variable",
+                || match separate_memory(&this_program()) {
                     Ok(m) => {
                         println!("parent's counter before: {}", m.parent_before);
                         println!("worker's counter after adding 10 twice: {:?}", m.worker_saw);
@@ -138,14 +138,20 @@ fn main() -> ExitCode {
                         );
                     }
                     Err(e) => println!("error: {e}"),
-                }
-            }),
-            Step::new("rayon_pool", "Rust's pool: rayon threads, no processes needed", || {
-                let threads = rayon::current_num_threads();
-                let (sequential, parallel) = rayon_pool(LIMIT, CHUNKS);
-                println!("rayon's global pool has {threads} threads (one per core)");
-                println!("primes below {LIMIT}: {sequential} sequentially, {parallel} on the pool");
-            }),
+                },
+            ),
+            Step::new(
+                "rayon_pool",
+                "Rust's pool: rayon threads, no processes needed",
+                || {
+                    let threads = rayon::current_num_threads();
+                    let (sequential, parallel) = rayon_pool(LIMIT, CHUNKS);
+                    println!("rayon's global pool has {threads} threads (one per core)");
+                    println!(
+                        "primes below {LIMIT}: {sequential} sequentially, {parallel} on the pool"
+                    );
+                },
+            ),
         ],
     )
 }
