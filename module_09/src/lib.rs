@@ -289,11 +289,7 @@ impl WorkerProcess {
             // The child has exited, so this read ends at once.
             let _ = pipe.read_to_string(&mut stderr);
         }
-        let last_words = stderr
-            .lines()
-            .rfind(|line| !line.trim().is_empty() && !line.starts_with("note:"))
-            .unwrap_or("no message")
-            .to_owned();
+        let last_words = panic_message(&stderr).to_owned();
         WorkerError::Died {
             pid: self.child.id(),
             status,
@@ -319,6 +315,21 @@ impl Drop for WorkerProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// The message of a Rust panic report (`thread '…' panicked at file:line:col:`
+/// followed by the message), or the last line written if there is none.
+fn panic_message(stderr: &str) -> &str {
+    let mut lines = stderr.lines();
+    if lines.any(|line| line.contains(" panicked at ")) {
+        if let Some(message) = lines.next() {
+            return message;
+        }
+    }
+    stderr
+        .lines()
+        .rfind(|line| !line.trim().is_empty())
+        .unwrap_or("no message")
 }
 
 fn parse_reply(line: &str) -> Result<Reply, WorkerError> {
@@ -422,6 +433,14 @@ mod tests {
         }
         assert!(Task::parse("fly 1").is_err());
         assert!(Task::parse("count_primes 1").is_err());
+    }
+
+    #[test]
+    fn the_panic_message_is_found_among_backtrace_lines() {
+        let report = "thread 'main' (7) panicked at src/lib.rs:1:2:\nworker crashed on purpose: x\nstack backtrace:\n   0: f\n";
+        assert_eq!(panic_message(report), "worker crashed on purpose: x");
+        assert_eq!(panic_message("just this\n"), "just this");
+        assert_eq!(panic_message(""), "no message");
     }
 
     #[test]
