@@ -321,10 +321,10 @@ impl Drop for WorkerProcess {
 /// followed by the message), or the last line written if there is none.
 fn panic_message(stderr: &str) -> &str {
     let mut lines = stderr.lines();
-    if lines.any(|line| line.contains(" panicked at ")) {
-        if let Some(message) = lines.next() {
-            return message;
-        }
+    if lines.any(|line| line.contains(" panicked at "))
+        && let Some(message) = lines.next()
+    {
+        return message;
     }
     stderr
         .lines()
