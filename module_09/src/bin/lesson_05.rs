@@ -113,6 +113,8 @@ fn main() -> ExitCode {
                 "with_min_len is chunksize: pieces of at least n items",
                 || {
                     let items: Vec<u64> = (0..100).collect();
+                    // Without a minimum, rayon still makes few pieces: it splits
+                    // further only when an idle thread steals work.
                     for min_len in [1, 25, 100] {
                         let threads = map_chunksize(&items, min_len, ITEM_DELAY);
                         println!(

@@ -139,7 +139,9 @@ fn blocking_inside_rayon(pool: &ThreadPool, block: Duration, on_own_threads: boo
 }
 
 /// A new pool built inside every task, against nested `par_iter`s sharing
-/// one pool. Returns `(sum, time, threads)` for each.
+/// one pool. (Worse than the cost: `other_pool.install` inside a pool task
+/// blocks that worker thread until the other pool is done, and if the other
+/// pool's tasks wait for this pool in turn, both wait forever.) Returns `(sum, time, threads)` for each.
 fn nested_pools(items: u64, inner: u64) -> ((u64, Duration, usize), (u64, Duration, usize)) {
     let work = |i: u64| -> u64 { (0..inner).map(|j| (i * inner + j) % 13).sum() };
     let outer = pool(2);
