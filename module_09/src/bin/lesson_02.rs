@@ -1,0 +1,347 @@
+//! Lesson 9.2 — Thread pool vs process pool («ThreadPoolExecutor vs ProcessPoolExecutor»)
+//!
+//! In Python a CPU-bound job on a `ThreadPoolExecutor` runs no faster than on
+//! one thread: the GIL lets one thread execute bytecode at a time, so only a
+//! `ProcessPoolExecutor` scales. Rust has no GIL: threads run on every core,
+//! so a thread pool scales and processes add nothing to speed. What processes
+//! do add is isolation (a crash stays in the child), paid for with start-up
+//! time and with copying every argument and result through a pipe.
+//!
+//! | Python                                      | Rust                                                        |
+//! |---------------------------------------------|-------------------------------------------------------------|
+//! | `ThreadPoolExecutor(max_workers=n)`         | `rayon::ThreadPoolBuilder::new().num_threads(n).build()?`   |
+//! | `ProcessPoolExecutor(max_workers=n)`        | `n` × `Command::new(current_exe()?)` with piped stdin/stdout |
+//! | `executor.map(f, chunks)`                   | `pool.install(\|\| chunks.par_iter().map(f).collect())`       |
+//! | pickling arguments and results              | writing and parsing a text line per task                    |
+//! | `BrokenProcessPool` after a worker dies     | `WorkerError::Died`; the parent and other workers carry on  |
+//! | `time.perf_counter()`                       | `std::time::Instant::now()` / `elapsed()`                   |
+//!
+//! Run all steps: `cargo run -p module_09 --bin lesson_02`
+//! Run one step:  `cargo run -p module_09 --bin lesson_02 -- crash_isolation`
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use module_09::{Task, WorkerError, WorkerProcess, count_primes, map_in_processes, split_range};
+use rayon::ThreadPoolBuilder;
+use rayon::prelude::*;
+use step_runner::{Step, lesson_id};
+
+/// One row of the scaling table.
+#[derive(Debug)]
+struct Row {
+    kind: &'static str,
+    workers: usize,
+    time: Duration,
+    primes: u64,
+}
+
+/// Count the primes below `limit`, cut into `chunks` ranges, on rayon pools of
+/// 1..=`max_workers` threads and on `max_workers` worker processes.
+fn scaling_table(
+    program: &Path,
+    limit: u64,
+    chunks: u64,
+    max_workers: usize,
+) -> Result<Vec<Row>, WorkerError> {
+    let ranges = split_range(limit, chunks);
+    let mut rows = Vec::new();
+    for workers in 1..=max_workers {
+        let pool = ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .build()
+            .expect("the OS can start the pool's threads");
+        let started = Instant::now();
+        let primes = pool.install(|| ranges.par_iter().cloned().map(count_primes).sum());
+        rows.push(Row {
+            kind: "threads",
+            workers,
+            time: started.elapsed(),
+            primes,
+        });
+    }
+    let tasks: Vec<Task> = ranges
+        .iter()
+        .map(|r| Task::CountPrimes {
+            start: r.start,
+            end: r.end,
+        })
+        .collect();
+    // Timed from before the processes start: start-up is part of the price.
+    let started = Instant::now();
+    let mut primes = 0;
+    for reply in map_in_processes(program, max_workers, &tasks) {
+        primes += reply?.value;
+    }
+    rows.push(Row {
+        kind: "processes",
+        workers: max_workers,
+        time: started.elapsed(),
+        primes,
+    });
+    Ok(rows)
+}
+
+/// The average time to start a worker and get one answer back, for a thread
+/// and for a process.
+fn startup_cost(program: &Path, rounds: u32) -> Result<(Duration, Duration), WorkerError> {
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let handle = thread::spawn(std::process::id);
+        handle.join().expect("the thread only reads its pid");
+    }
+    let thread_cost = started.elapsed() / rounds;
+
+    let started = Instant::now();
+    for _ in 0..rounds {
+        let mut worker = WorkerProcess::spawn(program)?;
+        worker.request(&Task::Pid)?;
+        worker.finish()?;
+    }
+    Ok((thread_cost, started.elapsed() / rounds))
+}
+
+/// What handing `numbers` to a worker costs.
+#[derive(Debug)]
+struct Copying {
+    thread_sum: u64,
+    thread_time: Duration,
+    process_sum: u64,
+    process_time: Duration,
+    bytes_sent: usize,
+}
+
+/// A thread borrows the numbers where they are; a process needs them
+/// written out, sent through a pipe and parsed back.
+fn copying_data(program: &Path, numbers: &[u64]) -> Result<Copying, WorkerError> {
+    let started = Instant::now();
+    let thread_sum =
+        thread::scope(|s| s.spawn(|| numbers.iter().sum()).join()).expect("summing cannot panic");
+    let thread_time = started.elapsed();
+
+    let mut worker = WorkerProcess::spawn(program)?;
+    // Warm up, so the timing below is the transfer and not the start-up.
+    worker.request(&Task::Pid)?;
+    let task = Task::Sum(numbers.to_vec());
+    let bytes_sent = task.to_line().len() + 1;
+    let started = Instant::now();
+    let process_sum = worker.request(&task)?.value;
+    let process_time = started.elapsed();
+    worker.finish()?;
+    Ok(Copying {
+        thread_sum,
+        thread_time,
+        process_sum,
+        process_time,
+        bytes_sent,
+    })
+}
+
+/// What the parent saw when one of its two workers crashed.
+#[derive(Debug)]
+struct CrashReport {
+    crash: WorkerError,
+    /// The other worker's answer after the crash.
+    survivor_answer: u64,
+    /// The parent's own work after the crash.
+    parent_answer: u64,
+}
+
+/// Worker A panics on its task; the parent reports it, worker B keeps
+/// serving, and the parent keeps running.
+fn crash_isolation(program: &Path) -> Result<CrashReport, WorkerError> {
+    let mut a = WorkerProcess::spawn(program)?;
+    let mut b = WorkerProcess::spawn(program)?;
+    let crash = match a.request(&Task::Crash("bad input".into())) {
+        Err(e) => e,
+        Ok(reply) => {
+            return Err(WorkerError::Refused(format!(
+                "worker survived a crash: {reply:?}"
+            )));
+        }
+    };
+    let survivor_answer = b
+        .request(&Task::CountPrimes {
+            start: 0,
+            end: 1000,
+        })?
+        .value;
+    b.finish()?;
+    // `a` was reaped when its death was noticed; dropping it does nothing more.
+    drop(a);
+    Ok(CrashReport {
+        crash,
+        survivor_answer,
+        parent_answer: count_primes(0..1000),
+    })
+}
+
+const LIMIT: u64 = 3_000_000;
+const CHUNKS: u64 = 16;
+
+fn this_program() -> PathBuf {
+    std::env::current_exe().expect("the running program's path")
+}
+
+fn cores() -> usize {
+    thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+fn main() -> ExitCode {
+    // A child started by this lesson serves tasks and never reaches the steps.
+    module_09::run_worker_if_requested();
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 9.2 — Thread pool vs process pool («ThreadPoolExecutor vs ProcessPoolExecutor»)",
+        &[
+            Step::new(
+                "scaling_table",
+                "CPU-bound work on 1..N threads and on N processes",
+                || {
+                    let n = cores();
+                    println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
+                    match scaling_table(&this_program(), LIMIT, CHUNKS, n) {
+                        Ok(rows) => {
+                            let base = rows[0].time.as_secs_f64();
+                            println!(
+                                "{:<10} {:>7} {:>10} {:>8} {:>8}",
+                                "kind", "workers", "time", "speed-up", "primes"
+                            );
+                            for r in &rows {
+                                println!(
+                                    "{:<10} {:>7} {:>10.2?} {:>7.2}x {:>8}",
+                                    r.kind,
+                                    r.workers,
+                                    r.time,
+                                    base / r.time.as_secs_f64(),
+                                    r.primes
+                                );
+                            }
+                            // Python's threads row would stay near 1.0x: the GIL.
+                            println!(
+                                "Rust threads scale like processes, without the start-up and the pipes."
+                            );
+                        }
+                        Err(e) => println!("error: {e}"),
+                    }
+                },
+            ),
+            Step::new(
+                "startup_cost",
+                "starting a thread vs starting a process",
+                || match startup_cost(&this_program(), 5) {
+                    Ok((t, p)) => {
+                        println!("thread: spawn + answer + join ≈ {t:.2?}");
+                        println!("process: spawn + answer + exit ≈ {p:.2?}");
+                    }
+                    Err(e) => println!("error: {e}"),
+                },
+            ),
+            Step::new(
+                "copying_data",
+                "a thread borrows data, a process gets a copy",
+                || {
+                    let numbers: Vec<u64> = (1..=200_000).collect();
+                    match copying_data(&this_program(), &numbers) {
+                        Ok(c) => {
+                            println!(
+                                "thread:  sum {} in {:.2?}, nothing copied",
+                                c.thread_sum, c.thread_time
+                            );
+                            println!(
+                                "process: sum {} in {:.2?}, {} bytes through the pipe",
+                                c.process_sum, c.process_time, c.bytes_sent
+                            );
+                        }
+                        Err(e) => println!("error: {e}"),
+                    }
+                },
+            ),
+            Step::new(
+                "crash_isolation",
+                "a crashing worker process does not take the parent down",
+                || match crash_isolation(&this_program()) {
+                    Ok(r) => {
+                        println!("worker A: {}", r.crash);
+                        println!(
+                            "worker B still answers: {} primes below 1000",
+                            r.survivor_answer
+                        );
+                        println!(
+                            "the parent still runs: {} primes below 1000",
+                            r.parent_answer
+                        );
+                    }
+                    Err(e) => println!("error: {e}"),
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lesson binary itself: in a unit test `current_exe()` is the test
+    /// harness, which has no worker mode.
+    fn lesson_binary() -> PathBuf {
+        course_tests::lesson_binaries("module_09").join("lesson_02")
+    }
+
+    #[test]
+    fn threads_and_processes_count_the_same_primes() {
+        let program = lesson_binary();
+        let rows = course_tests::deadline(Duration::from_secs(60), move || {
+            scaling_table(&program, 100_000, 6, 2).unwrap()
+        });
+        let kinds: Vec<(&str, usize)> = rows.iter().map(|r| (r.kind, r.workers)).collect();
+        assert_eq!(
+            kinds,
+            vec![("threads", 1), ("threads", 2), ("processes", 2)]
+        );
+        assert!(rows.iter().all(|r| r.primes == 9592), "{rows:?}");
+    }
+
+    #[test]
+    fn a_process_gets_a_copy_and_sums_it_right() {
+        let program = lesson_binary();
+        let numbers: Vec<u64> = (1..=10_000).collect();
+        let c = course_tests::deadline(Duration::from_secs(60), move || {
+            copying_data(&program, &numbers).unwrap()
+        });
+        assert_eq!(c.thread_sum, 50_005_000);
+        assert_eq!(c.process_sum, 50_005_000);
+        assert!(c.bytes_sent > 10_000 * 2);
+    }
+
+    #[test]
+    fn a_crashing_worker_leaves_the_parent_and_the_other_worker_running() {
+        let program = lesson_binary();
+        let r = course_tests::deadline(Duration::from_secs(60), move || {
+            crash_isolation(&program).unwrap()
+        });
+        let WorkerError::Died {
+            status, last_words, ..
+        } = &r.crash
+        else {
+            panic!("expected a dead worker, got {:?}", r.crash);
+        };
+        // A Rust panic ends the process with status 101.
+        assert_eq!(status.code(), Some(101));
+        assert!(last_words.contains("bad input"), "{last_words}");
+        assert_eq!(r.survivor_answer, 168);
+        assert_eq!(r.parent_answer, 168);
+    }
+
+    #[test]
+    fn starting_a_process_works_and_is_timed() {
+        let program = lesson_binary();
+        let (thread, process) = course_tests::deadline(Duration::from_secs(60), move || {
+            startup_cost(&program, 2).unwrap()
+        });
+        assert!(thread > Duration::ZERO && process > Duration::ZERO);
+    }
+}

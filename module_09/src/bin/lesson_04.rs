@@ -1,0 +1,396 @@
+//! Lesson 9.4 — Run one task, non-blocking (apply_async) («Асинхронное выполнение одиночной задачи»)
+//!
+//! `pool.apply_async(f, args, callback, error_callback)` submits one task and
+//! returns at once with an `AsyncResult`; the callbacks run when the task
+//! ends. rayon's `pool.spawn` is the fire-and-forget half; a one-slot channel
+//! carries the result back, which is all an `AsyncResult` is.
+//!
+//! | Python                                            | Rust                                                        |
+//! |---------------------------------------------------|-------------------------------------------------------------|
+//! | `res = pool.apply_async(f, (x,))`                 | `pool.spawn(move \|\| { let _ = tx.send(f(x)); })` + `rx`     |
+//! | `apply_async(..., callback=cb)`                   | call `cb(&value)` in the task after `f` returns `Ok`        |
+//! | `apply_async(..., error_callback=ecb)`            | call `ecb(&error)` on `Err`, or on a panic (`catch_unwind`) |
+//! | `res.get(timeout=1)`                              | `rx.recv_timeout(Duration::from_secs(1))`                   |
+//! | `res.ready()`                                     | `!rx.is_empty()`                                            |
+//! | `multiprocessing.TimeoutError`                    | `RecvTimeoutError::Timeout`                                 |
+//!
+//! Python runs callbacks on the pool's result-handler thread in the parent;
+//! here they run on the worker thread right after the task. Either way they
+//! must be quick, and they must not block on the pool.
+//!
+//! Run all steps: `cargo run -p module_09 --bin lesson_04`
+//! Run one step:  `cargo run -p module_09 --bin lesson_04 -- get_with_timeout`
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError};
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use step_runner::{Step, lesson_id};
+
+/// What `AsyncResult::get` can report instead of a value.
+#[derive(Debug, PartialEq, Eq)]
+enum GetError {
+    /// The task has not finished yet; the handle stays usable.
+    Timeout,
+    /// The task returned an error or panicked.
+    Failed(String),
+    /// The result was already taken by an earlier `get`.
+    Taken,
+}
+
+/// Python's `AsyncResult`: the receiving end of the task's one-slot channel.
+struct AsyncResult<T> {
+    rx: Receiver<Result<T, String>>,
+}
+
+impl<T> AsyncResult<T> {
+    fn ready(&self) -> bool {
+        !self.rx.is_empty()
+    }
+
+    fn get(&self, timeout: Duration) -> Result<T, GetError> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(message)) => Err(GetError::Failed(message)),
+            Err(RecvTimeoutError::Timeout) => Err(GetError::Timeout),
+            Err(RecvTimeoutError::Disconnected) => Err(GetError::Taken),
+        }
+    }
+}
+
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a task panicked".to_owned())
+}
+
+/// `pool.apply_async(task, callback=..., error_callback=...)`: returns at
+/// once; exactly one of the callbacks runs when the task ends.
+fn apply_async<T, F, C, E>(
+    pool: &ThreadPool,
+    task: F,
+    callback: C,
+    error_callback: E,
+) -> AsyncResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce() -> Result<T, String> + Send + 'static,
+    C: FnOnce(&T) + Send + 'static,
+    E: FnOnce(&str) + Send + 'static,
+{
+    // One slot: the task never waits to hand over its result.
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    // `spawn` needs `'static` closures: the task may outlive this call, so it
+    // owns everything it uses (Python pickles the arguments instead).
+    pool.spawn(move || {
+        // rayon aborts the whole process when a spawned task panics, because
+        // no one is waiting to receive the panic; catch it and treat it as an
+        // error, as Python treats an exception.
+        let outcome =
+            catch_unwind(AssertUnwindSafe(task)).unwrap_or_else(|p| Err(panic_message(p)));
+        match &outcome {
+            Ok(value) => callback(value),
+            Err(message) => error_callback(message),
+        }
+        // The caller may have dropped its `AsyncResult`: nobody to tell.
+        let _ = tx.send(outcome);
+    });
+    AsyncResult { rx }
+}
+
+fn pool(threads: usize) -> ThreadPool {
+    ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("the OS can start the pool's threads")
+}
+
+fn slow_square(x: u64, delay: Duration) -> Result<u64, String> {
+    thread::sleep(delay);
+    Ok(x * x)
+}
+
+/// Everything one step saw, for printing and for the tests.
+#[derive(Debug, Default)]
+struct Report {
+    /// How long submitting took: the caller was not blocked.
+    submit_time: Duration,
+    /// Whether any task was ready right after submitting.
+    ready_after_submit: bool,
+    results: Vec<Result<u64, GetError>>,
+    /// Lines written by the callbacks, in the order they ran.
+    callback_log: Vec<String>,
+}
+
+/// Submit five slow squares with a callback each; collect later.
+fn with_callback(pool: &ThreadPool, numbers: &[u64], delay: Duration) -> Report {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let handles: Vec<AsyncResult<u64>> = numbers
+        .iter()
+        .map(|&x| {
+            let log = Arc::clone(&log);
+            let error_log = Arc::clone(&log);
+            apply_async(
+                pool,
+                move || slow_square(x, delay),
+                move |v: &u64| log.lock().unwrap().push(format!("callback: {x}² = {v}")),
+                move |e: &str| {
+                    error_log
+                        .lock()
+                        .unwrap()
+                        .push(format!("error callback: {e}"))
+                },
+            )
+        })
+        .collect();
+    let submit_time = started.elapsed();
+    let ready_after_submit = handles.iter().any(AsyncResult::ready);
+    let results = handles
+        .iter()
+        .map(|h| h.get(Duration::from_secs(60)))
+        .collect();
+    let callback_log = log.lock().unwrap().clone();
+    Report {
+        submit_time,
+        ready_after_submit,
+        results,
+        callback_log,
+    }
+}
+
+/// A task that can fail, and one that panics: the error callback gets both.
+fn with_error_callback(pool: &ThreadPool, inputs: &[i64]) -> Report {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let handles: Vec<AsyncResult<u64>> = inputs
+        .iter()
+        .map(|&x| {
+            let log = Arc::clone(&log);
+            let error_log = Arc::clone(&log);
+            apply_async(
+                pool,
+                move || match x {
+                    // A bug rather than an error: the panic is caught in the task.
+                    i64::MIN => panic!("cannot negate {x}"),
+                    x if x < 0 => Err(format!("{x} is negative")),
+                    x => Ok(x.unsigned_abs().isqrt()),
+                },
+                move |v: &u64| {
+                    log.lock()
+                        .unwrap()
+                        .push(format!("callback: isqrt({x}) = {v}"))
+                },
+                move |e: &str| {
+                    error_log
+                        .lock()
+                        .unwrap()
+                        .push(format!("error callback: {e}"))
+                },
+            )
+        })
+        .collect();
+    let results = handles
+        .iter()
+        .map(|h| h.get(Duration::from_secs(60)))
+        .collect();
+    let mut callback_log = log.lock().unwrap().clone();
+    // Callbacks race with each other; sort so the output is stable.
+    callback_log.sort();
+    Report {
+        results,
+        callback_log,
+        ..Report::default()
+    }
+}
+
+/// `res.get(timeout=...)` on a task that takes longer: a timeout, then the
+/// value once it is ready, then nothing (the result was taken).
+fn get_with_timeout(
+    pool: &ThreadPool,
+    task_time: Duration,
+    timeout: Duration,
+) -> Vec<Result<u64, GetError>> {
+    let handle = apply_async(pool, move || slow_square(12, task_time), |_| {}, |_| {});
+    vec![
+        handle.get(timeout),
+        handle.get(Duration::from_secs(60)),
+        handle.get(Duration::ZERO),
+    ]
+}
+
+const NUMBERS: [u64; 5] = [1, 2, 3, 4, 5];
+const DELAY: Duration = Duration::from_millis(300);
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 9.4 — Run one task, non-blocking (apply_async) («Асинхронное выполнение одиночной задачи»)",
+        &[
+            Step::new(
+                "with_callback",
+                "submit five tasks, each with a callback",
+                || {
+                    let r = with_callback(&pool(2), &NUMBERS, DELAY);
+                    println!(
+                        "submitted {} tasks in {:.2?}; any ready yet? {}",
+                        NUMBERS.len(),
+                        r.submit_time,
+                        r.ready_after_submit
+                    );
+                    for line in &r.callback_log {
+                        println!("{line}");
+                    }
+                    println!("get() in submission order: {:?}", r.results);
+                },
+            ),
+            Step::new(
+                "with_error_callback",
+                "a failing task runs the error callback",
+                || {
+                    // The tests also feed `i64::MIN`, whose panic is caught the same way.
+                    let r = with_error_callback(&pool(2), &[16, -9, 50]);
+                    for line in &r.callback_log {
+                        println!("{line}");
+                    }
+                    println!("get(): {:?}", r.results);
+                },
+            ),
+            Step::new(
+                "get_with_timeout",
+                "get(timeout) before and after the task ends",
+                || {
+                    let [early, late, again] = get_with_timeout(&pool(2), DELAY * 2, DELAY)
+                        .try_into()
+                        .expect("three gets");
+                    println!("get after {DELAY:?}: {early:?}");
+                    println!("get, waiting longer: {late:?}");
+                    println!("get once more: {again:?}");
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn apply_async_returns_before_the_task_can_finish() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+            let handle = apply_async(
+                &pool(2),
+                // The task cannot finish until the caller opens the gate, so
+                // returning at all proves the call did not wait for it.
+                move || gate_rx.recv().map(|()| 7).map_err(|e| e.to_string()),
+                |_| {},
+                |_| {},
+            );
+            assert!(!handle.ready());
+            assert_eq!(
+                handle.get(Duration::from_millis(10)),
+                Err(GetError::Timeout)
+            );
+            gate_tx.send(()).unwrap();
+            assert_eq!(handle.get(Duration::from_secs(20)), Ok(7));
+        });
+    }
+
+    #[test]
+    fn results_come_back_in_submission_order() {
+        let r = with_callback(&pool(2), &NUMBERS, Duration::from_millis(5));
+        assert_eq!(r.results, vec![Ok(1), Ok(4), Ok(9), Ok(16), Ok(25)]);
+        let mut log = r.callback_log.clone();
+        log.sort();
+        assert_eq!(log.len(), 5);
+        assert!(log.iter().all(|l| l.starts_with("callback: ")));
+    }
+
+    #[test]
+    fn each_task_runs_exactly_one_callback() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let ok = Arc::new(AtomicUsize::new(0));
+            let failed = Arc::new(AtomicUsize::new(0));
+            let p = pool(2);
+            let handles: Vec<_> = (0..20i64)
+                .map(|i| {
+                    let (ok, failed) = (Arc::clone(&ok), Arc::clone(&failed));
+                    apply_async(
+                        &p,
+                        move || match i % 4 {
+                            0 => Err(format!("{i} failed")),
+                            1 => panic!("{i} panicked"),
+                            _ => Ok(i),
+                        },
+                        move |_| {
+                            ok.fetch_add(1, Ordering::SeqCst);
+                        },
+                        move |_| {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                        },
+                    )
+                })
+                .collect();
+            let outcomes: Vec<_> = handles
+                .iter()
+                .map(|h| h.get(Duration::from_secs(20)))
+                .collect();
+            // The callback runs before the result is sent, so all have run now.
+            assert_eq!(ok.load(Ordering::SeqCst), 10);
+            assert_eq!(failed.load(Ordering::SeqCst), 10);
+            assert_eq!(outcomes[1], Err(GetError::Failed("1 panicked".into())));
+            assert_eq!(outcomes[4], Err(GetError::Failed("4 failed".into())));
+            assert_eq!(outcomes[6], Ok(6));
+        });
+    }
+
+    #[test]
+    fn errors_and_panics_reach_the_error_callback() {
+        let r = with_error_callback(&pool(2), &[16, -9, i64::MIN, 50]);
+        assert_eq!(
+            r.results,
+            vec![
+                Ok(4),
+                Err(GetError::Failed("-9 is negative".into())),
+                Err(GetError::Failed(format!("cannot negate {}", i64::MIN))),
+                Ok(7),
+            ]
+        );
+        assert_eq!(
+            r.callback_log
+                .iter()
+                .filter(|l| l.starts_with("error callback"))
+                .count(),
+            2
+        );
+        assert_eq!(
+            r.callback_log
+                .iter()
+                .filter(|l| l.starts_with("callback"))
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn get_times_out_then_returns_the_value_once() {
+        let results = get_with_timeout(
+            &pool(2),
+            Duration::from_millis(200),
+            Duration::from_millis(1),
+        );
+        assert_eq!(
+            results,
+            vec![Err(GetError::Timeout), Ok(144), Err(GetError::Taken)]
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! Lesson 9.12 — Comparing the methods («Сравнение методов»)
+//!
+//! All eight methods on one CPU-bound workload (counting primes in chunks),
+//! timed and printed as a table. The results are identical; what differs is
+//! when the caller gets them. `apply` in a loop is the only sequential one:
+//! each call waits before the next is submitted.
+//!
+//! | Python                          | Rust, as written below                                        |
+//! |---------------------------------|---------------------------------------------------------------|
+//! | `[pool.apply(f, (c,)) for c]`   | `chunks.iter().map(\|c\| pool.install(\|\| f(c)))`                 |
+//! | `[pool.apply_async(f, (c,))…]`  | `pool.spawn` per chunk, one channel each, then `recv` in order |
+//! | `pool.map(f, chunks)`           | `pool.install(\|\| chunks.par_iter().map(f).collect())`          |
+//! | `pool.map_async(f, chunks)`     | one `pool.spawn` running the `par_iter`, result over a channel |
+//! | `pool.imap(f, chunks)`          | `spawn` per chunk + reorder buffer                             |
+//! | `pool.imap_unordered(f, chunks)`| `spawn` per chunk + `Receiver` iteration                       |
+//! | `pool.starmap(g, pairs)`        | `pairs.par_iter().map(\|&(a, b)\| g(a, b))`                      |
+//! | `pool.starmap_async(g, pairs)`  | one `pool.spawn` running that, result over a channel           |
+//! | `time.perf_counter()`           | `Instant::now()` / `elapsed()`                                 |
+//!
+//! The timings depend on the machine and on what else runs; on 2 cores
+//! expect every method but `apply` near half the sequential time.
+//!
+//! Run all steps: `cargo run -p module_09 --bin lesson_12`
+//! Run one step:  `cargo run -p module_09 --bin lesson_12 -- compare`
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use module_09::{count_primes, split_range};
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use step_runner::{Step, lesson_id};
+
+/// Per-chunk prime counts, in chunk order (completion order for
+/// `imap_unordered`, which pairs each count with its chunk's index).
+type Counts = Vec<(usize, u64)>;
+
+fn apply(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    chunks
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (i, pool.install(|| count_primes(c.clone()))))
+        .collect()
+}
+
+fn apply_async(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    let handles: Vec<_> = chunks
+        .iter()
+        .cloned()
+        .map(|c| {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            pool.spawn(move || {
+                let _ = tx.send(count_primes(c));
+            });
+            rx
+        })
+        .collect();
+    handles
+        .iter()
+        .enumerate()
+        .map(|(i, rx)| (i, rx.recv().expect("every task sends its count")))
+        .collect()
+}
+
+fn map(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    pool.install(|| {
+        chunks
+            .par_iter()
+            .cloned()
+            .map(count_primes)
+            .enumerate()
+            .collect()
+    })
+}
+
+fn map_async(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    let chunks = chunks.to_vec();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    pool.spawn(move || {
+        let counts: Counts = chunks
+            .into_par_iter()
+            .map(count_primes)
+            .enumerate()
+            .collect();
+        let _ = tx.send(counts);
+    });
+    rx.recv().expect("the map sends its list")
+}
+
+/// One task per chunk, each sending `(index, count)`.
+fn spawn_each(
+    pool: &ThreadPool,
+    chunks: &[Range<u64>],
+) -> crossbeam_channel::Receiver<(usize, u64)> {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for (i, c) in chunks.iter().cloned().enumerate() {
+        let tx = tx.clone();
+        pool.spawn(move || {
+            let _ = tx.send((i, count_primes(c)));
+        });
+    }
+    rx
+}
+
+fn imap(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    let rx = spawn_each(pool, chunks);
+    let mut early = BTreeMap::new();
+    let mut out = Vec::with_capacity(chunks.len());
+    while out.len() < chunks.len() {
+        let next = out.len();
+        if let Some(count) = early.remove(&next) {
+            out.push((next, count));
+            continue;
+        }
+        let (i, count) = rx.recv().expect("every task sends its count");
+        early.insert(i, count);
+    }
+    out
+}
+
+fn imap_unordered(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    spawn_each(pool, chunks).iter().take(chunks.len()).collect()
+}
+
+fn starmap(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    let pairs: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
+    pool.install(|| {
+        pairs
+            .par_iter()
+            .map(|&(start, end)| count_primes(start..end))
+            .enumerate()
+            .collect()
+    })
+}
+
+fn starmap_async(pool: &ThreadPool, chunks: &[Range<u64>]) -> Counts {
+    let pairs: Vec<(u64, u64)> = chunks.iter().map(|c| (c.start, c.end)).collect();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    pool.spawn(move || {
+        let counts: Counts = pairs
+            .into_par_iter()
+            .map(|(start, end)| count_primes(start..end))
+            .enumerate()
+            .collect();
+        let _ = tx.send(counts);
+    });
+    rx.recv().expect("the starmap sends its list")
+}
+
+type Method = fn(&ThreadPool, &[Range<u64>]) -> Counts;
+
+const METHODS: [(&str, Method); 8] = [
+    ("apply", apply),
+    ("apply_async", apply_async),
+    ("map", map),
+    ("map_async", map_async),
+    ("imap", imap),
+    ("imap_unordered", imap_unordered),
+    ("starmap", starmap),
+    ("starmap_async", starmap_async),
+];
+
+/// One row of the table.
+#[derive(Debug)]
+struct Row {
+    method: &'static str,
+    time: Duration,
+    counts: Counts,
+}
+
+/// The sequential baseline, then every method on the same pool and chunks.
+fn compare(limit: u64, chunks: u64, threads: usize) -> (Row, Vec<Row>) {
+    let ranges = split_range(limit, chunks);
+    let pool = ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("the OS can start the pool's threads");
+    let started = Instant::now();
+    let counts = ranges
+        .iter()
+        .cloned()
+        .map(count_primes)
+        .enumerate()
+        .collect();
+    let baseline = Row {
+        method: "(plain loop)",
+        time: started.elapsed(),
+        counts,
+    };
+    let rows = METHODS
+        .iter()
+        .map(|&(method, run)| {
+            let started = Instant::now();
+            let counts = run(&pool, &ranges);
+            Row {
+                method,
+                time: started.elapsed(),
+                counts,
+            }
+        })
+        .collect();
+    (baseline, rows)
+}
+
+const LIMIT: u64 = 1_500_000;
+const CHUNKS: u64 = 16;
+
+fn main() -> ExitCode {
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 9.12 — Comparing the methods («Сравнение методов»)",
+        &[Step::new(
+            "compare",
+            "all eight methods on one workload, timed",
+            || {
+                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+                println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
+                let (baseline, rows) = compare(LIMIT, CHUNKS, threads);
+                let base = baseline.time.as_secs_f64();
+                println!(
+                    "{:<15} {:>10} {:>8} {:>8}  first chunks' order",
+                    "method", "time", "vs loop", "primes"
+                );
+                for r in std::iter::once(&baseline).chain(&rows) {
+                    let order: Vec<usize> = r.counts.iter().take(6).map(|&(i, _)| i).collect();
+                    println!(
+                        "{:<15} {:>10.2?} {:>7.2}x {:>8}  {order:?}",
+                        r.method,
+                        r.time,
+                        base / r.time.as_secs_f64(),
+                        r.counts.iter().map(|&(_, n)| n).sum::<u64>(),
+                    );
+                }
+            },
+        )],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_method_gets_the_sequential_counts() {
+        course_tests::deadline(Duration::from_secs(60), || {
+            let (baseline, rows) = compare(60_000, 12, 2);
+            assert_eq!(rows.len(), 8);
+            assert_eq!(baseline.counts.iter().map(|&(_, n)| n).sum::<u64>(), 6057);
+            for row in rows {
+                let mut counts = row.counts.clone();
+                if row.method == "imap_unordered" {
+                    // Completion order: compare as a set of (chunk, count).
+                    counts.sort_unstable();
+                }
+                assert_eq!(counts, baseline.counts, "{}", row.method);
+            }
+        });
+    }
+
+    #[test]
+    fn ordered_methods_keep_chunk_order() {
+        let ranges = split_range(10_000, 9);
+        let pool = ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+        for (name, run) in METHODS {
+            let indices: Vec<usize> = run(&pool, &ranges).iter().map(|&(i, _)| i).collect();
+            if name != "imap_unordered" {
+                assert_eq!(indices, (0..9).collect::<Vec<_>>(), "{name}");
+            }
+        }
+    }
+}

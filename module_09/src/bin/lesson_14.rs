@@ -1,0 +1,478 @@
+//! Lesson 9.14 — Common mistakes («Распространенные ошибки»)
+//!
+//! Python's pool mistakes surface at run time: an unpicklable lambda, a
+//! global that the workers never see, an exception that vanishes until
+//! `get()`, a dead worker that hangs `Pool.map`. Rust's versions of the
+//! first two are compile errors (quoted below); the rest — blocking inside
+//! the pool, pools inside pools, panics in tasks, too many threads, children
+//! left behind — compile fine and are shown here, each safely.
+//!
+//! | Python mistake                                   | Rust                                                         |
+//! |--------------------------------------------------|--------------------------------------------------------------|
+//! | `PicklingError: Can't pickle <lambda>`           | `E0373`/`E0277`: the task must be `Send + 'static` (compile time) |
+//! | updating a global from a worker (lost silently)  | `E0596`: cannot mutate a capture in a `Fn` closure; reduce    |
+//! | `time.sleep`/I/O inside pool tasks               | blocking a rayon thread starves the pool: use own threads     |
+//! | a `Pool` created inside a task or a loop         | build one pool; nest `par_iter`s inside it                     |
+//! | exception only seen at `res.get()`               | a panic resumes in the caller of `collect`/`install`; catch it |
+//! | `Pool(64)` on 2 cores, or a pool per process     | one pool, threads = cores; no pools per thread                 |
+//! | a `Process` never joined (zombie)                | `Child::wait`; here `WorkerProcess` kills and reaps on drop    |
+//!
+//! Run all steps: `cargo run -p module_09 --bin lesson_14`
+//! Run one step:  `cargo run -p module_09 --bin lesson_14 -- panic_in_task`
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use module_09::{Task, WorkerError, WorkerProcess, count_primes, split_range};
+use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
+use step_runner::{Step, lesson_id};
+
+fn pool(threads: usize) -> ThreadPool {
+    ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("the OS can start the pool's threads")
+}
+
+/// The compile errors and their fixes. Each commented line is the mistake;
+/// the code under it compiles.
+fn send_and_static(pool: &ThreadPool) -> (usize, usize, Vec<i32>, u64) {
+    let data = vec![1, 2, 3];
+    // pool.spawn(|| println!("{}", data.len()));
+    // error[E0373]: closure may outlive the current function, but it borrows
+    //               `data`, which is owned by the current function
+    // note: function requires argument type to outlive `'static`
+    // Fix 1: a scope, whose tasks end before it returns, may borrow.
+    let borrowed = pool.scope(|s| {
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let data = &data;
+        s.spawn(move |_| {
+            let _ = tx.send(data.len());
+        });
+        rx.recv().expect("the scoped task sends once")
+    });
+
+    // let shared = Rc::new(data.clone());
+    // pool.spawn(move || println!("{}", shared.len()));
+    // error[E0277]: `Rc<Vec<i32>>` cannot be sent between threads safely
+    // help: ... the trait `Send` is not implemented for `Rc<Vec<i32>>`
+    // Fix 2: `Arc`, whose reference count is atomic, and `move`.
+    let shared = Arc::new(data.clone());
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    pool.spawn(move || {
+        let _ = tx.send(shared.len());
+    });
+    let owned = rx.recv().expect("the task sends once");
+
+    // let offset = Rc::new(5);
+    // (0..4).into_par_iter().map(|x| x + *offset).collect::<Vec<i32>>();
+    // error[E0277]: `Rc<i32>` cannot be shared between threads safely
+    // Fix 3: share plain data (or an `Arc`); a `Copy` value is simplest.
+    let offset = 5;
+    let shifted = pool.install(|| (0..4).into_par_iter().map(|x| x + offset).collect());
+
+    // let mut total = 0;
+    // numbers.par_iter().for_each(|x| total += x);
+    // error[E0596]: cannot borrow `total` as mutable, as it is a captured
+    //               variable in a `Fn` closure
+    // (In Python a worker process adds to its own copy and the total stays
+    // 0 with no error at all.) Fix 4: let the pool reduce.
+    let numbers = [1u64, 2, 3];
+    let total = pool.install(|| numbers.par_iter().sum());
+
+    (borrowed, owned, shifted, total)
+}
+
+/// When each task started and ended, relative to one origin.
+#[derive(Debug)]
+struct Blocking {
+    blockers_ended: Vec<Duration>,
+    quick_started: Duration,
+}
+
+/// Two tasks that block (standing in for a slow read) occupy both threads
+/// of a 2-thread pool; a quick task submitted after them cannot even start
+/// until one of them ends. With `on_own_threads`, the blocking work runs on
+/// plain threads instead and the pool stays free.
+fn blocking_inside_rayon(pool: &ThreadPool, block: Duration, on_own_threads: bool) -> Blocking {
+    let origin = Instant::now();
+    let (started_tx, started_rx) = crossbeam_channel::unbounded();
+    let (ended_tx, ended_rx) = crossbeam_channel::unbounded();
+    let mut own_threads = Vec::new();
+    for _ in 0..2 {
+        let (started_tx, ended_tx) = (started_tx.clone(), ended_tx.clone());
+        let blocker = move || {
+            let _ = started_tx.send(());
+            thread::sleep(block);
+            let _ = ended_tx.send(origin.elapsed());
+        };
+        if on_own_threads {
+            own_threads.push(thread::spawn(blocker));
+        } else {
+            pool.spawn(blocker);
+        }
+    }
+    // Submit the quick task only once both blockers are running.
+    for _ in 0..2 {
+        started_rx.recv().expect("each blocker reports its start");
+    }
+    let (quick_tx, quick_rx) = crossbeam_channel::bounded(1);
+    pool.spawn(move || {
+        let _ = quick_tx.send(origin.elapsed());
+    });
+    let quick_started = quick_rx.recv().expect("the quick task runs");
+    drop(ended_tx);
+    let blockers_ended = ended_rx.iter().collect();
+    for t in own_threads {
+        t.join().expect("a sleeping thread does not panic");
+    }
+    Blocking {
+        blockers_ended,
+        quick_started,
+    }
+}
+
+/// A new pool built inside every task, against nested `par_iter`s sharing
+/// one pool. (Worse than the cost: `other_pool.install` inside a pool task
+/// blocks that worker thread until the other pool is done, and if the other
+/// pool's tasks wait for this pool in turn, both wait forever.) Returns `(sum, time, threads)` for each.
+fn nested_pools(items: u64, inner: u64) -> ((u64, Duration, usize), (u64, Duration, usize)) {
+    let work = |i: u64| -> u64 { (0..inner).map(|j| (i * inner + j) % 13).sum() };
+    let outer = pool(2);
+
+    let pools_built = AtomicUsize::new(0);
+    let started = Instant::now();
+    let sum_new_pools = outer.install(|| {
+        (0..items)
+            .into_par_iter()
+            .map(|i| {
+                // The mistake: every task builds (and tears down) its own pool.
+                let inner_pool = pool(2);
+                pools_built.fetch_add(1, Ordering::SeqCst);
+                inner_pool.install(|| (0..1).into_par_iter().map(|_| work(i)).sum::<u64>())
+            })
+            .sum()
+    });
+    let threads = 2 + 2 * pools_built.load(Ordering::SeqCst);
+    let new_pools = (sum_new_pools, started.elapsed(), threads);
+
+    let started = Instant::now();
+    // The fix: nest parallel iterators in the one pool; work stealing
+    // spreads the inner work over the same two threads.
+    let sum_nested = outer.install(|| {
+        (0..items)
+            .into_par_iter()
+            .map(|i| (0..1).into_par_iter().map(|_| work(i)).sum::<u64>())
+            .sum()
+    });
+    (new_pools, (sum_nested, started.elapsed(), 2))
+}
+
+/// What happened to three kinds of panicking tasks.
+#[derive(Debug, PartialEq, Eq)]
+struct Panics {
+    /// A panic in `par_iter().map`, caught around `collect`.
+    in_map: Result<Vec<u64>, String>,
+    /// Panics in `spawn`ed tasks seen by the pool's panic handler.
+    handled_by_pool: usize,
+    /// The fix: failures as values, each in its place.
+    as_results: Vec<Result<u64, String>>,
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+fn panic_in_task(items: &[u64]) -> Panics {
+    let checked = |x: u64| {
+        if x == 13 {
+            Err(format!("unlucky item {x}"))
+        } else {
+            Ok(x * 2)
+        }
+    };
+    // rayon lets the other items finish, then resumes the panic in the
+    // caller of `collect`. Uncaught, it would end this thread (and `main`).
+    let in_map = catch_unwind(AssertUnwindSafe(|| {
+        items
+            .par_iter()
+            .map(|&x| checked(x).unwrap_or_else(|e| panic!("{e}")))
+            .collect::<Vec<u64>>()
+    }))
+    .map_err(|payload| panic_text(payload.as_ref()));
+
+    // A panic in a `spawn`ed task has no caller to go to: by default rayon
+    // aborts the whole process. A pool with a panic handler survives it.
+    // Every task reports once: itself when it ends, or the handler for it.
+    let (done_tx, done_rx) = crossbeam_channel::unbounded::<Result<(), String>>();
+    let handler_tx = done_tx.clone();
+    let guarded = ThreadPoolBuilder::new()
+        .num_threads(2)
+        .panic_handler(move |payload| {
+            let _ = handler_tx.send(Err(panic_text(payload.as_ref())));
+        })
+        .build()
+        .expect("the OS can start the pool's threads");
+    for &x in items {
+        let done_tx = done_tx.clone();
+        guarded.spawn(move || {
+            checked(x).unwrap_or_else(|e| panic!("{e}"));
+            let _ = done_tx.send(Ok(()));
+        });
+    }
+    let handled_by_pool = done_rx
+        .iter()
+        .take(items.len())
+        .filter(Result::is_err)
+        .count();
+
+    let as_results = items.par_iter().map(|&x| checked(x)).collect();
+    Panics {
+        in_map,
+        handled_by_pool,
+        as_results,
+    }
+}
+
+/// `groups` threads each building their own pool of `per_group` threads
+/// for their share of the work, against one shared pool. Returns
+/// `(primes, time, threads)` for each.
+fn oversubscription(
+    limit: u64,
+    groups: usize,
+    per_group: usize,
+) -> ((u64, Duration, usize), (u64, Duration, usize)) {
+    let chunks = split_range(limit, (groups * 4) as u64);
+
+    let started = Instant::now();
+    let primes_many: u64 = thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .chunks(4)
+            .map(|share| {
+                s.spawn(move || {
+                    pool(per_group)
+                        .install(|| share.par_iter().cloned().map(count_primes).sum::<u64>())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("counting cannot panic"))
+            .sum()
+    });
+    let many = (primes_many, started.elapsed(), groups + groups * per_group);
+
+    let shared = pool(per_group);
+    let started = Instant::now();
+    let primes_one = shared.install(|| chunks.par_iter().cloned().map(count_primes).sum());
+    (
+        (primes_many, many.1, many.2),
+        (primes_one, started.elapsed(), per_group),
+    )
+}
+
+/// A worker process's state letter from `/proc` (Linux), `None` once it is
+/// gone or where there is no `/proc`.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state follows the command name, which is in parentheses.
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// A child process that is neither waited for nor killed lingers: first
+/// running, then as a zombie. `WorkerProcess` kills and reaps in `drop`,
+/// so even an early return leaves nothing behind.
+fn forgotten_child(program: &Path) -> Result<(u32, Option<char>, Option<char>), WorkerError> {
+    let pid;
+    let while_owned;
+    {
+        let mut worker = WorkerProcess::spawn(program)?;
+        pid = worker.request(&Task::Pid)?.pid;
+        while_owned = process_state(pid);
+        // No `finish()`: leaving the block drops the worker.
+    }
+    Ok((pid, while_owned, process_state(pid)))
+}
+
+fn this_program() -> PathBuf {
+    std::env::current_exe().expect("the running program's path")
+}
+
+const BLOCK: Duration = Duration::from_millis(500);
+
+fn main() -> ExitCode {
+    // A child started by this lesson serves tasks and never reaches the steps.
+    module_09::run_worker_if_requested();
+    step_runner::run(
+        lesson_id!(),
+        "Lesson 9.14 — Common mistakes («Распространенные ошибки»)",
+        &[
+            Step::new(
+                "send_and_static",
+                "the compile errors, and the code that compiles",
+                || {
+                    let (borrowed, owned, shifted, total) = send_and_static(&pool(2));
+                    println!(
+                        "scoped task borrowed a Vec of {borrowed}; Arc moved into spawn: {owned}"
+                    );
+                    println!("shared offset: {shifted:?}; reduced total: {total}");
+                },
+            ),
+            Step::new(
+                "blocking_inside_rayon",
+                "blocked pool threads delay every other task",
+                || {
+                    let p = pool(2);
+                    for (label, own) in [
+                        ("blockers in the pool", false),
+                        ("blockers on own threads", true),
+                    ] {
+                        let b = blocking_inside_rayon(&p, BLOCK, own);
+                        println!(
+                            "{label}: quick task started at {:.2?}; blockers ended at {:.2?}",
+                            b.quick_started, b.blockers_ended
+                        );
+                    }
+                },
+            ),
+            Step::new(
+                "nested_pools",
+                "a pool per task vs nested par_iter in one pool",
+                || {
+                    let ((s1, t1, n1), (s2, t2, n2)) = nested_pools(64, 10_000);
+                    println!(
+                        "a new pool in every task: sum {s1} in {t1:.2?}, {n1} threads started"
+                    );
+                    println!("nested par_iter, one pool: sum {s2} in {t2:.2?}, {n2} threads");
+                },
+            ),
+            Step::new(
+                "panic_in_task",
+                "panics caught, handled, or avoided",
+                || {
+                    // rayon's default hook prints each panic on stderr as it happens.
+                    let p = panic_in_task(&[3, 13, 21]);
+                    println!("par_iter with a panicking item: {:?}", p.in_map);
+                    println!(
+                        "spawned tasks that panicked, seen by the pool's handler: {}",
+                        p.handled_by_pool
+                    );
+                    println!("returning Result instead: {:?}", p.as_results);
+                },
+            ),
+            Step::new(
+                "oversubscription",
+                "pools per thread vs one pool sized to the cores",
+                || {
+                    let cores = thread::available_parallelism().map_or(2, |n| n.get());
+                    let ((p1, t1, n1), (p2, t2, n2)) = oversubscription(1_000_000, 4, cores);
+                    println!("4 threads with a pool each: {p1} primes in {t1:.2?} on {n1} threads");
+                    println!("one shared pool:            {p2} primes in {t2:.2?} on {n2} threads");
+                },
+            ),
+            Step::new(
+                "forgotten_child",
+                "a dropped worker process is killed and reaped",
+                || match forgotten_child(&this_program()) {
+                    Ok((pid, before, after)) => {
+                        println!("worker {pid} while owned: state {before:?}");
+                        println!(
+                            "worker {pid} after its handle was dropped: state {after:?} (gone)"
+                        );
+                    }
+                    Err(e) => println!("error: {e}"),
+                },
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fixed_versions_compute_the_right_values() {
+        assert_eq!(send_and_static(&pool(2)), (3, 3, vec![5, 6, 7, 8], 6));
+    }
+
+    #[test]
+    fn a_quick_task_waits_for_blocked_pool_threads() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let p = pool(2);
+            let b = blocking_inside_rayon(&p, Duration::from_millis(50), false);
+            let first_end = *b.blockers_ended.iter().min().unwrap();
+            // Each end is recorded before its thread is free again, so the
+            // quick task cannot have started earlier, on any machine.
+            assert!(b.quick_started >= first_end, "{b:?}");
+        });
+    }
+
+    #[test]
+    fn blocking_on_own_threads_leaves_the_pool_free() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let p = pool(2);
+            let b = blocking_inside_rayon(&p, Duration::from_millis(500), true);
+            assert_eq!(b.blockers_ended.len(), 2);
+            assert!(
+                b.quick_started < *b.blockers_ended.iter().min().unwrap(),
+                "{b:?}"
+            );
+        });
+    }
+
+    #[test]
+    fn nested_work_gives_the_same_sum_either_way() {
+        let ((s1, _, n1), (s2, _, n2)) = nested_pools(8, 100);
+        let expected: u64 = (0..800u64).map(|k| k % 13).sum();
+        assert_eq!((s1, s2), (expected, expected));
+        assert_eq!(n1, 2 + 8 * 2);
+        assert_eq!(n2, 2);
+    }
+
+    #[test]
+    fn panics_are_caught_or_handled_and_nothing_aborts() {
+        let p = course_tests::deadline(Duration::from_secs(30), || panic_in_task(&[3, 13, 21, 13]));
+        assert_eq!(p.in_map, Err("unlucky item 13".to_owned()));
+        assert_eq!(p.handled_by_pool, 2);
+        assert_eq!(
+            p.as_results,
+            vec![
+                Ok(6),
+                Err("unlucky item 13".into()),
+                Ok(42),
+                Err("unlucky item 13".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn oversubscribed_or_not_the_count_is_the_same() {
+        let ((p1, _, n1), (p2, _, n2)) = oversubscription(50_000, 3, 2);
+        assert_eq!((p1, p2), (5133, 5133));
+        assert_eq!((n1, n2), (9, 2));
+    }
+
+    #[test]
+    fn a_dropped_worker_leaves_no_process_behind() {
+        let program = course_tests::lesson_binaries("module_09").join("lesson_14");
+        let (pid, before, after) = course_tests::deadline(Duration::from_secs(60), move || {
+            forgotten_child(&program).unwrap()
+        });
+        assert_ne!(pid, std::process::id());
+        if cfg!(target_os = "linux") {
+            assert!(before.is_some(), "the worker was running");
+            assert_eq!(after, None, "the worker was killed and reaped");
+        }
+    }
+}
