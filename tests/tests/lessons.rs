@@ -177,7 +177,10 @@ macro_rules! module_tests {
     };
 }
 
-module_tests!(module_01, module_02, module_03, module_04, module_05, module_06, module_07, module_08, module_09);
+module_tests!(
+    module_01, module_02, module_03, module_04, module_05, module_06, module_07, module_08,
+    module_09
+);
 
 /// Module 7's lessons take URLs (and 7.2 `--out DIR` and `--jobs N`): bad ones
 /// are answered with a message and exit status 2, a failed download with exit

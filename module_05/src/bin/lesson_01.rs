@@ -21,8 +21,8 @@
 //! Run one step:  `cargo run -p module_05 --bin lesson_01 -- step_16`
 //! Output order varies between runs where threads race; the values do not.
 //!
-//! The cooking steps count time in the course's seconds; `main` plays one
-//! course second as [`COURSE_SECOND`] = 0.5 s so the lesson takes ~13 s.
+//! The cooking steps count time in the course's seconds ([`COURSE_SECOND`]);
+//! the tests play them much faster (`FAST`).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -36,8 +36,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 use step_runner::{Step, lesson_id};
 
-/// One of the course's seconds, as `main` plays it (see the header).
-const COURSE_SECOND: Duration = Duration::from_millis(500);
+/// One of the course's seconds, as `main` plays it.
+const COURSE_SECOND: Duration = Duration::from_secs(1);
 
 // ---------------------------------------------------------------------------
 // The lecture: the lock owns the data, guards, try_lock, poisoning.
