@@ -33,7 +33,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
 pub use reqwest::Url;
-use step_runner::{LessonId, Step};
+use step_runner::{LessonId, Step, step_list};
 use tokio::sync::oneshot;
 
 // ---------------------------------------------------------------------------
@@ -480,14 +480,6 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
-}
-
-fn step_list(steps: &[Step]) -> String {
-    let width = steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    steps
-        .iter()
-        .map(|s| format!("  {:width$}  {}\n", s.name, s.summary))
-        .collect()
 }
 
 /// Runs the lesson as its command line asks and returns the exit status:

@@ -83,7 +83,9 @@ fn parse(steps: &[Step], args: &[String]) -> Result<Request, UsageError> {
     }
 }
 
-fn step_list(steps: &[Step]) -> String {
+/// The steps as an aligned list, one `  name  summary` line each, for usage
+/// and error messages.
+pub fn step_list(steps: &[Step]) -> String {
     let width = steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
     steps
         .iter()
