@@ -23,8 +23,9 @@
 use std::process::ExitCode;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use module_05::{Journal, print_lines};
 use rand::seq::IndexedRandom;
 use step_runner::{Step, lesson_id};
 
@@ -82,39 +83,6 @@ impl Event {
             .wait_timeout_while(self.flag(), timeout, |set| !*set)
             .unwrap_or_else(PoisonError::into_inner);
         *set
-    }
-}
-
-/// What happened and when, in the order it happened, from every thread.
-struct Journal {
-    start: Instant,
-    lines: Mutex<Vec<(Duration, String)>>,
-}
-
-impl Journal {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            lines: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn note(&self, line: String) {
-        let at = self.start.elapsed();
-        self.lines
-            .lock()
-            .expect("no thread panics while noting")
-            .push((at, line));
-    }
-
-    fn into_lines(self) -> Vec<(Duration, String)> {
-        self.lines.into_inner().expect("no thread panicked")
-    }
-}
-
-fn print_lines(lines: &[(Duration, String)]) {
-    for (at, line) in lines {
-        println!("{:5.2}s  {line}", at.as_secs_f64());
     }
 }
 

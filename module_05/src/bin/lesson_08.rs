@@ -25,40 +25,8 @@ use std::sync::{Barrier, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use module_05::{Journal, print_lines};
 use step_runner::{Step, lesson_id};
-
-/// What happened and when, from every thread, in order.
-struct Journal {
-    start: Instant,
-    lines: Mutex<Vec<(Duration, String)>>,
-}
-
-impl Journal {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
-            lines: Mutex::new(Vec::new()),
-        }
-    }
-
-    fn note(&self, line: String) {
-        let at = self.start.elapsed();
-        self.lines
-            .lock()
-            .expect("no thread panics while noting")
-            .push((at, line));
-    }
-
-    fn into_lines(self) -> Vec<(Duration, String)> {
-        self.lines.into_inner().expect("no thread panicked")
-    }
-}
-
-fn print_lines(lines: &[(Duration, String)]) {
-    for (at, line) in lines {
-        println!("{:5.2}s  {line}", at.as_secs_f64());
-    }
-}
 
 // ---------------------------------------------------------------------------
 // std::sync::Barrier: the start line.
