@@ -20,7 +20,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
@@ -35,6 +35,52 @@ use futures::StreamExt;
 pub use reqwest::Url;
 use step_runner::{LessonId, Step, step_list};
 use tokio::sync::oneshot;
+
+// ---------------------------------------------------------------------------
+// Workers
+// ---------------------------------------------------------------------------
+
+/// Applies `f` to every item on `workers` scoped threads, each taking the
+/// next item until none is left, and returns the results in the order of
+/// `items`: the `ThreadPoolExecutor.map` of the Python versions, written out
+/// so the mechanism shows (`rayon::ThreadPoolBuilder::new().num_threads(n)` +
+/// `par_iter` does the same). Lessons 7.1 and 7.3 run their downloads on it.
+///
+/// A panic in `f` is a bug, not a task's error (those are values), and is
+/// passed on to the caller.
+pub fn map_on_workers<T: Sync, R: Send>(
+    items: &[T],
+    workers: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    // The next index to take. Each index is handed out exactly once, so no
+    // two workers handle the same item.
+    let next = AtomicUsize::new(0);
+    let mut results: Vec<(usize, R)> = thread::scope(|s| {
+        let handles: Vec<_> = (0..workers.clamp(1, items.len().max(1)))
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break mine };
+                        mine.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| match handle.join() {
+                Ok(mine) => mine,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    // Put the results back in the order of the items.
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, result)| result).collect()
+}
 
 // ---------------------------------------------------------------------------
 // Demo files
@@ -591,6 +637,22 @@ mod tests {
 
     fn parse(list: &[&str], accepts: Accepts) -> Result<CommandLine, UsageError> {
         parse_args(&args(list), &STEPS, accepts)
+    }
+
+    #[test]
+    fn map_on_workers_handles_each_item_once_in_order() {
+        let items: Vec<u32> = (0..100).collect();
+        let calls = AtomicUsize::new(0);
+        for workers in [0, 1, 3, 100, 500] {
+            calls.store(0, Ordering::Relaxed);
+            let squares = map_on_workers(&items, workers, |&x| {
+                calls.fetch_add(1, Ordering::Relaxed);
+                x * x
+            });
+            assert_eq!(squares, items.iter().map(|x| x * x).collect::<Vec<_>>());
+            assert_eq!(calls.load(Ordering::Relaxed), items.len());
+        }
+        assert!(map_on_workers(&[] as &[u32], 4, |&x| x).is_empty());
     }
 
     fn error(list: &[&str], accepts: Accepts) -> String {

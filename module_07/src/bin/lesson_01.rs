@@ -24,12 +24,12 @@
 //! 300 ms before each response, like a distant server would.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use module_07::{Accepts, DemoServer, ServerConfig, Targets, Url, demo_files, error_chain};
+use module_07::{
+    Accepts, DemoServer, ServerConfig, Targets, Url, demo_files, error_chain, map_on_workers,
+};
 use step_runner::{Step, lesson_id};
 
 /// The demo server's latency per response.
@@ -109,37 +109,15 @@ fn sequential(client: &reqwest::blocking::Client, urls: &[Url]) -> Run {
 }
 
 /// `workers` threads, each taking the next URL until none is left: the
-/// `ThreadPoolExecutor` of the Python version, written out so the mechanism
-/// shows (`rayon::ThreadPoolBuilder::new().num_threads(n)` + `par_iter` would
-/// do the same). The waits overlap, so the run takes about as long as the
-/// slowest `urls.len() / workers` files.
+/// `ThreadPoolExecutor` of the Python version, written out in
+/// [`module_07::map_on_workers`] so the mechanism shows. The waits overlap,
+/// so the run takes about as long as the slowest `urls.len() / workers`
+/// files.
 fn with_threads(client: &reqwest::blocking::Client, urls: &[Url], workers: usize) -> Run {
     let started = Instant::now();
-    // The next index to take. Each index is handed out exactly once, so no
-    // two workers download the same file.
-    let next = AtomicUsize::new(0);
-    let mut outcomes: Vec<(usize, Outcome)> = thread::scope(|s| {
-        let handles: Vec<_> = (0..workers.clamp(1, urls.len().max(1)))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(url) = urls.get(i) else { break mine };
-                        mine.push((i, fetch(client, url)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|handle| handle.join().expect("a download worker panicked"))
-            .collect()
-    });
-    // Put the outcomes back in the order of the URLs.
-    outcomes.sort_by_key(|(i, _)| *i);
+    let outcomes = map_on_workers(urls, workers, |url| fetch(client, url));
     Run {
-        outcomes: outcomes.into_iter().map(|(_, outcome)| outcome).collect(),
+        outcomes,
         elapsed: started.elapsed(),
     }
 }

@@ -26,11 +26,10 @@
 use std::any::Any;
 use std::fmt;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_07::{Accepts, DemoServer, ServerConfig, Targets, Url, error_chain};
+use module_07::{Accepts, DemoServer, ServerConfig, Targets, Url, error_chain, map_on_workers};
 use reqwest::StatusCode;
 use step_runner::{Step, lesson_id};
 
@@ -216,28 +215,10 @@ fn run_tasks(
     workers: usize,
     policy: RetryPolicy,
 ) -> Vec<TaskReport> {
-    let next = AtomicUsize::new(0);
-    let mut reports: Vec<(usize, TaskReport)> = thread::scope(|s| {
-        let handles: Vec<_> = (0..workers.clamp(1, urls.len().max(1)))
-            .map(|_| {
-                s.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(url) = urls.get(i) else { break mine };
-                        mine.push((i, download_with_retry(client, url, policy)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            // Errors are values here; only a bug would panic.
-            .flat_map(|handle| handle.join().expect("a download task panicked"))
-            .collect()
-    });
-    reports.sort_by_key(|(i, _)| *i);
-    reports.into_iter().map(|(_, report)| report).collect()
+    // Errors are values here; only a bug would panic.
+    map_on_workers(urls, workers, |url| {
+        download_with_retry(client, url, policy)
+    })
 }
 
 /// The first byte of a body: a deliberate bug, it indexes without checking,
