@@ -14,7 +14,7 @@
 //!   (`target/lessons/`) no `cargo run` or `cargo build` of yours touches.
 
 use std::fs::{self, File};
-use std::io::BufRead;
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
@@ -164,54 +164,116 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
 /// Runs `dir/bin` with `args` and returns its output, failing the test if it
 /// does not exit within `limit` (the process is killed first).
 pub fn run_lesson(dir: &Path, bin: &str, args: &[&str], limit: Duration) -> Output {
-    let child = spawn_lesson(dir, bin, args);
-    wait_with_limit(child, limit, bin)
+    spawn_lesson(dir, bin, args).wait(limit)
 }
 
-/// Starts `dir/bin` with `args`, its output captured.
-pub fn spawn_lesson(dir: &Path, bin: &str, args: &[&str]) -> Child {
-    let path = dir.join(bin);
-    Command::new(&path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()))
+/// Starts `dir/bin` with `args`, its output captured from the start.
+pub fn spawn_lesson(dir: &Path, bin: &str, args: &[&str]) -> Lesson {
+    Lesson::start(dir, bin, args, None)
 }
 
-/// Waits for `child` and collects its output; kills it and fails the test if
-/// it is still running after `limit`.
-pub fn wait_with_limit(mut child: Child, limit: Duration, what: &str) -> Output {
-    // Read the pipes on their own threads so a chatty child cannot block on
-    // a full pipe while we wait for it to exit.
-    let mut stdout = child.stdout.take().expect("stdout is piped");
-    let mut stderr = child.stderr.take().expect("stderr is piped");
-    let out_reader = thread::spawn(move || read_all(&mut stdout));
-    let err_reader = thread::spawn(move || read_all(&mut stderr));
+/// Starts `dir/bin` with `args` and closes its standard output as soon as a
+/// line starting with `marker` has been read (or at once if `marker` is
+/// empty), as `| head` does: every later write of the lesson's fails with a
+/// broken pipe.
+pub fn spawn_lesson_closing_stdout(dir: &Path, bin: &str, args: &[&str], marker: &str) -> Lesson {
+    Lesson::start(dir, bin, args, Some(marker.to_owned()))
+}
 
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for the lesson") {
-            break status;
+/// A running lesson process. Its pipes are read on their own threads from the
+/// moment it starts, so a chatty child never blocks on a full pipe; its time
+/// limit counts from its start. Dropping it kills and reaps the process, so
+/// no path (a failed assertion, a panic elsewhere) leaves a child running.
+pub struct Lesson {
+    child: Child,
+    what: String,
+    started: Instant,
+    stdout: Option<thread::JoinHandle<Vec<u8>>>,
+    stderr: Option<thread::JoinHandle<Vec<u8>>>,
+}
+
+impl Lesson {
+    fn start(dir: &Path, bin: &str, args: &[&str], close_after: Option<String>) -> Self {
+        let path = dir.join(bin);
+        let mut child = Command::new(&path)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", path.display()));
+        let started = Instant::now();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let stdout = match close_after {
+            None => thread::spawn(move || read_all(stdout)),
+            Some(marker) => thread::spawn(move || read_until_line(stdout, &marker)),
+        };
+        Self {
+            child,
+            what: format!("{bin} {}", args.join(" ")).trim_end().to_owned(),
+            started,
+            stdout: Some(stdout),
+            stderr: Some(thread::spawn(move || read_all(stderr))),
         }
-        if started.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{what} did not exit within {limit:?}; killed");
+    }
+
+    /// Waits for the process and collects its output; kills it and fails the
+    /// test if it is still running `limit` after it started.
+    pub fn wait(mut self, limit: Duration) -> Output {
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("waiting for the lesson") {
+                break status;
+            }
+            if self.started.elapsed() > limit {
+                // `Drop` kills and reaps it.
+                panic!("{} did not exit within {limit:?}; killed", self.what);
+            }
+            thread::sleep(Duration::from_millis(20));
+        };
+        let join = |reader: Option<thread::JoinHandle<Vec<u8>>>| {
+            reader
+                .expect("read once")
+                .join()
+                .expect("a pipe reader panicked")
+        };
+        Output {
+            status,
+            stdout: join(self.stdout.take()),
+            stderr: join(self.stderr.take()),
         }
-        thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
     }
 }
 
-fn read_all(source: &mut impl std::io::Read) -> Vec<u8> {
+impl Drop for Lesson {
+    fn drop(&mut self) {
+        // Both fail harmlessly if the process has already been reaped. The
+        // reader threads end when the pipes close; they are not joined here,
+        // so a grandchild that inherited a pipe cannot hang the test.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn read_all(mut source: impl Read) -> Vec<u8> {
     let mut buffer = Vec::new();
     source.read_to_end(&mut buffer).expect("reading a pipe");
+    buffer
+}
+
+/// Reads lines until one starts with `marker`, then drops `source`, which
+/// closes the read end of the pipe.
+fn read_until_line(source: impl Read, marker: &str) -> Vec<u8> {
+    let mut reader = BufReader::new(source);
+    let mut buffer = Vec::new();
+    while !marker.is_empty() {
+        let before = buffer.len();
+        match reader.read_until(b'\n', &mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(_) if buffer[before..].starts_with(marker.as_bytes()) => break,
+            Ok(_) => {}
+        }
+    }
     buffer
 }
 
@@ -236,6 +298,58 @@ mod tests {
     #[should_panic(expected = "inner assertion")]
     fn deadline_passes_on_the_body_panic() {
         deadline(Duration::from_secs(5), || panic!("inner assertion"));
+    }
+
+    fn shell(script: &str) -> Lesson {
+        spawn_lesson(Path::new("/bin"), "sh", &["-c", script])
+    }
+
+    #[test]
+    fn a_chatty_child_is_drained_while_it_runs() {
+        // 1 MiB on each pipe: far more than a pipe holds.
+        let output = shell("head -c 1048576 /dev/zero; head -c 1048576 /dev/zero >&2")
+            .wait(Duration::from_secs(60));
+        assert!(output.status.success());
+        assert_eq!(
+            (output.stdout.len(), output.stderr.len()),
+            (1 << 20, 1 << 20)
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "did not exit within")]
+    fn the_limit_counts_from_the_start() {
+        // Alive for 2.9 s, waited for from 2 s on with a 1 s limit: over the
+        // limit counted from its start, within it counted from the wait.
+        let child = shell("sleep 2.9");
+        thread::sleep(Duration::from_secs(2));
+        child.wait(Duration::from_secs(1));
+    }
+
+    #[test]
+    fn dropping_a_lesson_kills_and_reaps_it() {
+        let child = shell("sleep 30");
+        let pid = child.child.id();
+        drop(child);
+        // Reaped: not even a zombie is left under this pid.
+        assert!(!Path::new(&format!("/proc/{pid}")).exists());
+    }
+
+    #[test]
+    fn stdout_closes_after_the_marker() {
+        // `yes` writes forever until its stdout is closed.
+        let child = spawn_lesson_closing_stdout(
+            Path::new("/bin"),
+            "sh",
+            &["-c", "echo title; echo '== step: x'; yes"],
+            "== step",
+        );
+        let output = child.wait(Duration::from_secs(30));
+        assert_eq!(output.stdout, b"title\n== step: x\n");
+        assert!(
+            !output.status.success(),
+            "yes was stopped by the closed pipe"
+        );
     }
 
     #[test]

@@ -11,12 +11,13 @@
 use std::collections::BTreeMap;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use course_tests::{
-    lesson_binaries, lesson_names, module_packages, run_lesson, spawn_lesson, wait_with_limit,
+    Lesson, lesson_binaries, lesson_names, module_packages, run_lesson, spawn_lesson,
+    spawn_lesson_closing_stdout,
 };
 
 /// Generous: the slowest lesson's delays add up to well under this.
@@ -103,7 +104,7 @@ fn all_runs() -> &'static BTreeMap<String, ModuleRuns> {
     static RUNS: OnceLock<BTreeMap<String, ModuleRuns>> = OnceLock::new();
     RUNS.get_or_init(|| {
         // Build and start, module by module; nothing is awaited yet.
-        type Started = (PathBuf, Vec<(String, Vec<String>, Child)>);
+        type Started = (PathBuf, Vec<(String, Vec<String>, Lesson)>);
         let started: Vec<(String, Result<Started, String>)> = module_packages()
             .into_iter()
             .map(|package| {
@@ -132,7 +133,9 @@ fn all_runs() -> &'static BTreeMap<String, ModuleRuns> {
                     let runs = children
                         .into_iter()
                         .map(|(bin, steps, child)| {
-                            let output = catching(|| wait_with_limit(child, LESSON_LIMIT, &bin))?;
+                            // A failure here drops the other children: each
+                            // is killed and reaped by `Lesson`'s `Drop`.
+                            let output = catching(|| child.wait(LESSON_LIMIT))?;
                             Ok(FullRun { bin, steps, output })
                         })
                         .collect::<Result<Vec<_>, String>>()?;
@@ -237,4 +240,55 @@ fn module_07_bad_arguments() {
     assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("with 10 at once"));
     assert_eq!(saved.expect("the output directory exists"), 10);
+}
+
+/// How many closed-stdout runs go at once: enough to overlap the lessons'
+/// sleeps, few enough that CPU-bound steps on two cores still end well
+/// within their limit.
+const CLOSED_RUNS_AT_ONCE: usize = 8;
+
+/// Every step of every lesson ends by itself when its reader goes away, as
+/// with `cargo run … | head`: standard output is closed right after the
+/// step's heading, so the step's first write fails (a broken pipe: printing
+/// panics in whichever thread prints). A step that then hangs (a thread
+/// waiting forever for one that died) is killed at the limit and reported.
+/// Any exit status counts as ending: 101 is the broken pipe's panic.
+#[test]
+fn every_step_ends_when_stdout_is_closed_early() {
+    let mut runs: Vec<(PathBuf, String, String)> = Vec::new();
+    for package in module_packages() {
+        let dir = lesson_binaries(&package);
+        for bin in lesson_names(&package) {
+            for step in steps_of(&dir, &bin) {
+                runs.push((dir.clone(), bin.clone(), step));
+            }
+        }
+    }
+    let queue = std::sync::Mutex::new(runs.iter());
+    let hung = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..CLOSED_RUNS_AT_ONCE {
+            scope.spawn(|| {
+                loop {
+                    let Some((dir, bin, step)) = queue.lock().unwrap().next() else {
+                        break;
+                    };
+                    let heading = format!("== {step}:");
+                    let child = spawn_lesson_closing_stdout(dir, bin, &[step.as_str()], &heading);
+                    if let Err(why) = catching(|| child.wait(LESSON_LIMIT)) {
+                        let package = dir.file_name().unwrap_or_default().to_string_lossy();
+                        hung.lock().unwrap().push(format!("{package}/{why}"));
+                    }
+                }
+            });
+        }
+    });
+    let hung = hung.into_inner().unwrap();
+    assert!(
+        hung.is_empty(),
+        "{} of {} steps did not end with stdout closed:\n{}",
+        hung.len(),
+        runs.len(),
+        hung.join("\n")
+    );
 }
