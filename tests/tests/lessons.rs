@@ -68,7 +68,11 @@ fn check_bad_step(package: &str, dir: &Path, bin: &str, steps: &[String]) {
         "{package}/{bin} no_such_step"
     );
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("unknown step `no_such_step`"), "{stderr}");
+    assert!(
+        stderr.contains("unrecognized subcommand 'no_such_step'")
+            || stderr.contains("unknown step `no_such_step`"),
+        "{stderr}"
+    );
     for step in steps {
         assert!(
             stderr.contains(step.as_str()),
@@ -184,6 +188,27 @@ module_tests!(
     module_01, module_02, module_03, module_04, module_05, module_06, module_07, module_08,
     module_09
 );
+
+/// A mistyped step name gets clap's suggestion, the list of steps and exit
+/// status 2; `--help` lists the steps and exits 0.
+#[test]
+fn a_typo_gets_a_suggestion() {
+    let dir = lesson_binaries("module_01");
+    let output = run_lesson(&dir, "lesson_03", &["step_6"], QUICK_LIMIT);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("similar subcommand"), "{stderr}");
+    assert!(stderr.contains("'step_06'"), "{stderr}");
+    assert!(output.stdout.is_empty(), "a typo ran something");
+
+    let output = run_lesson(&dir, "lesson_03", &["--help"], QUICK_LIMIT);
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(
+        stdout.contains("step_09") && stdout.contains("Usage:"),
+        "{stdout}"
+    );
+}
 
 /// Module 7's lessons take URLs (and 7.2 `--out DIR` and `--jobs N`): bad ones
 /// are answered with a message and exit status 2, a failed download with exit
