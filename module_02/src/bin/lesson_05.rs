@@ -5,24 +5,48 @@
 //! boxed jobs, N workers, shutdown by dropping the sender — to show what a
 //! pool is made of. Writing it is the lesson; in real code use `rayon`
 //! (`ThreadPoolBuilder`) or `futures::executor::ThreadPool`, which add work
-//! stealing, panic handling, scoped borrowing and much more.
+//! stealing, scoped borrowing, async tasks and much more.
 //!
 //! | Python                                   | Rust (`MiniPool` below)                       | Rust (real crate)                     |
 //! |------------------------------------------|-----------------------------------------------|---------------------------------------|
 //! | `Executor` (abstract base class)         | a type with `execute(job)`                    | `futures::task::Spawn` trait          |
 //! | `ThreadPoolExecutor(max_workers=n)`      | `MiniPool::new(n)`                            | `rayon::ThreadPoolBuilder::num_threads(n)` |
-//! | `ex.submit(f, *args)` → `Future`         | `pool.submit(move \|\| f(args))` → `Receiver<T>` | `pool.spawn_with_handle(fut)`        |
+//! | `ex.submit(f, *args)` → `Future`         | `pool.submit(move \|\| f(args))` → `Receiver<Outcome<T>>` | `pool.spawn_with_handle(fut)`  |
+//! | `future.result()`                        | `rx.recv()` → `Ok(value)` or `Err(panic payload)` | `block_on(handle)` (re-raises the panic) |
+//! | a task raises: the worker lives on       | `catch_unwind` around every job               | rayon `spawn`: aborts unless `.panic_handler(…)` is set |
 //! | `ex.map(f, xs, ys)`                      | `pool.map(items, f)` (ordered results)        | `pool.install(\|\| xs.par_iter().map(f).collect())` |
 //! | `ex.shutdown(wait=True)` / end of `with` | `drop(pool)`: close the queue, join workers   | `pool.scope` / `install` return when done |
 //! | `base ** exponent` (unbounded `int`)     | `BigUint::from(base).pow(exponent)`           |                                       |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_05`
 //! Run one step:  `cargo run -p module_02 --bin lesson_05 -- step_06`
+//!
+//! Try: delete the `catch_unwind` in `work` (call `job()` instead) and in
+//! `submit`, then run `-- a_job_panics`: each panic now kills a worker; once
+//! both are gone, `execute` fails. Which `expect` fires, and why there?
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::process::ExitCode;
-use std::thread::{self, JoinHandle};
+// The pool's own synchronisation comes from std, or from the shuttle model
+// checker when the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::{
+    sync::{
+        Arc, Mutex,
+        mpsc::{self, Receiver, Sender},
+    },
+    thread::{self, JoinHandle},
+};
+#[cfg(not(feature = "model"))]
+use std::{
+    sync::{
+        Arc, Mutex,
+        mpsc::{self, Receiver, Sender},
+    },
+    thread::{self, JoinHandle},
+};
 
-use crossbeam_channel::{Receiver, Sender};
 use num_bigint::BigUint;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
@@ -33,6 +57,10 @@ use step_runner::{Step, lesson_id};
 /// once.
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// What a job's waiter gets: its value, or the payload of the panic that
+/// ended it — the type `JoinHandle::join` returns (`std::thread::Result`).
+type Outcome<T> = Result<T, Box<dyn Any + Send + 'static>>;
+
 /// A minimal fixed-size thread pool. Illustration only — see the header.
 struct MiniPool {
     /// `Option` so that `drop` can take and drop it before joining.
@@ -40,20 +68,40 @@ struct MiniPool {
     workers: Vec<JoinHandle<()>>,
 }
 
+/// A worker's life: take the next job, run it, repeat until the queue is
+/// closed and empty.
+fn work(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        // std's receiver has a single consumer, so the workers share it
+        // behind a lock. The guard is a temporary of this statement: the lock
+        // is released before the job runs, and another worker can take the
+        // next job meanwhile. No job runs under the lock, so it is never
+        // poisoned.
+        let next = jobs.lock().expect("no job runs under the lock").recv();
+        // `Err`: every sender is gone and the queue is empty, so queued jobs
+        // still run after shutdown begins.
+        let Ok(job) = next else { break };
+        // A panicking job must not take its worker with it (Python's executor
+        // keeps the worker and stores the exception in the future). The
+        // default panic hook has already printed the message; `submit`'s jobs
+        // hand the payload to their waiter themselves. `AssertUnwindSafe`:
+        // the job is consumed by the call, so nothing half-updated by it is
+        // left on this thread to be observed.
+        let _ = panic::catch_unwind(AssertUnwindSafe(job));
+    }
+}
+
 impl MiniPool {
     fn new(size: usize) -> Self {
         assert!(size > 0, "a pool needs at least one worker");
-        let (queue, jobs) = crossbeam_channel::unbounded::<Job>();
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
         let workers = (0..size)
             .map(|i| {
-                // crossbeam's receiver is multi-consumer: every worker holds a
-                // clone and each job goes to exactly one of them.
-                let jobs = jobs.clone();
+                let jobs = Arc::clone(&jobs);
                 thread::Builder::new()
                     .name(format!("mini-pool-{i}"))
-                    // The loop ends when the queue is closed *and* empty, so
-                    // queued jobs still run after shutdown begins.
-                    .spawn(move || jobs.iter().for_each(|job| job()))
+                    .spawn(move || work(&jobs))
                     .expect("spawning a worker")
             })
             .collect();
@@ -66,22 +114,30 @@ impl MiniPool {
     /// Queue a job; some idle worker will run it.
     fn execute(&self, job: impl FnOnce() + Send + 'static) {
         let queue = self.queue.as_ref().expect("the queue is open until drop");
+        // Workers survive their jobs' panics and leave only once the queue
+        // is closed (in `drop`), so while `self` exists someone receives.
         queue.send(Box::new(job)).expect("workers live until drop");
     }
 
-    /// `submit`: queue a job and return a receiver for its result — the
-    /// simplest possible future.
-    fn submit<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Receiver<T> {
-        let (tx, rx) = crossbeam_channel::bounded(1);
+    /// `submit`: queue a job and return a receiver for its outcome — the
+    /// simplest possible future. A panic in `f` reaches the waiter as
+    /// `Err(payload)`, as an exception reaches Python's `future.result()`.
+    fn submit<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Receiver<Outcome<T>> {
+        let (tx, rx) = mpsc::sync_channel(1);
         self.execute(move || {
+            let outcome = panic::catch_unwind(AssertUnwindSafe(f));
             // The caller may have dropped the receiver; then nobody wants
-            // the value and dropping it is right.
-            let _ = tx.send(f());
+            // the outcome and dropping it is right.
+            let _ = tx.send(outcome);
         });
         rx
     }
 
-    /// `map`: submit every item, then read the results in input order.
+    /// `map`: submit every item, then read the results in input order. Like
+    /// Python's `map`, it re-raises a job's panic when that result is reached.
     fn map<I, T, F>(&self, items: impl IntoIterator<Item = I>, f: F) -> Vec<T>
     where
         I: Send + 'static,
@@ -97,21 +153,38 @@ impl MiniPool {
             .collect();
         futures
             .into_iter()
-            .map(|rx| rx.recv().expect("a job panicked"))
+            .map(|rx| match rx.recv().expect("every queued job runs") {
+                Ok(value) => value,
+                // `resume_unwind` does not call the panic hook again: the
+                // message was printed once, where the job panicked.
+                Err(payload) => panic::resume_unwind(payload),
+            })
             .collect()
     }
 }
 
 impl Drop for MiniPool {
     /// `shutdown(wait=True)`: close the queue, let the workers finish what
-    /// is queued, then join them.
+    /// is queued, then join them. Runs also when the pool's owner panics, so
+    /// queued work is never silently dropped and no worker is left waiting.
     fn drop(&mut self) {
         drop(self.queue.take());
         for worker in self.workers.drain(..) {
-            // A job that panicked killed its worker; don't panic in drop.
+            // A worker catches its jobs' panics, so `Err` is not expected;
+            // still, never panic in `drop`: during unwinding that aborts.
             let _ = worker.join();
         }
     }
+}
+
+/// The message of a panic payload: `panic!` with a literal gives a `&str`,
+/// with format arguments a `String`.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(not a string)")
 }
 
 const STEP_06_BASES: [u32; 5] = [3, 44, 22, 4, 43];
@@ -166,6 +239,58 @@ fn step_07(numbers: &[u32]) -> Vec<((u32, u32), Vec<u32>)> {
     LIMITS.into_iter().zip(parts).collect()
 }
 
+/// The divisions of the panic demo; the zeros panic, as `100 / 0` raises
+/// `ZeroDivisionError` in Python.
+const DIVISORS: [u64; 6] = [5, 0, 4, 0, 2, 1];
+
+/// Lecture demo — jobs that panic, on a pool of two workers. Returns each
+/// job's outcome (`100 / n`, or the panic's message) in submission order,
+/// then the results of four jobs submitted after the panics.
+///
+/// The default panic hook prints each panic to stderr where it happens, on
+/// the worker; the waiter gets the payload as an error, as
+/// `future.result()` re-raises the task's exception in Python.
+fn a_job_panics(divisors: &[u64]) -> (Vec<Result<u64, String>>, Vec<u64>) {
+    let pool = MiniPool::new(2);
+    let futures: Vec<_> = divisors
+        .iter()
+        .map(|&n| pool.submit(move || 100 / n))
+        .collect();
+    let outcomes = futures
+        .into_iter()
+        .map(|rx| {
+            let outcome = rx.recv().expect("every queued job runs");
+            outcome.map_err(|payload| panic_message(&*payload).to_owned())
+        })
+        .collect();
+    // The workers that ran the panicking jobs are still there.
+    let later = pool.map(1..=4u64, |n| n * 10);
+    (outcomes, later)
+}
+
+fn show_step_06() {
+    for (base, exponent, power) in step_06(&STEP_06_BASES, &STEP_06_EXPONENTS) {
+        println!("{base} to the power of {exponent} is {power}");
+    }
+}
+
+fn show_step_07() {
+    for ((lo, hi), part) in step_07(&random_numbers(190_100)) {
+        println!("numbers from {lo} to {hi}: {part:?}");
+    }
+}
+
+fn show_a_job_panics() {
+    let (outcomes, later) = a_job_panics(&DIVISORS);
+    for (n, outcome) in DIVISORS.iter().zip(outcomes) {
+        match outcome {
+            Ok(quotient) => println!("100 / {n} = {quotient}"),
+            Err(message) => println!("100 / {n}: the job panicked ({message})"),
+        }
+    }
+    println!("jobs submitted after the panics still run: {later:?}");
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -174,30 +299,29 @@ fn main() -> ExitCode {
             Step::new(
                 "step_06",
                 "big powers with a hand-written pool's map",
-                || {
-                    for (base, exponent, power) in step_06(&STEP_06_BASES, &STEP_06_EXPONENTS) {
-                        println!("{base} to the power of {exponent} is {power}");
-                    }
-                },
+                show_step_06,
             ),
             Step::new(
                 "step_07",
                 "sort the parts of a split array in parallel",
-                || {
-                    for ((lo, hi), part) in step_07(&random_numbers(190_100)) {
-                        println!("numbers from {lo} to {hi}: {part:?}");
-                    }
-                },
+                show_step_07,
+            ),
+            Step::new(
+                "a_job_panics",
+                "a panicking job loses no worker",
+                show_a_job_panics,
             ),
         ],
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's types; with the `model` feature the pool
+// is built from shuttle's, which work only inside `shuttle::check_*`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Barrier};
     use std::time::Duration;
 
     /// The powers by repeated multiplication, an independent computation.
@@ -256,6 +380,107 @@ mod tests {
             })
         });
         assert_eq!(out, (0..50u64).map(|n| n * n).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn panicking_jobs_lose_no_worker_and_reach_their_waiters() {
+        const WORKERS: usize = 3;
+        let (failed, later) = course_tests::deadline(Duration::from_secs(20), || {
+            let pool = MiniPool::new(WORKERS);
+            // As many panicking jobs as workers, twice (fire-and-forget and
+            // with a waiter): enough to kill every worker of a pool that does
+            // not catch them.
+            for i in 0..WORKERS {
+                pool.execute(move || panic!("fire-and-forget job {i} fails"));
+            }
+            let failed: Vec<_> = (0..WORKERS)
+                .map(|i| pool.submit(move || -> usize { panic!("job {i} fails") }))
+                .collect();
+            let failed: Vec<_> = failed
+                .into_iter()
+                .map(|rx| {
+                    let outcome = rx.recv().expect("the waiter hears from its job");
+                    outcome.map_err(|payload| panic_message(&*payload).to_owned())
+                })
+                .collect();
+            // Later jobs still run, on every worker at once: each waits at a
+            // barrier that opens only when WORKERS of them run together.
+            let barrier = Arc::new(Barrier::new(WORKERS));
+            let later: Vec<_> = (0..WORKERS)
+                .map(|i| {
+                    let barrier = Arc::clone(&barrier);
+                    pool.submit(move || {
+                        barrier.wait();
+                        i
+                    })
+                })
+                .collect();
+            let later: Vec<_> = later
+                .into_iter()
+                .map(|rx| rx.recv().expect("the job runs").ok())
+                .collect();
+            (failed, later)
+        });
+        let expected: Vec<Result<usize, String>> = (0..WORKERS)
+            .map(|i| Err(format!("job {i} fails")))
+            .collect();
+        assert_eq!(failed, expected);
+        assert_eq!(later, (0..WORKERS).map(Some).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_job_panics_reports_each_division_and_keeps_working() {
+        let (outcomes, later) =
+            course_tests::deadline(Duration::from_secs(20), || a_job_panics(&DIVISORS));
+        let zero = Err("attempt to divide by zero".to_owned());
+        assert_eq!(
+            outcomes,
+            [Ok(20), zero.clone(), Ok(25), zero, Ok(50), Ok(100)]
+        );
+        assert_eq!(later, [10, 20, 30, 40]);
+    }
+
+    #[test]
+    fn map_re_raises_a_jobs_panic_in_the_caller() {
+        let caught = course_tests::deadline(Duration::from_secs(20), || {
+            let pool = MiniPool::new(2);
+            let caught =
+                panic::catch_unwind(AssertUnwindSafe(|| pool.map([1u64, 0, 2], |n| 10 / n)));
+            let message = caught.map_err(|payload| panic_message(&*payload).to_owned());
+            // The pool is still whole after the panic went through `map`.
+            (message, pool.map([1u64, 2], |n| 10 / n))
+        });
+        assert_eq!(
+            caught,
+            (Err("attempt to divide by zero".to_owned()), vec![10, 5])
+        );
+    }
+
+    #[test]
+    fn an_owner_that_panics_still_drains_the_queue() {
+        let count = Arc::new(AtomicUsize::new(0));
+        let owner_panicked = course_tests::deadline(Duration::from_secs(20), {
+            let count = Arc::clone(&count);
+            move || {
+                thread::spawn(move || {
+                    let pool = MiniPool::new(2);
+                    for _ in 0..50 {
+                        let count = Arc::clone(&count);
+                        pool.execute(move || {
+                            thread::sleep(Duration::from_millis(1));
+                            count.fetch_add(1, Ordering::Relaxed);
+                        });
+                    }
+                    // Unwinding drops the pool: the queue closes, the
+                    // workers finish what is queued, `drop` joins them.
+                    panic!("the pool's owner goes away");
+                })
+                .join()
+                .is_err()
+            }
+        });
+        assert!(owner_panicked);
+        assert_eq!(count.load(Ordering::Relaxed), 50);
     }
 
     #[test]
