@@ -12,8 +12,8 @@
 //! | `done, not_done = wait(fs, timeout=1.5)`         | `rx.recv_deadline(deadline)` in a loop; the rest are not done |
 //! | `wait(fs)` (`ALL_COMPLETED`, no timeout)         | `rx.iter()` until every task's sender is dropped             |
 //! | `wait(fs, return_when=FIRST_COMPLETED)`          | `rx.recv()`, then `rx.try_iter()` for any others already done |
-//! | `wait(fs, return_when=FIRST_EXCEPTION)`          | receive `Result`s, stop at the first `Err`                  |
-//! | `future.cancel()` on the not-done                | a shared `AtomicBool` that queued tasks check before starting |
+//! | `wait(fs, return_when=FIRST_EXCEPTION)`          | receive `Result`s, return at the first `Err`; the rest are not done |
+//! | `future.cancel()` on the not-done                | a per-task `AtomicU8` state: one `compare_exchange` decides between start and cancel |
 //! | `ex.map(f, xs)` (ordered)                        | `pool.install(\|\| xs.par_iter().map(f).collect())`          |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_06`
@@ -22,7 +22,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -66,59 +66,79 @@ const STEP_12_NUMBERS: [[u64; 2]; 20] = [
 
 const STEP_13_NUMBERS: [u64; 5] = [5, 4, 7, 6, 3];
 
-/// What a `wait` with a deadline saw, by task index, plus what happened to
+/// What a `wait` with a time-out saw, by task index, plus what happened to
 /// the tasks that were not done by then.
 #[derive(Debug)]
 struct Waited<T> {
-    /// Finished before the deadline, in completion order.
+    /// Finished before the time-out, in completion order.
     done: Vec<(usize, T)>,
-    /// Still running at the deadline.
+    /// Still running at the time-out.
     not_done: Vec<usize>,
     /// The not-done tasks' values, collected after waiting for them (as
     /// leaving Python's `with` block waits for them too).
     finished_later: Vec<(usize, T)>,
 }
 
-/// Run one task per input on a pool with one worker per task, wait until
-/// `deadline`, then wait for the stragglers too.
+/// Queue one task per input on `pool`. Every task sends `(index, value)` on
+/// the one channel returned; the channel disconnects once all have sent.
+fn submit_all<I, T, F>(pool: &rayon::ThreadPool, inputs: Vec<I>, task: F) -> Receiver<(usize, T)>
+where
+    I: Send + 'static,
+    T: Send + 'static,
+    F: Fn(I) -> T + Clone + Send + 'static,
+{
+    let (tx, rx) = crossbeam_channel::unbounded();
+    for (index, input) in inputs.into_iter().enumerate() {
+        let (tx, task) = (tx.clone(), task.clone());
+        pool.spawn(move || {
+            let value = task(input);
+            // The receiver may be gone if nobody waits for this task any more.
+            let _ = tx.send((index, value));
+        });
+    }
+    // Main's sender is dropped here, so that `rx` disconnects once every
+    // task is done.
+    rx
+}
+
+/// `done, not_done = wait(fs, timeout)`: everything that arrives within
+/// `timeout`, and the indices of the `total` tasks that have not. The time-out
+/// starts now, as Python's starts when `wait` is called.
+fn wait_for<T>(
+    rx: &Receiver<(usize, T)>,
+    total: usize,
+    timeout: Duration,
+) -> (Vec<(usize, T)>, Vec<usize>) {
+    let deadline = Instant::now() + timeout;
+    // Stops early if all senders are gone (every task has finished).
+    let done: Vec<_> = std::iter::from_fn(|| rx.recv_deadline(deadline).ok()).collect();
+    let not_done = (0..total)
+        .filter(|i| !done.iter().any(|(d, _)| d == i))
+        .collect();
+    (done, not_done)
+}
+
+/// Run one task per input on a pool with one worker per task, wait up to
+/// `timeout`, then wait for the stragglers too.
 fn run_and_wait<I, T, F>(inputs: Vec<I>, timeout: Duration, task: F) -> Waited<T>
 where
     I: Send + 'static,
     T: Send + 'static,
-    F: Fn(I) -> T + Copy + Send + 'static,
+    F: Fn(I) -> T + Clone + Send + 'static,
 {
-    let deadline = Instant::now() + timeout;
+    let total = inputs.len();
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(inputs.len())
+        .num_threads(total)
         .build()
         .expect("building the pool");
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let total = inputs.len();
-    for (index, input) in inputs.into_iter().enumerate() {
-        let tx = tx.clone();
-        pool.spawn(move || {
-            let value = task(input);
-            tx.send((index, value)).expect("main keeps the receiver");
-        });
-    }
-    // Main's sender must go, so that `rx` disconnects once every task is done.
-    drop(tx);
-    let done = collect_until(&rx, deadline);
-    let not_done = (0..total)
-        .filter(|i| !done.iter().any(|(d, _)| d == i))
-        .collect();
+    let rx = submit_all(&pool, inputs, task);
+    let (done, not_done) = wait_for(&rx, total, timeout);
     let finished_later = rx.iter().collect();
     Waited {
         done,
         not_done,
         finished_later,
     }
-}
-
-/// Everything that arrives before `deadline`; stops early if all senders are
-/// gone (every task has finished).
-fn collect_until<T>(rx: &Receiver<T>, deadline: Instant) -> Vec<T> {
-    std::iter::from_fn(|| rx.recv_deadline(deadline).ok()).collect()
 }
 
 /// Step 11 — seven tasks; after 1.5 s report the names of those that are done.
@@ -187,59 +207,155 @@ fn first_completed(delays: &[Duration]) -> Vec<usize> {
     std::iter::once(first).chain(rx.try_iter()).collect()
 }
 
-/// How `FIRST_EXCEPTION` ended for each task.
-#[derive(Debug, PartialEq, Eq, Clone, Copy)]
-enum Fate {
-    Succeeded(u64),
-    Failed,
-    /// Never started: cancelled after the failure.
-    Cancelled,
+/// What `done, not_done = wait(fs, return_when=FIRST_EXCEPTION)` followed
+/// by `f.cancel()` for every `f` in `not_done` saw.
+#[derive(Debug, Default)]
+struct FirstException {
+    /// Finished before the waiter returned, in completion order; the last
+    /// one is the first failure, if any task failed.
+    done: Vec<(usize, Result<u64, String>)>,
+    /// Not done, and already started, so `cancel()` failed: running tasks
+    /// cannot be stopped, in Python or Rust. Their results are dropped.
+    started: Vec<usize>,
+    /// Not done and not started: cancelled, they never run.
+    cancelled: Vec<usize>,
 }
 
-/// `FIRST_EXCEPTION`: tasks on two workers, one of which fails; stop waiting
-/// at the first error and cancel the tasks that have not started yet
-/// (running tasks cannot be stopped, in Python or Rust).
-fn first_exception(inputs: &[u64], delay: Duration) -> Vec<Fate> {
+/// A task's state, decided by one `compare_exchange`: whichever of the
+/// worker (`QUEUED` → `RUNNING`) and the waiter (`QUEUED` → `CANCELLED`)
+/// comes first wins, as in Python, where `cancel()` and the worker's
+/// `set_running_or_notify_cancel()` both check the future's state under its
+/// lock.
+const QUEUED: u8 = 0;
+const RUNNING: u8 = 1;
+const CANCELLED: u8 = 2;
+
+/// `FIRST_EXCEPTION`: run `task` for every input on `pool`; return as soon
+/// as one fails (or all are done), then cancel the tasks that have not
+/// started.
+fn first_exception<F>(pool: &rayon::ThreadPool, inputs: &[u64], task: F) -> FirstException
+where
+    F: Fn(u64) -> Result<u64, String> + Clone + Send + 'static,
+{
+    let states: Arc<Vec<AtomicU8>> =
+        Arc::new(inputs.iter().map(|_| AtomicU8::new(QUEUED)).collect());
+    let indexed: Vec<(usize, u64)> = inputs.iter().copied().enumerate().collect();
+    let rx = submit_all(pool, indexed, {
+        let states = Arc::clone(&states);
+        move |(index, n): (usize, u64)| {
+            // Relaxed is enough: only who wins matters, and every
+            // read-modify-write of one atomic is ordered in a single total
+            // order; nothing else is published through the state.
+            states[index]
+                .compare_exchange(QUEUED, RUNNING, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+                .then(|| task(n))
+        }
+    });
+    let mut result = FirstException::default();
+    // Ends early at the first error, or when every task has reported.
+    for (index, outcome) in rx.iter() {
+        let Some(outcome) = outcome else {
+            unreachable!("nothing is cancelled while the waiter waits")
+        };
+        let failed = outcome.is_err();
+        result.done.push((index, outcome));
+        if failed {
+            break;
+        }
+    }
+    for index in 0..inputs.len() {
+        if result.done.iter().any(|(d, _)| *d == index) {
+            continue;
+        }
+        let cancel =
+            states[index].compare_exchange(QUEUED, CANCELLED, Ordering::Relaxed, Ordering::Relaxed);
+        match cancel {
+            Ok(_) => result.cancelled.push(index),
+            Err(_) => result.started.push(index),
+        }
+    }
+    // Nothing waits for the started tasks: they finish on their own, and
+    // their sends fail quietly once `rx` is gone; the cancelled ones return
+    // at once.
+    result
+}
+
+/// The course-style task for `first_exception`: `100 / n` after a delay;
+/// `n = 0` fails, as `100 / 0` raises `ZeroDivisionError`.
+fn divide_after(delay: Duration) -> impl Fn(u64) -> Result<u64, String> + Clone + Send + 'static {
+    move |n| {
+        thread::sleep(delay);
+        100u64
+            .checked_div(n)
+            .ok_or_else(|| "division by zero".to_owned())
+    }
+}
+
+fn show_step_11() {
+    let tasks: Vec<_> = STEP_11_TASKS
+        .iter()
+        .map(|&(name, s)| (name, Duration::from_secs_f64(s)))
+        .collect();
+    let waited = step_11(&tasks, Duration::from_secs_f64(1.5));
+    for (_, name) in &waited.done {
+        println!("{name}");
+    }
+    let not_done: Vec<_> = waited.not_done.iter().map(|&i| tasks[i].0).collect();
+    println!("not done after 1.5 s: {not_done:?}; waiting for them...");
+    let later: Vec<_> = waited.finished_later.iter().map(|(_, name)| name).collect();
+    println!("finished later: {later:?}");
+}
+
+fn show_step_12() {
+    let waited = step_12(Duration::from_secs(1), Duration::from_secs_f64(2.5));
+    for (index, value) in &waited.done {
+        println!(
+            "task {index} (work time {} s): {value}",
+            STEP_12_WORK_TIMES[*index]
+        );
+    }
+    println!(
+        "{} done, {} not done after 2.5 s; waiting for the rest...",
+        waited.done.len(),
+        waited.not_done.len()
+    );
+    println!("{} more finished later", waited.finished_later.len());
+}
+
+fn show_step_13() {
+    for (n, factorial) in step_13(&STEP_13_NUMBERS, Duration::from_millis(100)) {
+        println!("the factorial of {n} is {factorial}");
+    }
+}
+
+fn show_first_completed() {
+    let delays = [300, 100, 200].map(Duration::from_millis);
+    println!(
+        "done at the first completion: tasks {:?}",
+        first_completed(&delays)
+    );
+}
+
+/// The divisors of the `first_exception` demo: task 1 fails.
+const DIVISORS: [u64; 6] = [5, 0, 4, 2, 1, 10];
+
+fn show_first_exception() {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
         .expect("building the pool");
-    let cancelled = Arc::new(AtomicBool::new(false));
-    let (tx, rx) = crossbeam_channel::unbounded();
-    for (index, &n) in inputs.iter().enumerate() {
-        let tx = tx.clone();
-        let cancelled = Arc::clone(&cancelled);
-        pool.spawn(move || {
-            if cancelled.load(Ordering::Acquire) {
-                let _ = tx.send((index, Fate::Cancelled));
-                return;
-            }
-            thread::sleep(delay);
-            let fate = match 100u64.checked_div(n) {
-                Some(quotient) => Fate::Succeeded(quotient),
-                None => {
-                    // Flip the flag here, before reporting: no queued task can
-                    // slip through between the failure and the waiter waking up.
-                    cancelled.store(true, Ordering::Release);
-                    Fate::Failed
-                }
-            };
-            let _ = tx.send((index, fate));
-        });
-    }
-    drop(tx);
-    let mut fates = vec![None; inputs.len()];
-    for (index, fate) in rx.iter() {
-        if fate == Fate::Failed {
-            println!("task {index} failed: the tasks still queued will be cancelled");
+    let result = first_exception(&pool, &DIVISORS, divide_after(Duration::from_millis(200)));
+    for (index, outcome) in &result.done {
+        match outcome {
+            Ok(quotient) => println!("task {index}: 100 / {} = {quotient}", DIVISORS[*index]),
+            Err(error) => println!("task {index}: 100 / {} failed: {error}", DIVISORS[*index]),
         }
-        fates[index] = Some(fate);
     }
-    // The loop ran until every task reported, so every slot is filled.
-    fates
-        .into_iter()
-        .map(|f| f.expect("every task reports"))
-        .collect()
+    println!(
+        "returned at the first error; not done: started {:?} (cannot be stopped), cancelled {:?}",
+        result.started, result.cancelled
+    );
 }
 
 fn main() -> ExitCode {
@@ -247,63 +363,26 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 2.6 — Waiting for tasks to complete («Ожидание завершения задач»)",
         &[
-            Step::new("step_11", "which tasks are done after 1.5 s", || {
-                let tasks: Vec<_> = STEP_11_TASKS
-                    .iter()
-                    .map(|&(name, s)| (name, Duration::from_secs_f64(s)))
-                    .collect();
-                let waited = step_11(&tasks, Duration::from_secs_f64(1.5));
-                for (_, name) in &waited.done {
-                    println!("{name}");
-                }
-                let not_done: Vec<_> = waited.not_done.iter().map(|&i| tasks[i].0).collect();
-                println!("not done after 1.5 s: {not_done:?}; waiting for them...");
-                let later: Vec<_> = waited.finished_later.iter().map(|(_, name)| name).collect();
-                println!("finished later: {later:?}");
-            }),
-            Step::new("step_12", "which of 20 tasks are done after 2.5 s", || {
-                let waited = step_12(Duration::from_secs(1), Duration::from_secs_f64(2.5));
-                for (index, value) in &waited.done {
-                    println!(
-                        "task {index} (work time {} s): {value}",
-                        STEP_12_WORK_TIMES[*index]
-                    );
-                }
-                println!(
-                    "{} done, {} not done after 2.5 s; waiting for the rest...",
-                    waited.done.len(),
-                    waited.not_done.len()
-                );
-                println!("{} more finished later", waited.finished_later.len());
-            }),
-            Step::new("step_13", "factorials with map, in input order", || {
-                for (n, factorial) in step_13(&STEP_13_NUMBERS, Duration::from_millis(100)) {
-                    println!("the factorial of {n} is {factorial}");
-                }
-            }),
+            Step::new("step_11", "which tasks are done after 1.5 s", show_step_11),
+            Step::new(
+                "step_12",
+                "which of 20 tasks are done after 2.5 s",
+                show_step_12,
+            ),
+            Step::new(
+                "step_13",
+                "factorials with map, in input order",
+                show_step_13,
+            ),
             Step::new(
                 "first_completed",
                 "return at the first finished task",
-                || {
-                    let delays = [300, 100, 200].map(Duration::from_millis);
-                    println!(
-                        "done at the first completion: tasks {:?}",
-                        first_completed(&delays)
-                    );
-                },
+                show_first_completed,
             ),
             Step::new(
                 "first_exception",
                 "stop at the first error, cancel the queued",
-                || {
-                    let inputs = [5, 0, 4, 2, 1, 10];
-                    for (n, fate) in inputs
-                        .iter()
-                        .zip(first_exception(&inputs, Duration::from_millis(200)))
-                    {
-                        println!("100 / {n}: {fate:?}");
-                    }
-                },
+                show_first_exception,
             ),
         ],
     )
@@ -318,15 +397,37 @@ mod tests {
     }
 
     #[test]
-    fn step_11_splits_done_from_not_done_and_loses_nothing() {
-        let tasks = [("fast", ms(0)), ("slow", ms(1500)), ("quick", ms(10))];
-        let waited =
-            course_tests::deadline(Duration::from_secs(20), move || step_11(&tasks, ms(500)));
-        let mut done: Vec<_> = waited.done.iter().map(|(_, n)| *n).collect();
+    fn wait_for_splits_done_from_not_done_and_loses_nothing() {
+        let (done, not_done, later) = course_tests::deadline(Duration::from_secs(20), || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .expect("building the pool");
+            // "slow" waits at a gate that opens only after `wait_for` has
+            // returned; the other two return at once.
+            let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+            let rx = submit_all(&pool, vec!["fast", "slow", "quick"], move |name| {
+                if name == "slow" {
+                    // `Err` once the gate's sender is dropped.
+                    let _ = gate_rx.recv();
+                }
+                name
+            });
+            // Both quick tasks have reported before the wait starts: the
+            // order comes from the channel, not from the clock.
+            while rx.len() < 2 {
+                thread::sleep(ms(1));
+            }
+            let (done, not_done) = wait_for(&rx, 3, ms(50));
+            drop(gate_tx);
+            let later: Vec<_> = rx.iter().collect();
+            (done, not_done, later)
+        });
+        let mut done: Vec<_> = done.iter().map(|(_, n)| *n).collect();
         done.sort_unstable();
         assert_eq!(done, ["fast", "quick"]);
-        assert_eq!(waited.not_done, [1]);
-        assert_eq!(waited.finished_later, [(1, "slow")]);
+        assert_eq!(not_done, [1]);
+        assert_eq!(later, [(1, "slow")]);
     }
 
     #[test]
@@ -355,24 +456,6 @@ mod tests {
     }
 
     #[test]
-    fn step_12_with_a_short_deadline_reports_the_slow_ones_as_not_done() {
-        // Work times of 1 and 2 units finish long before 3.33 units; 4 and 5
-        // cannot finish before 4. Tasks of 3 units are left out of the check.
-        let waited = course_tests::deadline(Duration::from_secs(20), || step_12(ms(300), ms(1000)));
-        for (index, _) in &waited.done {
-            assert!(STEP_12_WORK_TIMES[*index] <= 3);
-        }
-        for (index, &t) in STEP_12_WORK_TIMES.iter().enumerate() {
-            if t <= 2 {
-                assert!(waited.done.iter().any(|(i, _)| *i == index), "task {index}");
-            } else if t >= 4 {
-                assert!(waited.not_done.contains(&index), "task {index}");
-            }
-        }
-        assert_eq!(waited.done.len() + waited.finished_later.len(), 20);
-    }
-
-    #[test]
     fn step_13_returns_factorials_in_input_order() {
         assert_eq!(
             step_13(&STEP_13_NUMBERS, ms(1)),
@@ -388,22 +471,107 @@ mod tests {
         assert_eq!(done, [1]);
     }
 
+    /// Every index exactly once across done, started and cancelled.
+    fn assert_partition(result: &FirstException, total: usize) {
+        let mut all: Vec<usize> = result.done.iter().map(|(i, _)| *i).collect();
+        all.extend(&result.started);
+        all.extend(&result.cancelled);
+        all.sort_unstable();
+        assert_eq!(all, (0..total).collect::<Vec<_>>(), "{result:?}");
+    }
+
     #[test]
-    fn first_exception_cancels_only_tasks_that_had_not_started() {
-        let inputs = [5, 0, 4, 2, 1, 10];
-        let fates = course_tests::deadline(Duration::from_secs(20), move || {
-            first_exception(&inputs, ms(100))
+    fn first_exception_returns_at_the_first_error_while_others_still_run() {
+        let result = course_tests::deadline(Duration::from_secs(20), || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("building the pool");
+            let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
+            let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+            // Task 0 (n = 5) starts, then waits at a gate that opens only
+            // after `first_exception` has returned. Task 1 (n = 0) fails only
+            // once task 0 is running. A waiter that waited for every task
+            // would never return.
+            let task = move |n: u64| match n {
+                5 => {
+                    started_tx.send(()).expect("task 1 waits for this");
+                    let _ = gate_rx.recv();
+                    Ok(20)
+                }
+                0 => {
+                    started_rx.recv().expect("task 0 starts");
+                    Err("division by zero".to_owned())
+                }
+                n => Ok(100 / n),
+            };
+            let result = first_exception(&pool, &DIVISORS, task);
+            drop(gate_tx);
+            result
         });
-        assert_eq!(fates[1], Fate::Failed);
-        for (n, fate) in inputs.iter().zip(&fates) {
-            match fate {
-                Fate::Succeeded(v) => assert_eq!(*v, 100 / n),
-                Fate::Failed => assert_eq!(*n, 0),
-                Fate::Cancelled => {}
-            }
+        assert_partition(&result, DIVISORS.len());
+        assert_eq!(
+            result.done.last(),
+            Some(&(1, Err("division by zero".to_owned())))
+        );
+        assert!(result.started.contains(&0), "{result:?}");
+        for (index, outcome) in &result.done[..result.done.len() - 1] {
+            assert_eq!(*outcome, Ok(100 / DIVISORS[*index]));
         }
-        // Task 1 fails after one delay on one of two workers; task 5 cannot
-        // start before that worker is free again, so it is always cancelled.
-        assert_eq!(fates[5], Fate::Cancelled);
+    }
+
+    #[test]
+    fn first_exception_cancels_queued_tasks_and_they_never_run() {
+        let (result, ran) = course_tests::deadline(Duration::from_secs(20), || {
+            // One worker takes the jobs injected from outside in order
+            // (rayon-core's injector queue is FIFO).
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .build()
+                .expect("building the pool");
+            let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+            let task = {
+                let ran = Arc::clone(&ran);
+                move |n: u64| {
+                    ran.lock().unwrap().push(n);
+                    if n == 0 {
+                        return Err("division by zero".to_owned());
+                    }
+                    // Hold the only worker until the waiter has returned.
+                    let _ = gate_rx.recv();
+                    Ok(100 / n)
+                }
+            };
+            let result = first_exception(&pool, &[0, 1, 2, 3, 4], task);
+            drop(gate_tx);
+            // Runs after every job queued before it: the pool is idle then.
+            pool.install(|| ());
+            let ran = ran.lock().unwrap().clone();
+            (result, ran)
+        });
+        assert_partition(&result, 5);
+        assert_eq!(result.done, [(0, Err("division by zero".to_owned()))]);
+        // One worker: at most one task can have started after the failure.
+        assert!(result.started.len() <= 1, "{result:?}");
+        assert!(result.cancelled.len() >= 3, "{result:?}");
+        for index in &result.cancelled {
+            assert!(!ran.contains(&(*index as u64)), "{index} ran: {ran:?}");
+        }
+        assert_eq!(ran.len(), 1 + result.started.len());
+    }
+
+    #[test]
+    fn the_course_division_fails_once_and_reports_the_rest() {
+        let result = course_tests::deadline(Duration::from_secs(20), || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("building the pool");
+            first_exception(&pool, &DIVISORS, divide_after(ms(1)))
+        });
+        assert_partition(&result, DIVISORS.len());
+        let failures: Vec<_> = result.done.iter().filter(|(_, o)| o.is_err()).collect();
+        assert_eq!(failures, [&(1, Err("division by zero".to_owned()))]);
     }
 }
