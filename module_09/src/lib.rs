@@ -2,30 +2,46 @@
 //! worker *processes* for the lessons about processes as such (9.1, 9.2,
 //! 9.13, 9.14).
 //!
-//! A lesson binary becomes a worker when it is started with the environment
-//! variable [`WORKER_ENV`] set: it then reads one task per line on standard
-//! input and answers one line per task on standard output. That is Python's
-//! `multiprocessing` model (the pool re-imports your module in every child and
-//! talks to it over pipes), spelled out: the parent re-runs its own
-//! executable with [`std::process::Command`] and owns every child it starts.
+//! A lesson binary becomes a worker when its first argument is the hidden
+//! [`WORKER_ARG`]: it then reads one task per line on standard input and
+//! answers one line per task on standard output. The parent re-runs its own
+//! executable with [`std::process::Command`], owns every child it starts, and
+//! talks to it over pipes. That is Python's `spawn` start method for a frozen
+//! program: it re-runs `sys.executable` with the hidden first argument
+//! `--multiprocessing-fork`, which `multiprocessing.freeze_support()` checks
+//! at the top of the child's `main` (`multiprocessing/spawn.py`). A plain
+//! `spawn` or `forkserver` child re-imports your main module, which is why the
+//! `if __name__ == "__main__":` guard exists; `fork`, the default on Linux up
+//! to Python 3.13, copies the running parent and re-imports nothing.
 //!
 //! Nothing here is needed for parallelism in Rust — threads already run in
 //! parallel, and `rayon` is the idiomatic pool. Processes add isolation (a
 //! crash, a leak or corrupted memory stays in the child) and cost start-up
 //! time and copying data through pipes.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::ffi::OsStr;
+use std::io::{self, BufRead, BufReader, Write};
 use std::ops::Range;
 use std::path::Path;
-use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::thread;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
-/// Set in a child's environment to make a lesson binary serve tasks instead
-/// of running its steps. The step runner never sees it: lessons check it on
-/// the first line of `main`.
-pub const WORKER_ENV: &str = "MODULE_09_WORKER";
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+
+/// The hidden first argument that makes a lesson binary serve tasks instead
+/// of running its steps (Python's `--multiprocessing-fork`). Only
+/// [`WorkerProcess::spawn`] passes it, and lessons check it on the first line
+/// of `main`, before the step runner reads the command line.
+///
+/// An argument and not an environment variable: every descendant inherits
+/// the environment, so a variable set for a worker (or exported by a user)
+/// would turn the worker's own children, and any lesson run from that shell,
+/// into workers that silently wait for tasks on stdin. Arguments are not
+/// inherited. (Module 9 once used `MODULE_09_WORKER`; it now means nothing.)
+pub const WORKER_ARG: &str = "--module-09-worker";
 
 /// Whether `n` is prime, by trial division: deliberately plain CPU work.
 pub fn is_prime(n: u64) -> bool {
@@ -78,6 +94,9 @@ pub enum Task {
     AddToCounter(u64),
     /// Panic inside the worker: the process dies, the parent must not.
     Crash(String),
+    /// Sleep this many milliseconds, then reply 0: a worker that is stuck,
+    /// for [`WorkerProcess::request_within`]'s time limit.
+    Sleep(u64),
 }
 
 impl Task {
@@ -97,6 +116,7 @@ impl Task {
             Task::AddToCounter(n) => format!("add_to_counter {n}"),
             // A message is one line on the wire.
             Task::Crash(message) => format!("crash {}", message.replace('\n', " ")),
+            Task::Sleep(millis) => format!("sleep {millis}"),
         }
     }
 
@@ -123,6 +143,10 @@ impl Task {
                 _ => Err(format!("add_to_counter takes one number: {line:?}")),
             },
             "crash" => Ok(Task::Crash(rest.to_owned())),
+            "sleep" => match numbers()?[..] {
+                [millis] => Ok(Task::Sleep(millis)),
+                _ => Err(format!("sleep takes one number: {line:?}")),
+            },
             _ => Err(format!("unknown task {line:?}")),
         }
     }
@@ -135,6 +159,10 @@ impl Task {
             Task::Sum(numbers) => numbers.iter().sum(),
             Task::AddToCounter(n) => PROCESS_COUNTER.fetch_add(*n, Ordering::SeqCst) + n,
             Task::Crash(message) => panic!("worker crashed on purpose: {message}"),
+            Task::Sleep(millis) => {
+                thread::sleep(Duration::from_millis(*millis));
+                0
+            }
         }
     }
 }
@@ -164,10 +192,12 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Call on the first line of a lesson's `main`: if this process was started
-/// as a worker, serve tasks and exit; otherwise return and run the lesson.
+/// Call on the first line of a lesson's `main`, before the step runner reads
+/// the command line: if this process was started as a worker (its first
+/// argument is [`WORKER_ARG`]), serve tasks and exit; otherwise return and
+/// run the lesson.
 pub fn run_worker_if_requested() {
-    if std::env::var_os(WORKER_ENV).is_none() {
+    if std::env::args_os().nth(1).as_deref() != Some(OsStr::new(WORKER_ARG)) {
         return;
     }
     let served = serve(io::stdin().lock(), io::stdout().lock());
@@ -186,9 +216,11 @@ pub enum WorkerError {
     Died {
         pid: u32,
         status: ExitStatus,
-        /// The last line the worker wrote to standard error (its panic message).
+        /// What the worker wrote last to standard error: its panic message.
         last_words: String,
     },
+    /// No answer within the request's time limit; the worker was killed.
+    TimedOut { pid: u32, limit: Duration },
 }
 
 impl std::fmt::Display for WorkerError {
@@ -201,6 +233,9 @@ impl std::fmt::Display for WorkerError {
                 status,
                 last_words,
             } => write!(f, "worker {pid} died ({status}): {last_words}"),
+            WorkerError::TimedOut { pid, limit } => {
+                write!(f, "worker {pid} did not answer within {limit:?}; killed")
+            }
         }
     }
 }
@@ -215,34 +250,80 @@ impl From<io::Error> for WorkerError {
 
 /// One child process serving [`Task`]s over its stdin/stdout pipes.
 ///
+/// Each pipe has its own thread in the parent: one writes the tasks, one
+/// reads the replies, one drains standard error as it comes. A pipe holds
+/// only 64 KiB (Linux); a worker writing more to a pipe nobody reads blocks,
+/// and a parent waiting for that worker's reply on another pipe then waits
+/// forever too. With a thread per pipe nothing fills up, and the parent
+/// itself waits only on channels, which can time out
+/// ([`WorkerProcess::request_within`]).
+///
 /// The parent owns the child: [`WorkerProcess::finish`] closes its input and
 /// waits for it; dropping a worker that was not finished kills and reaps it,
 /// so no child outlives its owner, even on an error path.
 pub struct WorkerProcess {
     child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: BufReader<ChildStdout>,
+    /// Task lines for the writer thread; dropping it closes the worker's stdin.
+    tasks: Option<Sender<String>>,
+    /// Reply lines from the reader thread; disconnected once stdout ends.
+    replies: Receiver<io::Result<String>>,
+    /// The writer and the reader thread.
+    pipe_threads: Vec<JoinHandle<()>>,
+    /// The thread draining stderr; it returns what it kept.
+    stderr_thread: Option<JoinHandle<LastWords>>,
     reaped: bool,
 }
 
 impl WorkerProcess {
     /// Starts `program` (a lesson binary) as a worker.
     pub fn spawn(program: &Path) -> io::Result<WorkerProcess> {
-        let mut child = Command::new(program)
-            .env(WORKER_ENV, "1")
+        let child = Command::new(program)
+            .arg(WORKER_ARG)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            // Captured so a crash's panic message can be reported by the parent.
+            // Captured (and drained) so a crash's panic message can be reported.
             .stderr(Stdio::piped())
             .spawn()?;
-        let stdin = child.stdin.take().expect("stdin is piped");
-        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
-        Ok(WorkerProcess {
+        let (tasks, task_lines) = crossbeam_channel::unbounded::<String>();
+        let (reply_lines, replies) = crossbeam_channel::unbounded();
+        // Owned before the threads start: if one cannot start, `?` drops the
+        // worker, which kills and reaps the child.
+        let mut worker = WorkerProcess {
             child,
-            stdin: Some(stdin),
-            stdout,
+            tasks: Some(tasks),
+            replies,
+            pipe_threads: Vec::new(),
+            stderr_thread: None,
             reaped: false,
-        })
+        };
+        let pid = worker.pid();
+        let mut stdin = worker.child.stdin.take().expect("stdin is piped");
+        let stdout = worker.child.stdout.take().expect("stdout is piped");
+        let stderr = worker.child.stderr.take().expect("stderr is piped");
+        let named = |role: &str| thread::Builder::new().name(format!("worker-{pid}-{role}"));
+        worker.pipe_threads.push(named("stdin").spawn(move || {
+            for line in task_lines {
+                // A failed write means the worker died; the reader sees that.
+                if writeln!(stdin, "{line}")
+                    .and_then(|()| stdin.flush())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+            // Dropping `stdin` closes the worker's input: it then exits.
+        })?);
+        worker.pipe_threads.push(named("stdout").spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let failed = line.is_err();
+                if reply_lines.send(line).is_err() || failed {
+                    break;
+                }
+            }
+        })?);
+        worker.stderr_thread =
+            Some(named("stderr").spawn(move || LastWords::read(BufReader::new(stderr)))?);
+        Ok(worker)
     }
 
     /// Starts this very executable as a worker: what a lesson does.
@@ -255,51 +336,96 @@ impl WorkerProcess {
         self.child.id()
     }
 
-    /// Sends one task and waits for its answer. If the worker dies instead,
-    /// the child is reaped and [`WorkerError::Died`] says how it ended.
+    /// Sends one task and waits for its answer, however long it takes. If the
+    /// worker dies instead, the child is reaped and [`WorkerError::Died`]
+    /// says how it ended.
     pub fn request(&mut self, task: &Task) -> Result<Reply, WorkerError> {
-        let sent = match self.stdin.as_mut() {
-            Some(stdin) => writeln!(stdin, "{}", task.to_line()).and_then(|()| stdin.flush()),
-            None => Err(io::Error::new(io::ErrorKind::BrokenPipe, "worker finished")),
-        };
-        let mut line = String::new();
-        // A write into a dead worker fails with a broken pipe; reading then
-        // sees the end of its output, and both mean "it died".
-        let read = match sent {
-            Ok(()) => self.stdout.read_line(&mut line)?,
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => 0,
-            Err(e) => return Err(e.into()),
-        };
-        if read == 0 {
-            return Err(self.reap_dead());
-        }
-        parse_reply(line.trim_end())
+        self.ask(task, None)
     }
 
-    /// The worker's output ended: wait for it and collect its last words.
+    /// Like [`WorkerProcess::request`], but waits at most `limit`. A worker
+    /// that has not answered by then is killed and reaped (an answer that
+    /// came later would be out of step with the next task) and the result is
+    /// [`WorkerError::TimedOut`].
+    pub fn request_within(&mut self, task: &Task, limit: Duration) -> Result<Reply, WorkerError> {
+        self.ask(task, Some(limit))
+    }
+
+    fn ask(&mut self, task: &Task, limit: Option<Duration>) -> Result<Reply, WorkerError> {
+        if self.reaped {
+            let message = format!("worker {} has already ended", self.pid());
+            return Err(io::Error::new(io::ErrorKind::BrokenPipe, message).into());
+        }
+        if let Some(tasks) = &self.tasks {
+            // Fails only if the writer has stopped, because the worker died:
+            // then its stdout has ended too, and the reply says so.
+            let _ = tasks.send(task.to_line());
+        }
+        let reply = match limit {
+            Some(limit) => self.replies.recv_timeout(limit),
+            None => self
+                .replies
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
+        };
+        match reply {
+            Ok(Ok(line)) => parse_reply(line.trim_end()),
+            Ok(Err(e)) => Err(e.into()),
+            Err(RecvTimeoutError::Disconnected) => Err(self.reap_dead()),
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill_and_reap();
+                Err(WorkerError::TimedOut {
+                    pid: self.pid(),
+                    limit: limit.expect("only a limited wait times out"),
+                })
+            }
+        }
+    }
+
+    /// Closes the worker's input, lets the pipe threads run to the end of
+    /// their pipes, and returns what the stderr thread kept.
+    fn close_pipes(&mut self) -> LastWords {
+        self.tasks = None;
+        for handle in self.pipe_threads.drain(..) {
+            handle.join().expect("the pipe threads do not panic");
+        }
+        self.stderr_thread
+            .take()
+            .map(|h| h.join().expect("the stderr thread does not panic"))
+            .unwrap_or_default()
+    }
+
+    /// The worker's stdout has ended: it is exiting. Its stderr is drained to
+    /// the end first (a pipe must never be left full while we `wait`), then
+    /// the child is reaped.
     fn reap_dead(&mut self) -> WorkerError {
-        self.stdin = None;
+        let last_words = self.close_pipes().message();
         let status = match self.child.wait() {
             Ok(status) => status,
             Err(e) => return WorkerError::Io(e),
         };
         self.reaped = true;
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            // The child has exited, so this read ends at once.
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        let last_words = panic_message(&stderr).to_owned();
         WorkerError::Died {
-            pid: self.child.id(),
+            pid: self.pid(),
             status,
             last_words,
         }
     }
 
-    /// Closes the worker's input (it exits at the end of its input) and waits.
+    /// Kills the child, reaps it, and joins the pipe threads, which end once
+    /// the dead child's pipes close.
+    fn kill_and_reap(&mut self) {
+        // Fails only if the child has already exited; `wait` reaps it either way.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.reaped = true;
+        self.close_pipes();
+    }
+
+    /// Closes the worker's input (it exits at the end of its input), drains
+    /// its output and waits for it.
     pub fn finish(mut self) -> io::Result<ExitStatus> {
-        self.stdin = None;
+        self.close_pipes();
         let status = self.child.wait()?;
         self.reaped = true;
         Ok(status)
@@ -311,25 +437,72 @@ impl Drop for WorkerProcess {
         if !self.reaped {
             // An owner that did not call `finish` is unwinding or bailing out:
             // don't leave an orphan behind.
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            self.kill_and_reap();
         }
     }
 }
 
-/// The message of a Rust panic report (`thread '…' panicked at file:line:col:`
-/// followed by the message), or the last line written if there is none.
-fn panic_message(stderr: &str) -> &str {
-    let mut lines = stderr.lines();
-    if lines.any(|line| line.contains(" panicked at "))
-        && let Some(message) = lines.next()
-    {
-        return message;
+/// What a worker said last on standard error, kept while the pipe is
+/// drained: the message of its last panic report (`thread '…' panicked at
+/// file:line:col:` followed by the message) and its last non-empty line.
+/// Lines are cut at [`LastWords::LINE_CAP`] bytes, so a worker that writes
+/// without end costs the parent bounded memory.
+#[derive(Debug, Default)]
+struct LastWords {
+    after_panic_header: bool,
+    panic: Option<String>,
+    last_line: Option<String>,
+}
+
+impl LastWords {
+    const LINE_CAP: usize = 1024;
+
+    /// Reads `input` to its end, line by line.
+    fn read(mut input: impl BufRead) -> LastWords {
+        let mut words = LastWords::default();
+        let mut line = Vec::new();
+        loop {
+            let chunk = match input.fill_buf() {
+                Ok([]) => break,
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let newline = chunk.iter().position(|&b| b == b'\n');
+            let part = &chunk[..newline.unwrap_or(chunk.len())];
+            let room = Self::LINE_CAP.saturating_sub(line.len());
+            line.extend_from_slice(&part[..part.len().min(room)]);
+            let used = newline.map_or(chunk.len(), |i| i + 1);
+            input.consume(used);
+            if newline.is_some() {
+                words.push(&String::from_utf8_lossy(&line));
+                line.clear();
+            }
+        }
+        if !line.is_empty() {
+            words.push(&String::from_utf8_lossy(&line));
+        }
+        words
     }
-    stderr
-        .lines()
-        .rfind(|line| !line.trim().is_empty())
-        .unwrap_or("no message")
+
+    fn push(&mut self, line: &str) {
+        if std::mem::take(&mut self.after_panic_header) {
+            self.panic = Some(line.to_owned());
+        }
+        if line.contains(" panicked at ") {
+            self.after_panic_header = true;
+        }
+        if !line.trim().is_empty() {
+            self.last_line = Some(line.to_owned());
+        }
+    }
+
+    /// The panic message, or else the last line, or else "no message".
+    fn message(self) -> String {
+        self.panic
+            .or(self.last_line)
+            .unwrap_or_else(|| "no message".to_owned())
+    }
 }
 
 fn parse_reply(line: &str) -> Result<Reply, WorkerError> {
@@ -428,6 +601,7 @@ mod tests {
             Task::Sum(vec![]),
             Task::AddToCounter(7),
             Task::Crash("boom".into()),
+            Task::Sleep(20),
         ] {
             assert_eq!(Task::parse(&task.to_line()), Ok(task));
         }
@@ -437,10 +611,118 @@ mod tests {
 
     #[test]
     fn the_panic_message_is_found_among_backtrace_lines() {
+        let words = |text: &str| LastWords::read(text.as_bytes()).message();
         let report = "thread 'main' (7) panicked at src/lib.rs:1:2:\nworker crashed on purpose: x\nstack backtrace:\n   0: f\n";
-        assert_eq!(panic_message(report), "worker crashed on purpose: x");
-        assert_eq!(panic_message("just this\n"), "just this");
-        assert_eq!(panic_message(""), "no message");
+        assert_eq!(words(report), "worker crashed on purpose: x");
+        assert_eq!(words("just this\n"), "just this");
+        assert_eq!(words("no newline at the end"), "no newline at the end");
+        assert_eq!(words(""), "no message");
+        // A line without end is kept only up to the cap.
+        let flood = format!("thread 'main' panicked at x:\n{}\n", "y".repeat(100_000));
+        assert_eq!(words(&flood), "y".repeat(LastWords::LINE_CAP));
+    }
+
+    /// A lesson binary of this package: in a unit test `current_exe()` is the
+    /// test harness, which has no worker mode.
+    fn lesson_binary(name: &str) -> std::path::PathBuf {
+        course_tests::lesson_binaries("module_09").join(name)
+    }
+
+    #[test]
+    fn a_long_panic_message_is_reported_not_deadlocked() {
+        let program = lesson_binary("lesson_01");
+        // 100 000 bytes on stderr overflow the pipe's buffer (64 KiB on
+        // Linux): a parent that does not drain stderr while it waits for the
+        // reply on stdout waits forever, and so does the worker.
+        let error = course_tests::deadline(Duration::from_secs(60), move || {
+            let mut worker = WorkerProcess::spawn(&program).unwrap();
+            worker
+                .request(&Task::Crash("x".repeat(100_000)))
+                .unwrap_err()
+        });
+        let WorkerError::Died {
+            status, last_words, ..
+        } = error
+        else {
+            panic!("expected a dead worker, got {error:?}");
+        };
+        assert_eq!(status.code(), Some(101));
+        assert!(
+            last_words.starts_with("worker crashed on purpose: xxxx"),
+            "{last_words:.80}"
+        );
+        assert_eq!(last_words.len(), LastWords::LINE_CAP);
+    }
+
+    #[test]
+    fn a_stuck_worker_times_out_and_is_killed() {
+        let program = lesson_binary("lesson_01");
+        let (pid, answered, stuck, after) =
+            course_tests::deadline(Duration::from_secs(60), move || {
+                let mut worker = WorkerProcess::spawn(&program).unwrap();
+                let pid = worker.pid();
+                // A generous limit for a prompt answer, a short one for a
+                // task that would take ten minutes.
+                let answered = worker.request_within(&Task::Pid, Duration::from_secs(30));
+                let stuck =
+                    worker.request_within(&Task::Sleep(600_000), Duration::from_millis(200));
+                let after = worker.request(&Task::Pid);
+                (pid, answered, stuck, after)
+            });
+        assert_eq!(answered.unwrap().pid, pid);
+        assert!(
+            matches!(stuck, Err(WorkerError::TimedOut { pid: p, .. }) if p == pid),
+            "{stuck:?}"
+        );
+        assert!(matches!(after, Err(WorkerError::Io(_))), "{after:?}");
+        if cfg!(target_os = "linux") {
+            // Killed and reaped: not even a zombie is left.
+            assert!(!Path::new(&format!("/proc/{pid}")).exists());
+        }
+    }
+
+    #[test]
+    fn the_old_worker_variable_does_not_make_a_lesson_a_worker() {
+        let program = lesson_binary("lesson_01");
+        let output = course_tests::deadline(Duration::from_secs(60), move || {
+            Command::new(program)
+                .arg("--list")
+                .env("MODULE_09_WORKER", "1")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        });
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&output.stdout),
+            "pids\nseparate_memory\nrayon_pool\n"
+        );
+    }
+
+    #[test]
+    fn only_the_hidden_first_argument_makes_a_worker() {
+        let program = lesson_binary("lesson_01");
+        let replies = course_tests::deadline(Duration::from_secs(60), move || {
+            let serve = |args: &[&str]| {
+                let mut child = Command::new(&program)
+                    .args(args)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .unwrap();
+                // Closing stdin right after the task ends a worker's loop; a
+                // lesson that is no worker may have exited before the write.
+                let _ = writeln!(child.stdin.take().unwrap(), "sum 2 3");
+                String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+            };
+            (serve(&[WORKER_ARG]), serve(&["--list"]))
+        });
+        assert!(
+            replies.0.starts_with("ok ") && replies.0.ends_with(" 5\n"),
+            "{replies:?}"
+        );
+        assert_eq!(replies.1, "pids\nseparate_memory\nrayon_pool\n");
     }
 
     #[test]
