@@ -11,11 +11,12 @@
 //! | `ex = ThreadPoolExecutor()`                  | `tokio::runtime::Builder::new_multi_thread().build()`          |
 //! | `ex.submit(f, x)` → `Future`                 | `handle.spawn_blocking(move \|\| f(x))` → `JoinHandle<T>`        |
 //! | `ex.map(f, xs)` (results not read)           | one `spawn_blocking` per item                                  |
-//! | `ex.shutdown()` / `shutdown(wait=True)`      | `drop(runtime)`: blocks until every blocking task has returned |
-//! | `ex.shutdown(wait=False)`                    | `runtime.shutdown_background()`: returns at once, work goes on |
+//! | `ex.shutdown()` / `shutdown(wait=True)`      | await every `JoinHandle`, then `drop(runtime)` (see `step_10`) |
+//! | `ex.shutdown(wait=False)`: queued work still runs | `runtime.shutdown_background()`: returns at once; see `step_11` for what runs on |
 //! | `ex.submit(…)` after shutdown → `RuntimeError` | `handle.spawn_blocking(…)` → `Err(JoinError)`, `is_cancelled()` |
 //! | `as_completed(futures)`                      | `FuturesUnordered` of the `JoinHandle`s                        |
 //! | `future.result()`                            | `futures::executor::block_on(join_handle)` → `Result<T, JoinError>` |
+//! | `future.cancelled()` / the task's exception   | `JoinError::is_cancelled()` / `is_panic()`                     |
 //! | `ex.shutdown(cancel_futures=True)`           | `futures` pool: drop every `RemoteHandle` — queued tasks never start |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_08`
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::executor::{ThreadPool, block_on};
+use futures::future::join_all;
 use futures::stream::FuturesUnordered;
 use futures::task::SpawnExt;
 use step_runner::{Step, lesson_id};
@@ -53,27 +55,50 @@ fn runtime(blocking_threads: usize) -> Runtime {
         .expect("building a tokio runtime")
 }
 
+/// Why a task's `JoinHandle` gave no value.
+#[derive(Debug, PartialEq, Eq)]
+enum Lost {
+    /// The runtime shut down before the task started (or it was aborted).
+    Cancelled,
+    /// The task panicked with this message.
+    Panicked(String),
+}
+
+/// A `JoinError` is either a cancellation or a panic; tell them apart
+/// instead of calling every error a panic.
+fn lost(error: JoinError) -> Lost {
+    match error.try_into_panic() {
+        Ok(payload) => Lost::Panicked(
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default(),
+        ),
+        Err(_) => Lost::Cancelled,
+    }
+}
+
 /// Step 10 — process every number on the pool, shut it down *waiting*, then
 /// print the sum of the results.
 ///
 /// The Python version adds into a global under `with t.Lock():`, which makes
 /// a new lock on every call and so guards nothing. Here each task returns its
 /// value and the sum is taken afterwards: nothing is shared, nothing races.
-fn step_10(numbers: &[u64], unit: Duration) -> u64 {
+fn step_10(numbers: &[u64], unit: Duration) -> Result<u64, Lost> {
     let rt = runtime(numbers.len());
     let handles: Vec<_> = numbers
         .iter()
         .map(|&n| rt.spawn_blocking(move || factorial_or_square(n, unit)))
         .collect();
-    // `shutdown(wait=True)`: dropping a runtime blocks until every blocking
-    // task has returned.
+    // `shutdown(wait=True)` waits for every submitted task, queued ones too.
+    // Dropping a runtime does not promise that: it waits for blocking tasks
+    // that have *started*, and one that has not started "may be cancelled"
+    // (tokio's `spawn_blocking` and `Runtime` docs, Shutdown). So wait for
+    // every handle first; the drop then has nothing left to wait for.
+    let results = rt.block_on(join_all(handles));
     drop(rt);
-    handles
-        .into_iter()
-        // Already finished; `block_on` just takes the value out. `Err` would
-        // mean the task panicked.
-        .map(|h| block_on(h).expect("the task did not panic"))
-        .sum()
+    results.into_iter().map(|result| result.map_err(lost)).sum()
 }
 
 /// What step 11 observed.
@@ -83,21 +108,30 @@ struct Step11 {
     rejected: JoinError,
     /// `(number, result)` in completion order.
     completed: Vec<(u64, u64)>,
+    /// Numbers whose tasks the shutdown cancelled before they started.
+    cancelled: Vec<u64>,
 }
 
 /// Step 11 — submit every number, shut down *without waiting*, try to submit
-/// one more task (rejected), then take the results as they complete: work
-/// submitted before the shutdown still finishes.
+/// one more task (rejected), then take the results as they complete.
+///
+/// Python's `shutdown(wait=False)` still runs every task already submitted.
+/// Tokio's `shutdown_background` keeps only *started* `spawn_blocking` work
+/// running to its end; a blocking task still queued may be cancelled, and an
+/// async task is dropped at its next `.await` (tokio's `Runtime` docs,
+/// Shutdown). With one blocking thread per task almost all have started, but
+/// nothing promises it, so a cancelled task is reported as such.
 fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
     let rt = runtime(numbers.len());
     let handle = rt.handle().clone();
     let mut pending: FuturesUnordered<_> = numbers
         .iter()
-        .map(|&n| handle.spawn_blocking(move || (n, factorial_or_square(n, unit))))
+        .map(|&n| {
+            let task = handle.spawn_blocking(move || (n, factorial_or_square(n, unit)));
+            // Tag each handle with its number, to name a cancelled one.
+            async move { (n, task.await) }
+        })
         .collect();
-    // `shutdown(wait=False)`: returns at once. Blocking tasks keep running
-    // until they return; with one blocking thread per task, every task
-    // submitted above is already running or about to be.
     rt.shutdown_background();
 
     thread::sleep(unit);
@@ -110,25 +144,36 @@ fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
     println!("the pool has shut down: the new task was rejected ({rejected})");
 
     // `as_completed`: the stream yields each JoinHandle's output as it ends.
-    let completed = block_on(async {
-        let mut completed = Vec::new();
-        while let Some(result) = pending.next().await {
-            let (n, value) = result.expect("the task did not panic");
-            println!("result of processing {n} = {value}");
-            completed.push((n, value));
+    let mut completed = Vec::new();
+    let mut cancelled = Vec::new();
+    block_on(async {
+        while let Some((n, result)) = pending.next().await {
+            match result.map_err(lost) {
+                Ok((_, value)) => {
+                    println!("result of processing {n} = {value}");
+                    completed.push((n, value));
+                }
+                Err(Lost::Cancelled) => {
+                    println!("processing {n} was cancelled by the shutdown");
+                    cancelled.push(n);
+                }
+                Err(Lost::Panicked(message)) => panic!("processing {n} panicked: {message}"),
+            }
         }
-        completed
     });
     Step11 {
         rejected,
         completed,
+        cancelled,
     }
 }
 
 /// `shutdown(cancel_futures=True)` — four tasks on one worker; once the
 /// first has started, every handle is dropped: the running task finishes
-/// (nothing can stop a running thread), the queued ones never start.
-/// Returns the tasks that ran.
+/// (its body never reaches an `.await`, and nothing stops a running thread),
+/// the queued ones never start. A task waiting at an `.await` would be
+/// dropped at its next poll (`futures`' `Remote::poll` checks for the
+/// cancellation before polling the task). Returns the tasks that ran.
 fn cancel_queued(delay: Duration) -> Vec<u32> {
     let pool = ThreadPool::builder()
         .pool_size(1)
@@ -152,8 +197,9 @@ fn cancel_queued(delay: Duration) -> Vec<u32> {
         })
         .collect();
     started_rx.recv().expect("the first task starts");
-    // Dropping a `RemoteHandle` cancels its task: a task not yet polled sees
-    // the cancellation on its first poll and returns without running.
+    // Dropping a `RemoteHandle` cancels its task (unless `forget()` was
+    // called): a task not yet polled sees the cancellation on its first poll
+    // and returns without running.
     drop(handles);
     // The single worker is busy with task 0; the tasks it polls after that
     // all see their cancellation. Wait until the worker has passed them: a
@@ -171,19 +217,24 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 2.8 — Shutting down a thread pool («Завершение работы пула потоков»)",
         &[
-            Step::new("step_10", "shut down waiting, then sum the results", || {
-                let sum = step_10(&STEP_10_NUMBERS, Duration::from_millis(100));
-                println!("sum of the processed numbers: {sum}");
-            }),
+            Step::new(
+                "step_10",
+                "shut down waiting, then sum the results",
+                || match step_10(&STEP_10_NUMBERS, Duration::from_millis(100)) {
+                    Ok(sum) => println!("sum of the processed numbers: {sum}"),
+                    Err(lost) => println!("no sum: a task was lost ({lost:?})"),
+                },
+            ),
             Step::new(
                 "step_11",
                 "shut down without waiting; submitting after is rejected",
                 || {
                     let out = step_11(&STEP_11_NUMBERS, Duration::from_millis(100));
                     println!(
-                        "late submission cancelled: {}; tasks submitted before the shutdown that completed: {}",
+                        "late submission cancelled: {}; of the tasks submitted before the shutdown {} completed, {} were cancelled",
                         out.rejected.is_cancelled(),
-                        out.completed.len()
+                        out.completed.len(),
+                        out.cancelled.len()
                     );
                 },
             ),
@@ -208,7 +259,7 @@ mod tests {
             step_10(&STEP_10_NUMBERS, Duration::from_millis(1))
         });
         // 19² + 1! + 4! + 13² + 10² + 7! + 16²
-        assert_eq!(sum, 361 + 1 + 24 + 169 + 100 + 5040 + 256);
+        assert_eq!(sum, Ok(361 + 1 + 24 + 169 + 100 + 5040 + 256));
     }
 
     #[test]
@@ -217,20 +268,32 @@ mod tests {
             step_11(&STEP_11_NUMBERS, Duration::from_millis(20))
         });
         assert!(out.rejected.is_cancelled());
-        let mut completed = out.completed;
-        completed.sort_unstable();
+        // Every task is reported once: completed with its value, or (if the
+        // shutdown came before it started) cancelled.
+        let mut reported: Vec<u64> = out.completed.iter().map(|&(n, _)| n).collect();
+        reported.extend(&out.cancelled);
+        reported.sort_unstable();
+        let mut numbers = STEP_11_NUMBERS;
+        numbers.sort_unstable();
+        assert_eq!(reported, numbers);
+        for (n, value) in out.completed {
+            assert_eq!(value, if n <= 7 { (1..=n).product() } else { n * n });
+        }
+    }
+
+    #[test]
+    fn a_join_error_is_told_apart_as_cancellation_or_panic() {
+        let rt = runtime(1);
+        let panicked = rt.block_on(rt.spawn_blocking(|| -> u64 { panic!("boom") }));
+        let handle = rt.handle().clone();
+        rt.shutdown_background();
+        // Submitted after the shutdown: cancelled without running.
+        let cancelled = block_on(handle.spawn_blocking(|| 1u64));
         assert_eq!(
-            completed,
-            [
-                (2, 2),
-                (3, 6),
-                (5, 120),
-                (6, 720),
-                (7, 5040),
-                (14, 196),
-                (20, 400)
-            ]
+            panicked.map_err(lost),
+            Err(Lost::Panicked("boom".to_owned()))
         );
+        assert_eq!(cancelled.map_err(lost), Err(Lost::Cancelled));
     }
 
     #[test]
