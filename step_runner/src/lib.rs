@@ -15,8 +15,16 @@
 //! The exit status comes from what the steps return: 0 when every step that
 //! ran reported [`Outcome::Done`], 1 when one reported [`Outcome::Failed`].
 //!
+//! A step that reports events live (where their order or timing is the
+//! lesson) writes them to a [`Sink`]: printed at once when the lesson runs,
+//! collected when a test runs the step.
+//!
 //! This is infrastructure, not teaching material: the lessons themselves stay
 //! self-contained, and each step function can be copied out on its own.
+
+mod sink;
+
+pub use sink::{Event, Sink};
 
 use std::ffi::OsString;
 use std::process::ExitCode;
