@@ -50,8 +50,12 @@ const CHANNEL_CAPACITY: usize = 1_024;
 // `File` without a lock; but `write_all` may take several system calls, and
 // nothing then keeps another thread's bytes out of the middle of a line.)
 
-/// Line `number` of thread `thread`. The payload makes lines ~90 bytes, so
-/// they straddle the 8 KiB buffer's boundaries and a torn write would show.
+/// Line `number` of thread `thread`, about 90 bytes. Don't expect the 8 KiB
+/// buffer to tear it: `BufWriter` flushes *before* a write that would not
+/// fit (std's `BufWriter::write_all`), so a line's text is never split
+/// between two flushes. What keeps other threads' bytes out of a line is
+/// the lock, or the single writer thread; `check_text` would show a torn,
+/// lost or doubled line if either failed.
 fn line(thread: usize, number: usize) -> String {
     let letter = char::from(b'a' + ((thread * 7 + number) % 26) as u8);
     let payload: String = std::iter::repeat_n(letter, 64).collect();
