@@ -16,7 +16,10 @@
 //!
 //! Python runs callbacks on the pool's result-handler thread in the parent;
 //! here they run on the worker thread right after the task. Either way they
-//! must be quick, and they must not block on the pool.
+//! must be quick, and they must not block on the pool. A callback that
+//! raises kills Python's result-handler thread: that `get()` and every later
+//! one never return (tried on 3.11). Here a panicking callback is caught, and
+//! `get` reports it as `GetError::CallbackPanicked`.
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_04`
 //! Run one step:  `cargo run -p module_09 --bin lesson_04 -- get_with_timeout`
@@ -39,13 +42,15 @@ enum GetError {
     Timeout,
     /// The task returned an error or panicked.
     Failed(String),
+    /// The task ended, but the callback (or error callback) panicked.
+    CallbackPanicked(String),
     /// The result was already taken by an earlier `get`.
     Taken,
 }
 
 /// Python's `AsyncResult`: the receiving end of the task's one-slot channel.
 struct AsyncResult<T> {
-    rx: Receiver<Result<T, String>>,
+    rx: Receiver<Result<T, GetError>>,
 }
 
 impl<T> AsyncResult<T> {
@@ -55,8 +60,7 @@ impl<T> AsyncResult<T> {
 
     fn get(&self, timeout: Duration) -> Result<T, GetError> {
         match self.rx.recv_timeout(timeout) {
-            Ok(Ok(value)) => Ok(value),
-            Ok(Err(message)) => Err(GetError::Failed(message)),
+            Ok(outcome) => outcome,
             Err(RecvTimeoutError::Timeout) => Err(GetError::Timeout),
             Err(RecvTimeoutError::Disconnected) => Err(GetError::Taken),
         }
@@ -72,7 +76,9 @@ fn panic_message(payload: Box<dyn Any + Send>) -> String {
 }
 
 /// `pool.apply_async(task, callback=..., error_callback=...)`: returns at
-/// once; exactly one of the callbacks runs when the task ends.
+/// once; exactly one of the callbacks runs when the task ends, and `get`
+/// always gets an answer, whatever the task and the callbacks do (short of
+/// never returning).
 fn apply_async<T, F, C, E>(
     pool: &ThreadPool,
     task: F,
@@ -90,17 +96,25 @@ where
     // `spawn` needs `'static` closures: the task may outlive this call, so it
     // owns everything it uses (Python pickles the arguments instead).
     pool.spawn(move || {
-        // rayon aborts the whole process when a spawned task panics, because
-        // no one is waiting to receive the panic; catch it and treat it as an
-        // error, as Python treats an exception.
+        // A panic that leaves a `spawn`ed closure aborts the whole process:
+        // no one waits to receive it, and a pool without a `panic_handler`
+        // aborts (rayon-core's `ThreadPoolBuilder::panic_handler` docs). So
+        // nothing here may unwind: the task and the callbacks each run under
+        // `catch_unwind`, and a task's panic becomes an error, as Python
+        // treats an exception.
         let outcome =
             catch_unwind(AssertUnwindSafe(task)).unwrap_or_else(|p| Err(panic_message(p)));
-        match &outcome {
+        // Exactly one callback runs; if it panics, the other does not run.
+        let called_back = catch_unwind(AssertUnwindSafe(|| match &outcome {
             Ok(value) => callback(value),
             Err(message) => error_callback(message),
-        }
+        }));
+        let answer = match called_back {
+            Err(p) => Err(GetError::CallbackPanicked(panic_message(p))),
+            Ok(()) => outcome.map_err(GetError::Failed),
+        };
         // The caller may have dropped its `AsyncResult`: nobody to tell.
-        let _ = tx.send(outcome);
+        let _ = tx.send(answer);
     });
     AsyncResult { rx }
 }
@@ -350,6 +364,56 @@ mod tests {
             assert_eq!(outcomes[1], Err(GetError::Failed("1 panicked".into())));
             assert_eq!(outcomes[4], Err(GetError::Failed("4 failed".into())));
             assert_eq!(outcomes[6], Ok(6));
+        });
+    }
+
+    #[test]
+    fn panicking_callbacks_neither_abort_nor_lose_the_answer() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let calls = Arc::new(AtomicUsize::new(0));
+            let p = pool(2);
+            let handles: Vec<_> = (0..8i64)
+                .map(|i| {
+                    let (ok_calls, error_calls) = (Arc::clone(&calls), Arc::clone(&calls));
+                    apply_async(
+                        &p,
+                        move || {
+                            if i % 2 == 0 {
+                                Ok(i)
+                            } else {
+                                Err(format!("{i} failed"))
+                            }
+                        },
+                        move |v: &i64| {
+                            ok_calls.fetch_add(1, Ordering::SeqCst);
+                            panic!("callback choked on {v}")
+                        },
+                        move |e: &str| {
+                            error_calls.fetch_add(1, Ordering::SeqCst);
+                            panic!("error callback choked on {e}")
+                        },
+                    )
+                })
+                .collect();
+            let outcomes: Vec<_> = handles
+                .iter()
+                .map(|h| h.get(Duration::from_secs(20)))
+                .collect();
+            // One callback per task, though every one of them panicked.
+            assert_eq!(calls.load(Ordering::SeqCst), 8);
+            assert_eq!(
+                outcomes[0],
+                Err(GetError::CallbackPanicked("callback choked on 0".into()))
+            );
+            assert_eq!(
+                outcomes[1],
+                Err(GetError::CallbackPanicked(
+                    "error callback choked on 1 failed".into()
+                ))
+            );
+            // The pool's threads survived: it still runs tasks.
+            let after = apply_async(&p, || Ok(42), |_| {}, |_| {});
+            assert_eq!(after.get(Duration::from_secs(20)), Ok(42));
         });
     }
 

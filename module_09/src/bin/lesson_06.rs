@@ -50,8 +50,9 @@ impl<T> AsyncResult<T> {
 
 /// `pool.map_async(f, items, callback, error_callback)`.
 ///
-/// Items must fail with `Err`, not panic: rayon aborts the process when a
-/// spawned task panics (lesson 9.4 shows `catch_unwind` for that).
+/// Items must fail with `Err`, and neither they nor the callbacks may panic:
+/// a panic that leaves a spawned rayon task aborts the process (lesson 9.4
+/// catches the task's and the callbacks' panics with `catch_unwind`).
 fn map_async<T, R, F, C, E>(
     pool: &ThreadPool,
     items: Vec<T>,

@@ -29,8 +29,9 @@ use step_runner::{Step, lesson_id};
 /// `pool.starmap_async(f, pairs, callback, error_callback)`: returns the
 /// receiving end of a one-slot channel, Python's `AsyncResult`.
 ///
-/// `f` reports failures with `Err`; a panic in a spawned rayon task would
-/// abort the process (9.4 shows catching one).
+/// `f` reports failures with `Err`; a panic in `f` or in a callback would
+/// leave the spawned rayon task and abort the process (9.4 shows catching
+/// both).
 fn starmap_async<A, B, R, F, C, E>(
     pool: &ThreadPool,
     pairs: Vec<(A, B)>,
