@@ -13,6 +13,7 @@
 //! | updating a global from a worker (lost silently)  | `E0596`: cannot mutate a capture in a `Fn` closure; reduce    |
 //! | `time.sleep`/I/O inside pool tasks               | blocking a rayon thread starves the pool: use own threads     |
 //! | a `Pool` created inside a task or a loop         | build one pool; nest `par_iter`s inside it                     |
+//! | a task waiting for another pool's result         | `other.install` runs this pool's jobs meanwhile: hold no lock across it |
 //! | exception only seen at `res.get()`               | a panic resumes in the caller of `collect`/`install`; catch it |
 //! | `Pool(64)` on 2 cores, or a pool per process     | one pool, threads = cores; no pools per thread                 |
 //! | a `Process` never joined (zombie)                | `Child::wait`; here `WorkerProcess` kills and reaps on drop    |
@@ -23,8 +24,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -139,9 +140,9 @@ fn blocking_inside_rayon(pool: &ThreadPool, block: Duration, on_own_threads: boo
 }
 
 /// A new pool built inside every task, against nested `par_iter`s sharing
-/// one pool. (Worse than the cost: `other_pool.install` inside a pool task
-/// blocks that worker thread until the other pool is done, and if the other
-/// pool's tasks wait for this pool in turn, both wait forever.) Returns `(sum, time, threads)` for each.
+/// one pool: every extra pool costs threads and start-up time (and see
+/// `install_reenters` for what waiting on another pool does). Returns
+/// `(sum, time, threads)` for each.
 fn nested_pools(items: u64, inner: u64) -> ((u64, Duration, usize), (u64, Duration, usize)) {
     let work = |i: u64| -> u64 { (0..inner).map(|j| (i * inner + j) % 13).sum() };
     let outer = pool(2);
@@ -174,6 +175,43 @@ fn nested_pools(items: u64, inner: u64) -> ((u64, Duration, usize), (u64, Durati
     (new_pools, (sum_nested, started.elapsed(), 2))
 }
 
+/// A task of a one-thread pool waits in `other.install`, holding a lock. rayon
+/// does not block the waiting thread: it runs its own pool's other jobs
+/// meanwhile, on top of the waiting task's stack ("Warning: execution order"
+/// in rayon-core's `ThreadPool::install` docs). Task B below runs there, on
+/// the same thread, while task A's lock is held: with `lock()` instead of
+/// `try_lock()`, B would wait for its own thread, for ever (std's `Mutex` is
+/// not re-entrant: "might panic or deadlock"). Returns the events in order.
+fn install_reenters() -> Vec<String> {
+    let (this, other) = (pool(1), pool(1));
+    let (lock, events) = (Mutex::new(()), Mutex::new(Vec::new()));
+    let log = |e: String| events.lock().unwrap().push(e);
+    // Opened by task B. If waiting in `install` blocked the thread, B could
+    // not run and the gate would stay shut; the limit keeps that case finite.
+    let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(1);
+    this.install(|| {
+        rayon::join(
+            || {
+                let _guard = lock.lock().unwrap();
+                log("A: holds the lock, waits in other.install".into());
+                let opened = other.install(|| gate_rx.recv_timeout(Duration::from_secs(10)));
+                log(format!(
+                    "A: back from other.install (gate opened: {})",
+                    opened.is_ok()
+                ));
+            },
+            || {
+                let held = lock.try_lock().is_err();
+                log(format!(
+                    "B: runs while A waits, on the same thread; lock held: {held}"
+                ));
+                let _ = gate_tx.send(());
+            },
+        )
+    });
+    events.into_inner().unwrap()
+}
+
 /// What happened to three kinds of panicking tasks.
 #[derive(Debug, PartialEq, Eq)]
 struct Panics {
@@ -201,8 +239,12 @@ fn panic_in_task(items: &[u64]) -> Panics {
             Ok(x * 2)
         }
     };
-    // rayon lets the other items finish, then resumes the panic in the
-    // caller of `collect`. Uncaught, it would end this thread (and `main`).
+    // rayon resumes the panic in the caller of `collect`, but only after the
+    // pieces already split off have ended: `join` always runs both halves
+    // (rayon-core's `join` docs, Panics). The rest of the piece that panicked
+    // never runs, so which other items ran depends on the split;
+    // `panic_fuse()` stops the others sooner. Uncaught, the panic would end
+    // this thread (and `main`).
     let in_map = catch_unwind(AssertUnwindSafe(|| {
         items
             .par_iter()
@@ -357,10 +399,20 @@ fn main() -> ExitCode {
                 },
             ),
             Step::new(
+                "install_reenters",
+                "waiting in another pool's install runs this pool's jobs",
+                || {
+                    for event in install_reenters() {
+                        println!("{event}");
+                    }
+                },
+            ),
+            Step::new(
                 "panic_in_task",
                 "panics caught, handled, or avoided",
                 || {
-                    // rayon's default hook prints each panic on stderr as it happens.
+                    // std's default panic hook prints each panic on stderr as it
+                    // happens, caught or not; rayon installs no hook of its own.
                     let p = panic_in_task(&[3, 13, 21]);
                     println!("par_iter with a panicking item: {:?}", p.in_map);
                     println!(
@@ -438,6 +490,19 @@ mod tests {
         assert_eq!((s1, s2), (expected, expected));
         assert_eq!(n1, 2 + 8 * 2);
         assert_eq!(n2, 2);
+    }
+
+    #[test]
+    fn a_thread_waiting_in_another_pools_install_runs_its_own_jobs() {
+        let events = course_tests::deadline(Duration::from_secs(60), install_reenters);
+        assert_eq!(
+            events,
+            [
+                "A: holds the lock, waits in other.install",
+                "B: runs while A waits, on the same thread; lock held: true",
+                "A: back from other.install (gate opened: true)",
+            ]
+        );
     }
 
     #[test]
