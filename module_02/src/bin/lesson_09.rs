@@ -4,23 +4,28 @@
 //! *wait* (network, disk, sleep) keep getting faster with more threads, far
 //! beyond the number of cores; tasks that *compute* speed up only until every
 //! core is busy. Unlike Python, whose GIL lets one thread run Python code at
-//! a time, Rust threads really do run CPU-bound code in parallel.
+//! a time, Rust threads really do run CPU-bound code in parallel. (CPython's
+//! free-threaded build — `python3.13t`, experimental in 3.13, supported from
+//! 3.14, not the default — has no GIL, and there Python threads compute in
+//! parallel too.)
 //!
 //! | Python                                          | Rust                                                        |
 //! |-------------------------------------------------|-------------------------------------------------------------|
-//! | `os.cpu_count()`                                | `std::thread::available_parallelism()`                      |
-//! | default `max_workers = min(32, cpu_count + 4)`  | rayon: one thread per logical core (`RAYON_NUM_THREADS`)     |
+//! | `os.process_cpu_count()` (3.13+; CPUs this process may use) | `std::thread::available_parallelism()` (also lowered by a cgroup CPU quota) |
+//! | `os.cpu_count()` (every CPU of the machine)     | no std counterpart                                          |
+//! | default `max_workers = min(32, (os.cpu_count() or 1) + 4)` (3.8–3.12; 3.13+: `process_cpu_count()`) | rayon: `RAYON_NUM_THREADS`, else `available_parallelism()` |
 //! | `ThreadPoolExecutor(max_workers=1000)`          | `futures::executor::ThreadPool::builder().pool_size(1000)`   |
 //! | `ex.submit(time.sleep, 1)` ×1000                | `pool.spawn_with_handle(async move { thread::sleep(d) })`    |
 //! | `wait(futures)`                                 | `block_on(join_all(handles))`                               |
 //! | CPU-bound pool of n threads                     | `rayon::ThreadPoolBuilder::new().num_threads(n)` + `par_iter` |
-//! | CPU-bound threads: no speed-up (GIL)            | CPU-bound threads: speed-up up to the core count            |
+//! | CPU-bound threads: no speed-up (with the GIL)   | CPU-bound threads: speed-up up to the core count            |
 //! | `time.perf_counter()`                           | `std::time::Instant::now()` / `.elapsed()`                  |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_09`
 //! Run one step:  `cargo run -p module_02 --bin lesson_09 -- io_bound`
 //! Times depend on the machine; the printed numbers are this run's.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -42,21 +47,29 @@ fn pool_of(threads: usize) -> rayon::ThreadPool {
         .expect("building a thread pool")
 }
 
-/// The default pool sizes of Python and of the Rust pools, on this machine.
+/// The default pool sizes of the Rust pools on this machine, and Python's
+/// formula. Python's own count can differ from `available_parallelism`:
+/// `os.cpu_count()` (its default before 3.13) counts every CPU of the
+/// machine, `os.process_cpu_count()` (3.13+) those this process may run on;
+/// neither looks at a cgroup CPU quota, which std does (its docs, Linux).
 fn defaults() -> Vec<String> {
     let cores = cores();
     vec![
-        format!("logical cores (available_parallelism): {cores}"),
+        format!("CPUs this process may use (available_parallelism): {cores}"),
         format!(
-            "Python ThreadPoolExecutor default: min(32, {cores} + 4) = {}",
+            "Python ThreadPoolExecutor default: min(32, CPUs + 4), here {} if Python counts {cores} CPUs",
             (cores + 4).min(32)
         ),
         format!(
             "rayon default pool: {} threads",
             pool_of(0).current_num_threads()
         ),
-        "futures::executor::ThreadPool default: one thread per logical core".to_owned(),
-        "tokio: one worker per core, plus up to 512 threads for spawn_blocking".to_owned(),
+        // futures-executor's `ThreadPoolBuilder::new` and tokio's runtime
+        // builder both start from `available_parallelism()`.
+        format!("futures::executor::ThreadPool default: {cores} threads"),
+        format!(
+            "tokio: {cores} worker threads (TOKIO_WORKER_THREADS overrides), plus up to 512 for spawn_blocking"
+        ),
     ]
 }
 
@@ -64,8 +77,9 @@ fn defaults() -> Vec<String> {
 /// Returns how many tasks ran and the wall time.
 ///
 /// Waiting work goes to `futures`' pool, whose idle workers block on the job
-/// queue. Rayon (used below for computing) lets idle workers spin looking for
-/// work to steal: right for CPU work, wasteful with 1,000 mostly idle threads.
+/// queue. Rayon (used below for computing) lets an idle worker search for
+/// work to steal, yielding, for a few dozen rounds before it sleeps: right
+/// for CPU work, wasteful with 1,000 mostly idle threads.
 fn io_bound(tasks: usize, threads: usize, delay: Duration) -> (usize, Duration) {
     let pool = ThreadPool::builder()
         .pool_size(threads)
@@ -93,23 +107,41 @@ fn is_prime(n: u64) -> bool {
             .all(|d| !n.is_multiple_of(d))
 }
 
+/// One CPU-bound run: the answer, the wall time, and how many of the pool's
+/// threads took a chunk.
+struct CpuRun {
+    primes: usize,
+    elapsed: Duration,
+    threads_used: usize,
+}
+
 /// Count the primes below `limit`, split into `chunks` ranges processed on a
-/// pool of `threads` threads. Returns the count and the wall time.
-fn cpu_bound(limit: u64, chunks: u64, threads: usize) -> (usize, Duration) {
+/// pool of `threads` threads, timing only the counting.
+fn cpu_bound(limit: u64, chunks: u64, threads: usize) -> CpuRun {
     let pool = pool_of(threads);
     let step = limit.div_ceil(chunks);
     let started = Instant::now();
-    let count = pool.install(|| {
+    let per_chunk: Vec<(usize, usize)> = pool.install(|| {
         (0..chunks)
             .into_par_iter()
             .map(|c| {
-                (c * step..((c + 1) * step).min(limit))
+                let primes = (c * step..((c + 1) * step).min(limit))
                     .filter(|&n| is_prime(n))
-                    .count()
+                    .count();
+                // Which of this pool's workers ran the chunk.
+                let worker =
+                    rayon::current_thread_index().expect("`install` runs chunks on the pool");
+                (primes, worker)
             })
-            .sum()
+            .collect()
     });
-    (count, started.elapsed())
+    let elapsed = started.elapsed();
+    let workers: BTreeSet<_> = per_chunk.iter().map(|&(_, worker)| worker).collect();
+    CpuRun {
+        primes: per_chunk.iter().map(|&(primes, _)| primes).sum(),
+        elapsed,
+        threads_used: workers.len(),
+    }
 }
 
 fn main() -> ExitCode {
@@ -140,17 +172,19 @@ fn main() -> ExitCode {
                 println!("{cores} logical cores");
                 let mut single = None;
                 for threads in [1, 2, 4, 8] {
-                    let (count, elapsed) = cpu_bound(1_500_000, 16, threads);
+                    let run = cpu_bound(1_500_000, 16, threads);
+                    let (elapsed, used) = (run.elapsed, run.threads_used);
                     let base = *single.get_or_insert(elapsed);
                     let speedup = base.as_secs_f64() / elapsed.as_secs_f64();
                     println!(
-                        "{count} primes on {threads} threads: {elapsed:>8.2?} (speed-up {speedup:.2}x)"
+                        "{} primes on {threads} threads ({used} took chunks): {elapsed:>8.2?} (speed-up {speedup:.2}x)",
+                        run.primes
                     );
                 }
                 println!(
                     "computing tasks stop speeding up once every core is busy ({cores} here);"
                 );
-                println!("in CPython the GIL would keep them near 1x at any thread count");
+                println!("in CPython with the GIL (the default build) they would stay near 1x");
             }),
         ],
     )
@@ -166,25 +200,37 @@ mod tests {
             io_bound(200, 200, Duration::from_millis(50))
         });
         assert_eq!(ran, 200);
+        // The measurement covers the work: every task sleeps 50 ms, so the
+        // wall time cannot be shorter.
+        assert!(elapsed >= Duration::from_millis(50), "{elapsed:?}");
         // Sequentially this would take 10 s; overlapping, about 50 ms.
         assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     }
 
     #[test]
-    fn the_prime_count_is_right_on_any_pool_size() {
+    fn the_prime_count_is_right_on_any_pool_size_and_runs_on_that_pool() {
         for threads in [1, 2, 3] {
-            let (count, elapsed) = cpu_bound(100_000, 7, threads);
-            assert_eq!(count, 9592, "pi(100000) on {threads} threads");
-            assert!(elapsed > Duration::ZERO);
+            let outside = Instant::now();
+            let run = cpu_bound(100_000, 7, threads);
+            assert_eq!(run.primes, 9592, "pi(100000) on {threads} threads");
+            // The chunks ran on the pool's own workers (`cpu_bound` panics
+            // off the pool), and on no more threads than it has.
+            assert!(
+                (1..=threads).contains(&run.threads_used),
+                "{} on {threads}",
+                run.threads_used
+            );
+            // The time is measured inside the call, around the counting.
+            assert!(run.elapsed <= outside.elapsed());
         }
-        assert_eq!(cpu_bound(10, 3, 2).0, 4);
+        assert_eq!(cpu_bound(10, 3, 2).primes, 4);
     }
 
     #[test]
     fn defaults_mention_pythons_formula() {
         let cores = cores();
         assert!(defaults().contains(&format!(
-            "Python ThreadPoolExecutor default: min(32, {cores} + 4) = {}",
+            "Python ThreadPoolExecutor default: min(32, CPUs + 4), here {} if Python counts {cores} CPUs",
             (cores + 4).min(32)
         )));
     }
