@@ -8,8 +8,8 @@
 //! | Python                                          | Rust                                                        |
 //! |-------------------------------------------------|-------------------------------------------------------------|
 //! | `ThreadPoolExecutor(max_workers=4)`             | `rayon::ThreadPoolBuilder::new().num_threads(4).build()`     |
-//! | `ThreadPoolExecutor()` (default size)           | `ThreadPoolBuilder::new()` (one worker per core)             |
-//! | `with ThreadPoolExecutor() as ex:`              | the pool is dropped at the end of its block                  |
+//! | `ThreadPoolExecutor()` (default size)           | `ThreadPoolBuilder::new()` (one worker per CPU this process may use) |
+//! | `with ThreadPoolExecutor() as ex:` (leaving it waits for the tasks) | `pool.scope(\|s\| …)`: returns once every task spawned in it has finished; dropping a rayon pool does not wait |
 //! | `ex.submit(f, x).result()`                      | `pool.install(\|\| f(x))`: runs on a worker, returns the value |
 //! | `future = ex.submit(f, x)` … `future.result()`  | `futures` pool: `pool.spawn_with_handle(fut)` → `block_on(handle)` |
 //! | `thread_name_prefix="DemoThread"`               | `.thread_name(\|i\| format!("DemoThread_{i}"))`               |
@@ -66,7 +66,7 @@ fn step_10(ranges: &[(u64, u64)]) -> Vec<u64> {
         .pool_size(3)
         .create()
         .expect("creating a 3-thread pool");
-    // `spawn_with_handle` is `submit`: the task starts now, and the
+    // `spawn_with_handle` is `submit`: the task is queued now, and the
     // `RemoteHandle` is its future. Dropping a handle would cancel the task if
     // it had not started yet (Python needs an explicit `future.cancel()`).
     let handles: Vec<_> = ranges
@@ -93,8 +93,8 @@ fn fibonacci_binet(n: i32) -> u64 {
 /// Step 11 — three different functions on a default-sized pool: the 20th
 /// Fibonacci number, the sum of the square roots of 1..=50, and 20!.
 fn step_11() -> Vec<String> {
-    // No `num_threads`: rayon's default is one worker per logical core (or
-    // `RAYON_NUM_THREADS`); Python's default is `min(32, cores + 4)`.
+    // No `num_threads`: rayon's default is `RAYON_NUM_THREADS`, else
+    // `available_parallelism()`; Python's is `min(32, CPUs + 4)`.
     let pool = rayon::ThreadPoolBuilder::new()
         .build()
         .expect("building the default pool");
@@ -148,8 +148,9 @@ fn reused_workers(tasks: usize, delay: Duration) -> (Vec<String>, Vec<String>) {
     let ran_on = done_rx.iter().collect();
     // Dropping the pool lets its workers exit; once the last one has gone,
     // rayon drops the start handler and with it `greet_tx`, which ends this
-    // loop. Rayon starts every worker up front (Python starts them lazily,
-    // one per `submit`), so both greet even if one ran no task.
+    // loop. Rayon starts every worker up front (Python starts them lazily: at
+    // most one per `submit`, none while an idle worker is waiting), so both
+    // greet even if one ran no task.
     drop(pool);
     let greetings = greet_rx.iter().collect();
     (ran_on, greetings)

@@ -7,7 +7,7 @@
 //! | Python                                  | rayon `ThreadPoolBuilder`          | `futures::executor::ThreadPoolBuilder` |
 //! |-----------------------------------------|------------------------------------|----------------------------------------|
 //! | `ThreadPoolExecutor(max_workers=3)`     | `.num_threads(3)`                  | `.pool_size(3)`                        |
-//! | default `min(32, os.cpu_count() + 4)`   | logical cores (`RAYON_NUM_THREADS`) | logical cores                         |
+//! | default `min(32, (os.cpu_count() or 1) + 4)` (3.8–3.12; 3.13+: `os.process_cpu_count()`) | `RAYON_NUM_THREADS`, else `available_parallelism()` | `available_parallelism()` |
 //! | `thread_name_prefix="worker"`           | `.thread_name(\|i\| format!(…))`     | `.name_prefix("worker-")`              |
 //! | `initializer=f, initargs=(…)`           | `.start_handler(\|i\| …)`            | `.after_start(\|i\| …)`                 |
 //! | (no counterpart)                        | `.exit_handler(\|i\| …)`             | `.before_stop(\|i\| …)`                 |
@@ -60,10 +60,18 @@ fn step_08(lists: &[[&'static str; 3]]) -> Vec<(usize, &'static str)> {
 /// What each builder produces when given nothing but defaults, and with
 /// every parameter set. Returns printable lines.
 fn builder_parameters() -> Vec<String> {
+    // `available_parallelism` counts the CPUs this process may use (affinity
+    // mask, and on Linux a cgroup CPU quota). Python's default starts from
+    // `os.cpu_count()` (all of the machine's CPUs) before 3.13 and from
+    // `os.process_cpu_count()` (the affinity mask, no quota) since, so its
+    // number can differ from this one.
     let cores = thread::available_parallelism().map_or(1, |n| n.get());
     let mut lines = vec![
-        format!("logical cores: {cores}"),
-        format!("Python's default max_workers: {}", (cores + 4).min(32)),
+        format!("CPUs this process may use (available_parallelism): {cores}"),
+        format!(
+            "Python's default max_workers, if it counts {cores} CPUs: {}",
+            (cores + 4).min(32)
+        ),
     ];
 
     let default_rayon = rayon::ThreadPoolBuilder::new()

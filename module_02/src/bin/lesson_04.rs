@@ -11,7 +11,7 @@
 //! | `except TimeoutError:`                   | `Err(RecvTimeoutError::Timeout)`: the task is still running     |
 //! | `ex.map(f, items)` → ordered iterator    | `pool.install(\|\| items.par_iter().map(f).collect())`           |
 //! | `len(s)` (code points)                   | `s.chars().count()` — `s.len()` counts UTF-8 *bytes*           |
-//! | `round(x, 2)`                            | `format!("{x:.2}")`                                             |
+//! | `round(x, 2)` → `float`                  | `format!("{x:.2}")` → `String`: the same rounding, but always two decimals (`3.50` where Python prints `3.5`) |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_04`
 //! Run one step:  `cargo run -p module_02 --bin lesson_04 -- step_10`
@@ -255,6 +255,15 @@ mod tests {
         assert_eq!(counts, expected);
         assert_eq!(counts, [49, 60]);
         assert!(STEP_11_MESSAGES[0].len() > counts[0]);
+    }
+
+    #[test]
+    fn two_decimals_round_as_pythons_round() {
+        // `round(x, 2)` in Python 3.11 gives 0.12, 0.38, 2.67, 1.0 and 3.5:
+        // both round the exact binary value, ties to even. Only the text
+        // differs: Rust keeps two decimals.
+        let shown = [0.125, 0.375, 2.675, 1.005, 3.5].map(|x: f64| format!("{x:.2}"));
+        assert_eq!(shown, ["0.12", "0.38", "2.67", "1.00", "3.50"]);
     }
 
     #[test]

@@ -80,8 +80,9 @@ fn step_08_batches() -> [(std::ops::RangeInclusive<u32>, &'static str, usize); 3
 /// Step 08 — squares of 1..=50 on 10 threads, cubes of 51..=150 on 20,
 /// factorials of 151..=300 on 30; results in input order.
 ///
-/// 300! has 615 digits: far beyond u128 (34! already overflows it), so every
-/// value is a `BigUint`, as Python's `int` would be.
+/// 300! has 615 digits: far beyond u128, whose largest factorial is 34!
+/// (≈ 2.95e38; 35! overflows), so every value is a `BigUint`, as Python's
+/// `int` would be.
 fn step_08() -> Vec<(&'static str, Vec<(u32, BigUint)>)> {
     step_08_batches()
         .into_iter()
@@ -241,6 +242,17 @@ mod tests {
             result *= BigUint::from(p).pow(exponent);
         }
         result
+    }
+
+    #[test]
+    fn thirty_four_factorial_is_the_largest_that_fits_in_u128() {
+        let checked = |n: u128| (1..=n).try_fold(1u128, |acc, k| acc.checked_mul(k));
+        assert_eq!(
+            checked(34),
+            Some(295_232_799_039_604_140_847_618_609_643_520_000_000)
+        );
+        assert_eq!(checked(35), None);
+        assert_eq!(factorial(34).to_string(), checked(34).unwrap().to_string());
     }
 
     #[test]

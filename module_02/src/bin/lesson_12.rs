@@ -13,7 +13,7 @@
 //! | `wait(futures)`                              | `block_on(join_all(handles))`                                 |
 //! | `asyncio.run(main())`                        | `tokio::runtime::Runtime::new()?.block_on(main())`            |
 //! | `asyncio.create_task(coro)`                  | `tokio::spawn(fut)` / `JoinSet::spawn(fut)`                   |
-//! | `await asyncio.gather(*tasks)`               | `join_set.join_all().await`                                   |
+//! | `await asyncio.gather(*tasks)` (input order) | `futures::future::join_all(handles).await` on the `JoinHandle`s (input order); `join_set.join_all()` gives completion order |
 //! | `await asyncio.sleep(d)`                     | `tokio::time::sleep(d).await`                                 |
 //! | `await loop.run_in_executor(None, f)` / `asyncio.to_thread(f)` | `tokio::task::spawn_blocking(f).await`      |
 //!
@@ -91,13 +91,15 @@ fn measure(run: impl FnOnce() -> usize) -> Measured {
 /// stacks of address space. A pool bounds that; 1,000 threads finish 10,000
 /// waits in ten rounds.
 fn on_threads(tasks: usize, threads: usize, delay: Duration) -> usize {
-    // `futures`' pool: its idle workers block on the job queue. Rayon's idle
-    // workers spin for a while looking for work to steal, which with 1,000
-    // threads on a few cores burns CPU that waiting work does not need.
+    // `futures`' pool: its idle workers block on the job queue. A rayon
+    // worker that runs out of work searches for work to steal, yielding, for
+    // a few dozen rounds before it sleeps, which with 1,000 threads on a few
+    // cores burns CPU that waiting work does not need.
     let pool = ThreadPool::builder()
         .pool_size(threads)
-        // Sleeping needs little stack; the default is the platform's (2 MiB
-        // for Rust threads).
+        // Sleeping needs little stack; without this the pool takes std's
+        // default (2 MiB on the tier-1 platforms today, std's docs, or
+        // `RUST_MIN_STACK`).
         .stack_size(64 * 1024)
         .create()
         .expect("creating the thread pool");
@@ -127,7 +129,9 @@ fn on_tokio(tasks: usize, delay: Duration) -> usize {
                 1usize
             });
         }
-        // `join_all` panics if a task panicked; these cannot.
+        // `JoinSet::join_all` returns the results in completion order
+        // (`gather` keeps the input order); a sum does not mind. It re-raises
+        // a task's panic; these cannot panic.
         set.join_all().await.into_iter().sum()
     })
 }
