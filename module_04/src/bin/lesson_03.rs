@@ -6,20 +6,33 @@
 //! lesson; for work-stealing schedulers, `crossbeam_deque::Worker::new_lifo`
 //! is the ready-made (non-blocking) LIFO.
 //!
-//! | Python                               | Rust                                                  |
-//! |--------------------------------------|-------------------------------------------------------|
-//! | `queue.LifoQueue()`                  | `Stack<T>`: `Mutex<Vec<T>>` + `Condvar` (below)       |
-//! | `stack.put(item)`                    | `stack.push(item)`: `Vec::push` + `notify_one()`      |
-//! | `stack.get()` (blocks when empty)    | `stack.pop()`: `Condvar::wait_while`, then `Vec::pop` |
-//! | daemon consumers + `stack.join()`    | `stack.close()`, `pop()` returns `None`, join threads |
-//! | `queue.Empty` from `get_nowait()`    | `try_pop()` returns `None`                            |
+//! The stack behaves like a channel: `stack()` returns a `Pusher` and a
+//! `Popper`, each can be cloned, and dropping the last of either side closes
+//! that side. That is what keeps a program from hanging when a thread dies:
+//! a producer that panics drops its `Pusher` while unwinding, so the
+//! consumers' `pop()` returns `None` once the stack is empty instead of
+//! waiting forever; consumers that all die drop their `Popper`s, so `push`
+//! fails instead of feeding a stack nobody reads.
+//!
+//! | Python                               | Rust                                                    |
+//! |--------------------------------------|---------------------------------------------------------|
+//! | `queue.LifoQueue()`                  | `let (pusher, popper) = stack()`: `Mutex<Vec<T>>` + `Condvar` (below) |
+//! | `stack.put(item)`                    | `pusher.push(item)`: `Vec::push` + `notify_one()`; `Err(item)` once every `Popper` is gone |
+//! | `stack.get()` (blocks when empty)    | `popper.pop()`: `Condvar::wait_while`, then `Vec::pop`  |
+//! | daemon consumers + `stack.join()`    | drop every `Pusher`: `pop()` returns `None` once empty; join the consumers |
+//! | `stack.shutdown()` (3.13+), then `get()` raises `queue.ShutDown` | the same drop; no call to forget |
+//! | `queue.Empty` from `get_nowait()`    | `popper.try_pop()` returns `None`                       |
 //!
 //! Run all steps: `cargo run -p module_04 --bin lesson_03`
 //! Run one step:  `cargo run -p module_04 --bin lesson_03 -- step_05`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `Drop for Pusher`, change `notify_all` to `notify_one` and run
+//! `cargo test -p module_04 --bin lesson_03 closing_wakes_every_waiting_consumer`:
+//! it times out. Why is `notify_one` enough in `push` but not here?
 
 use std::process::ExitCode;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -32,75 +45,125 @@ type Log<'a> = &'a (dyn Fn(String) + Sync);
 /// The course's data for step 05.
 const DATA: [u32; 10] = [15, 13, 7, 19, 3, 1, 11, 5, 9, 17];
 
-/// A blocking LIFO stack for several producers and consumers.
-///
-/// `close()` plays the part of dropping the last `Sender` of a channel:
-/// consumers take what is left and then get `None` instead of waiting
-/// forever. If a producer may panic, call `close()` from a drop guard.
-struct Stack<T> {
-    state: Mutex<StackState<T>>,
-    /// Signalled when an item is pushed or the stack is closed.
+/// What the `Pusher`s and `Popper`s of one stack share.
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    /// Signalled when an item is pushed or the last `Pusher` goes.
     changed: Condvar,
 }
 
-struct StackState<T> {
+struct State<T> {
     items: Vec<T>,
-    closed: bool,
+    /// Live `Pusher`s: at 0, `pop` stops waiting.
+    pushers: usize,
+    /// Live `Popper`s: at 0, `push` fails.
+    poppers: usize,
 }
 
-impl<T> Stack<T> {
-    fn new() -> Self {
-        Self {
-            state: Mutex::new(StackState {
-                items: Vec::new(),
-                closed: false,
-            }),
-            changed: Condvar::new(),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, StackState<T>> {
-        // No code that can panic runs while the lock is held, so the state is
-        // consistent even if the mutex were poisoned: take it anyway.
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Only `Vec::push`/`pop` and counter updates run under the lock, and
+        // none of them panics half-way, so the state is consistent even if
+        // another thread panicked while holding it: take it anyway.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
-    /// Pushes `item` on top, or gives it back as `Err` if the stack is closed.
+/// A new blocking LIFO stack for several producers and consumers, as the
+/// two halves of a channel: push through the `Pusher`, pop through the
+/// `Popper`; clone either for more producers or consumers.
+fn stack<T>() -> (Pusher<T>, Popper<T>) {
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            items: Vec::new(),
+            pushers: 1,
+            poppers: 1,
+        }),
+        changed: Condvar::new(),
+    });
+    (Pusher(Arc::clone(&shared)), Popper(shared))
+}
+
+/// The producers' half of a stack.
+struct Pusher<T>(Arc<Shared<T>>);
+
+/// The consumers' half of a stack.
+struct Popper<T>(Arc<Shared<T>>);
+
+impl<T> Pusher<T> {
+    /// Pushes `item` on top, or gives it back as `Err` when every `Popper`
+    /// is gone: nobody would ever take it.
     fn push(&self, item: T) -> Result<(), T> {
-        let mut state = self.lock();
-        if state.closed {
+        let mut state = self.0.lock();
+        if state.poppers == 0 {
             return Err(item);
         }
         state.items.push(item);
         // Unlock before waking a consumer, so it does not wake up only to
-        // wait for the lock we still hold.
+        // wait for the lock we still hold. One item feeds one consumer:
+        // `notify_one` is enough here.
         drop(state);
-        self.changed.notify_one();
+        self.0.changed.notify_one();
         Ok(())
     }
+}
 
-    /// Takes the top item, waiting while the stack is empty and open.
-    /// Returns `None` once the stack is closed and empty.
+impl<T> Popper<T> {
+    /// Takes the top item, waiting while the stack is empty and a `Pusher`
+    /// is alive. Returns `None` once the stack is empty and every `Pusher`
+    /// is gone.
     fn pop(&self) -> Option<T> {
         // `wait_while` re-checks the condition after every wake-up, so a
         // spurious wake-up or another consumer taking the item first just
         // sends this one back to sleep.
         let mut state = self
+            .0
             .changed
-            .wait_while(self.lock(), |s| s.items.is_empty() && !s.closed)
+            .wait_while(self.0.lock(), |s| s.items.is_empty() && s.pushers > 0)
             .unwrap_or_else(PoisonError::into_inner);
         state.items.pop()
     }
 
     /// Takes the top item if there is one, without waiting.
     fn try_pop(&self) -> Option<T> {
-        self.lock().items.pop()
+        self.0.lock().items.pop()
     }
+}
 
-    /// No more pushes: wakes every waiting consumer so each can see it.
-    fn close(&self) {
-        self.lock().closed = true;
-        self.changed.notify_all();
+impl<T> Clone for Pusher<T> {
+    fn clone(&self) -> Self {
+        self.0.lock().pushers += 1;
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Clone for Popper<T> {
+    fn clone(&self) -> Self {
+        self.0.lock().poppers += 1;
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<T> Drop for Pusher<T> {
+    /// Also runs while a panicking producer unwinds: its consumers are told.
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.pushers -= 1;
+        let last = state.pushers == 0;
+        drop(state);
+        if last {
+            // Every waiting consumer must see that nothing more will come,
+            // so wake them all; each finds the stack empty and returns `None`.
+            self.0.changed.notify_all();
+        }
+    }
+}
+
+impl<T> Drop for Popper<T> {
+    fn drop(&mut self) {
+        // `push` never waits (the stack is unbounded), so nobody needs
+        // waking: the next `push` sees the count.
+        self.0.lock().poppers -= 1;
     }
 }
 
@@ -108,15 +171,16 @@ impl<T> Stack<T> {
 /// thread. Returns the two orders in which they come out.
 fn lifo_vs_fifo(items: &[u32]) -> (Vec<u32>, Vec<u32>) {
     let (tx, rx) = mpsc::channel();
-    let stack = Stack::new();
+    let (pusher, popper) = stack();
     for &item in items {
         tx.send(item).expect("the receiver is alive");
-        stack.push(item).expect("the stack is open");
+        pusher.push(item).expect("the popper is alive");
     }
     drop(tx);
-    stack.close();
     let fifo = rx.iter().collect();
-    let lifo = std::iter::from_fn(|| stack.try_pop()).collect();
+    // `try_pop` (Python's `get_nowait`): on this one thread, with `pusher`
+    // still alive, `pop` would wait forever on the empty stack.
+    let lifo = std::iter::from_fn(|| popper.try_pop()).collect();
     (fifo, lifo)
 }
 
@@ -125,28 +189,28 @@ fn lifo_vs_fifo(items: &[u32]) -> (Vec<u32>, Vec<u32>) {
 /// the consumers visibly share the stack (the course has none). Returns the
 /// items each consumer took, in the order it took them.
 fn step_05(data: &[u32], consumers: usize, work: Duration, log: Log) -> Vec<Vec<u32>> {
-    let stack = Stack::new();
+    let (pusher, popper) = stack();
     thread::scope(|s| {
         // As in the course, the producer is joined before any consumer
         // starts: every item is on the stack when the first `pop` runs.
-        s.spawn(|| {
+        s.spawn(move || {
             for &item in data {
-                stack.push(item).expect("the stack is open");
+                pusher.push(item).expect("the popper is alive");
             }
-            // All items are in; consumers that find the stack empty from now
-            // on stop instead of waiting (Python's consumers are daemons that
-            // wait forever while `stack.join()` waits for `task_done`s).
-            stack.close();
+            // `pusher` is dropped here, also if this thread panics: the
+            // consumers that find the stack empty from now on stop instead
+            // of waiting (Python's consumers are daemons that wait forever
+            // while `stack.join()` waits for `task_done`s).
         })
         .join()
         .expect("the producer panicked");
 
         let handles: Vec<_> = (1..=consumers)
             .map(|id| {
-                let stack = &stack;
+                let popper = popper.clone();
                 s.spawn(move || {
                     let mut taken = Vec::new();
-                    while let Some(item) = stack.pop() {
+                    while let Some(item) = popper.pop() {
                         log(format!("consumer {id}: processing {item}"));
                         thread::sleep(work);
                         taken.push(item);
@@ -155,6 +219,9 @@ fn step_05(data: &[u32], consumers: usize, work: Duration, log: Log) -> Vec<Vec<
                 })
             })
             .collect();
+        // Each consumer holds its own clone; keeping this one would keep the
+        // stack "read" after every consumer had died.
+        drop(popper);
         let taken = handles
             .into_iter()
             .map(|h| h.join().expect("a consumer panicked"))
@@ -176,14 +243,18 @@ fn consumers_wait_for_items(
     work: Duration,
     log: Log,
 ) -> Vec<Vec<u32>> {
-    let stack = Stack::new();
     thread::scope(|s| {
+        // Both halves live inside the scope's closure: if `log` panics on
+        // this thread (say, stdout was closed), `pusher` is dropped while
+        // unwinding, before the scope waits for the consumers, and they stop
+        // instead of waiting for it forever.
+        let (pusher, popper) = stack();
         let handles: Vec<_> = (1..=consumers)
             .map(|id| {
-                let stack = &stack;
+                let popper = popper.clone();
                 s.spawn(move || {
                     let mut taken = Vec::new();
-                    while let Some(item) = stack.pop() {
+                    while let Some(item) = popper.pop() {
                         log(format!("    consumer {id}: took {item}"));
                         thread::sleep(work);
                         taken.push(item);
@@ -193,12 +264,17 @@ fn consumers_wait_for_items(
                 })
             })
             .collect();
+        drop(popper);
+        // The producer is this thread.
         for &item in data {
             log(format!("producer: push {item}"));
-            stack.push(item).expect("the stack is open");
+            if pusher.push(item).is_err() {
+                log("producer: every consumer is gone, stopping".to_owned());
+                break;
+            }
             thread::sleep(pause);
         }
-        stack.close();
+        drop(pusher);
         handles
             .into_iter()
             .map(|h| h.join().expect("a consumer panicked"))
@@ -210,6 +286,29 @@ fn print_line(line: String) {
     println!("{line}");
 }
 
+fn show_lifo_vs_fifo() {
+    let (fifo, lifo) = lifo_vs_fifo(&DATA);
+    println!("put in:        {DATA:?}");
+    println!("FIFO (queue):  {fifo:?}");
+    println!("LIFO (stack):  {lifo:?}");
+}
+
+fn show_step_05() {
+    let taken = step_05(&DATA, 3, Duration::from_millis(100), &print_line);
+    for (i, items) in taken.iter().enumerate() {
+        println!("consumer {} took {items:?}", i + 1);
+    }
+}
+
+fn show_consumers_wait_for_items() {
+    let pause = Duration::from_millis(100);
+    let work = Duration::from_millis(300);
+    let taken = consumers_wait_for_items(&DATA, 2, pause, work, &print_line);
+    for (i, items) in taken.iter().enumerate() {
+        println!("consumer {} took {items:?}", i + 1);
+    }
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -218,34 +317,13 @@ fn main() -> ExitCode {
             Step::new(
                 "lifo_vs_fifo",
                 "the same items through a channel and a stack",
-                || {
-                    let (fifo, lifo) = lifo_vs_fifo(&DATA);
-                    println!("put in:        {DATA:?}");
-                    println!("FIFO (queue):  {fifo:?}");
-                    println!("LIFO (stack):  {lifo:?}");
-                },
+                show_lifo_vs_fifo,
             ),
-            Step::new("step_05", "three consumers of a LIFO stack", || {
-                let taken = step_05(&DATA, 3, Duration::from_millis(100), &print_line);
-                for (i, items) in taken.iter().enumerate() {
-                    println!("consumer {} took {items:?}", i + 1);
-                }
-            }),
+            Step::new("step_05", "three consumers of a LIFO stack", show_step_05),
             Step::new(
                 "consumers_wait_for_items",
                 "consumers block in pop(); slow consumers take the newest first",
-                || {
-                    let taken = consumers_wait_for_items(
-                        &DATA,
-                        2,
-                        Duration::from_millis(100),
-                        Duration::from_millis(300),
-                        &print_line,
-                    );
-                    for (i, items) in taken.iter().enumerate() {
-                        println!("consumer {} took {items:?}", i + 1);
-                    }
-                },
+                show_consumers_wait_for_items,
             ),
         ],
     )
@@ -255,6 +333,7 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use course_tests::deadline;
+    use std::panic::{self, AssertUnwindSafe};
 
     const LIMIT: Duration = Duration::from_secs(10);
 
@@ -275,6 +354,19 @@ mod tests {
         part.iter().all(|x| rest.any(|y| y == x))
     }
 
+    /// Runs `body`, which must panic, under the deadline: a hang fails the
+    /// test with the deadline's message, an ordinary end fails it too.
+    fn ends_with_a_panic(body: impl FnOnce() + Send + 'static) {
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| deadline(LIMIT, body)));
+        let payload = outcome.expect_err("the body should have panicked");
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(!message.contains("deadline"), "it hung: {message}");
+    }
+
     #[test]
     fn the_stack_returns_the_newest_item_first() {
         let (fifo, lifo) = lifo_vs_fifo(&DATA);
@@ -284,17 +376,133 @@ mod tests {
 
     #[test]
     fn pushes_and_pops_interleave_in_lifo_order() {
-        let stack = Stack::new();
-        stack.push(1).unwrap();
-        stack.push(2).unwrap();
-        assert_eq!(stack.pop(), Some(2));
-        stack.push(3).unwrap();
-        assert_eq!(stack.pop(), Some(3));
-        assert_eq!(stack.pop(), Some(1));
-        assert_eq!(stack.try_pop(), None);
-        stack.close();
-        assert_eq!(stack.pop(), None, "closed and empty: no waiting");
-        assert_eq!(stack.push(4), Err(4), "closed: the item comes back");
+        deadline(LIMIT, || {
+            let (pusher, popper) = stack();
+            pusher.push(1).unwrap();
+            pusher.push(2).unwrap();
+            assert_eq!(popper.pop(), Some(2));
+            pusher.push(3).unwrap();
+            assert_eq!(popper.pop(), Some(3));
+            assert_eq!(popper.pop(), Some(1));
+            assert_eq!(popper.try_pop(), None);
+            pusher.push(4).unwrap();
+            drop(pusher);
+            assert_eq!(popper.pop(), Some(4), "what was pushed still comes out");
+            assert_eq!(popper.pop(), None, "empty, no pusher: no waiting");
+        });
+    }
+
+    #[test]
+    fn push_fails_once_every_consumer_has_gone() {
+        let result = deadline(LIMIT, || {
+            let (pusher, popper) = stack();
+            let second = popper.clone();
+            pusher.push(1).unwrap();
+            // One consumer takes an item and panics, the other just leaves.
+            let consumer = thread::spawn(move || {
+                popper.pop();
+                panic!("consumer dies");
+            });
+            assert!(consumer.join().is_err());
+            pusher.push(2).expect("one consumer is left");
+            drop(second);
+            pusher.push(3)
+        });
+        assert_eq!(result, Err(3), "nobody can take it: the item comes back");
+    }
+
+    #[test]
+    fn pop_returns_none_when_the_producer_panics() {
+        let got: Vec<u32> = deadline(LIMIT, || {
+            let (pusher, popper) = stack();
+            let consumer = thread::spawn(move || std::iter::from_fn(|| popper.pop()).collect());
+            let producer = thread::spawn(move || {
+                pusher.push(7).unwrap();
+                panic!("producer dies before it is done");
+            });
+            assert!(producer.join().is_err());
+            consumer.join().unwrap()
+        });
+        assert_eq!(got, vec![7]);
+    }
+
+    #[test]
+    fn closing_wakes_every_waiting_consumer() {
+        // Several consumers wait on an empty stack; when the only pusher
+        // goes, every one of them must wake and stop. With `notify_one` in
+        // `Drop for Pusher`, all but one would sleep on.
+        let stopped = deadline(LIMIT, || {
+            let (pusher, popper) = stack::<u32>();
+            let (ready_tx, ready_rx) = mpsc::channel();
+            let consumers: Vec<_> = (0..4)
+                .map(|_| {
+                    let popper = popper.clone();
+                    let ready_tx = ready_tx.clone();
+                    thread::spawn(move || {
+                        ready_tx.send(()).unwrap();
+                        popper.pop()
+                    })
+                })
+                .collect();
+            for _ in 0..4 {
+                ready_rx.recv().unwrap();
+            }
+            // Give them time to get into `wait_while` (not needed for
+            // correctness: a consumer that gets there late sees the count).
+            thread::sleep(Duration::from_millis(50));
+            drop(pusher);
+            consumers
+                .into_iter()
+                .map(|c| c.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(stopped, [None; 4]);
+    }
+
+    #[test]
+    fn a_producer_that_dies_mid_step_does_not_hang_its_consumers() {
+        // The printing thread dies as it would on a closed stdout: here the
+        // producer, whose `log` panics. Before the stack closed on drop, the
+        // consumers waited in `pop` forever and the scope waited for them.
+        ends_with_a_panic(|| {
+            let log = |line: String| assert!(!line.starts_with("producer"), "stdout closed");
+            consumers_wait_for_items(&DATA, 2, Duration::ZERO, Duration::ZERO, &log);
+        });
+    }
+
+    #[test]
+    fn consumers_that_die_mid_step_stop_the_producer() {
+        // Each consumer dies on its first item (its `log` panics); the
+        // producer's pushes then fail, and it stops instead of feeding a
+        // stack nobody reads. Before its third push the producer waits until
+        // both consumers have died, so the test does not depend on speed;
+        // the 1 ms pauses leave seconds for their unwinding to drop the
+        // `Popper`s before the 2000 items run out.
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&lines);
+        ends_with_a_panic(move || {
+            let (died_tx, died_rx) = mpsc::channel();
+            let died_rx = Mutex::new(died_rx);
+            let log = |line: String| {
+                if line.starts_with("    consumer") {
+                    died_tx.send(()).unwrap();
+                    panic!("stdout closed");
+                }
+                if line == "producer: push 3" {
+                    let died = died_rx.lock().unwrap();
+                    died.recv().unwrap();
+                    died.recv().unwrap();
+                }
+                seen.lock().unwrap().push(line);
+            };
+            let data: Vec<u32> = (1..=2000).collect();
+            consumers_wait_for_items(&data, 2, Duration::from_millis(1), Duration::ZERO, &log);
+        });
+        let lines = lines.lock().unwrap_or_else(PoisonError::into_inner);
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("producer: every consumer is gone, stopping"),
+        );
     }
 
     #[test]
