@@ -14,6 +14,10 @@
 //!
 //! Run all steps: `cargo run -p module_01 --bin lesson_03`
 //! Run one step:  `cargo run -p module_01 --bin lesson_03 -- step_06`
+//!
+//! Try: in `step_09`, give two threads the same array (`descending` twice)
+//! and read the compiler's error. Then make one thread `panic!` and run
+//! `-- step_09`: which message does the scope end with?
 
 use std::process::ExitCode;
 use std::thread;
@@ -72,15 +76,23 @@ fn step_08(numbers: &[u64]) -> (u64, u64) {
 /// descending, numbers ascending, letters alphabetically.
 ///
 /// Each thread gets a `&mut` borrow of a different array. The borrow checker
-/// proves that no two threads touch the same data; in Python nothing checks
-/// that, and passing the same list to two sorting threads would be a race.
+/// proves that no two threads touch the same data. In Python nothing checks
+/// that: two threads sorting one list of ints happen not to collide only
+/// because CPython's `list.sort` holds the GIL throughout; with a
+/// Python-level `__lt__` other threads run mid-sort, and one that appends
+/// to the list makes the sort raise `ValueError: list modified during sort`
+/// (tried on 3.11).
 fn step_09(descending: &mut [u32], ascending: &mut [u32], letters: &mut [char]) {
     thread::scope(|s| {
         s.spawn(|| descending.sort_unstable_by(|a, b| b.cmp(a)));
         s.spawn(|| ascending.sort_unstable());
         s.spawn(|| letters.sort_unstable());
-        // Threads spawned in a scope are joined when the scope ends; a panic
-        // in any of them is re-raised here.
+        // Threads spawned in a scope are joined when the scope ends. If one
+        // of them panicked and nobody joined its handle, `scope` then panics
+        // with a new message, "a scoped thread panicked": the original
+        // payload is gone (the default hook has printed it). To get it back,
+        // keep the handle and `join()` it inside the scope, which returns
+        // `Err(payload)` (std's `thread::scope` docs and source).
     });
 }
 
@@ -142,6 +154,35 @@ mod tests {
         let (even, odd) = step_08(&STEP_08_NUMBERS);
         assert_eq!(even + odd, STEP_08_NUMBERS.iter().sum::<u64>());
         assert_eq!((even, odd), (13_416, 10_374));
+    }
+
+    #[test]
+    fn step_09_sorts_shuffled_arrays_each_its_own_way() {
+        // The course's number arrays come already sorted, so a step that
+        // left them alone would pass the test below; shuffled copies catch
+        // that, and a sort in the wrong direction.
+        use rand::seq::SliceRandom;
+        let mut rng = rand::rng();
+        let (sorted_desc, sorted_asc, _) = step_09_data();
+        for _ in 0..20 {
+            let (mut descending, mut ascending, mut letters) = step_09_data();
+            descending.shuffle(&mut rng);
+            ascending.shuffle(&mut rng);
+            letters.shuffle(&mut rng);
+            step_09(&mut descending, &mut ascending, &mut letters);
+            assert_eq!(descending, sorted_desc);
+            assert_eq!(ascending, sorted_asc);
+            assert_eq!(letters.iter().collect::<String>(), "abdeghklmnoqswz");
+        }
+        // And the reverse of each expected order, which a shuffle may miss.
+        let (mut descending, mut ascending, mut letters) = step_09_data();
+        descending.reverse();
+        ascending.reverse();
+        letters.sort_unstable_by(|a, b| b.cmp(a));
+        step_09(&mut descending, &mut ascending, &mut letters);
+        assert_eq!(descending, sorted_desc);
+        assert_eq!(ascending, sorted_asc);
+        assert_eq!(letters.iter().collect::<String>(), "abdeghklmnoqswz");
     }
 
     #[test]

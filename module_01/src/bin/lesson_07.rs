@@ -2,13 +2,15 @@
 //!
 //! A thread's name shows up in panics, debuggers and logs. In Rust it is set
 //! once, when the thread is spawned, with `thread::Builder::name`; a thread
-//! spawned without one has no name at all (Python invents `Thread-N`).
+//! spawned without one has no name at all (Python invents one: since 3.10
+//! `Thread-1 (f)` for a thread with `target=f`, plain `Thread-2` without a
+//! target).
 //!
 //! | Python                                       | Rust                                                   |
 //! |----------------------------------------------|--------------------------------------------------------|
 //! | `Thread(target=f, name="A")`                 | `thread::Builder::new().name("A".into()).spawn(f)?`    |
 //! | `threading.current_thread().name`            | `thread::current().name()` → `Option<&str>`             |
-//! | default name `Thread-1`, `Thread-2`, …       | `None`                                                 |
+//! | default name `Thread-1 (f)` (3.10+), `Thread-2` | `None`                                              |
 //! | `t.join(timeout=2.1)`; `t.is_alive()`        | a deadline on a channel; `handle.is_finished()`         |
 //! | a global list appended to by threads         | `Mutex<Vec<String>>` shared by scoped threads          |
 //!

@@ -34,7 +34,8 @@ const CODE_NAMES: [&str; 5] = ["Alpha", "Bravo", "Delta", "Charley", "Echo"];
 ///
 /// The Python threads rename themselves. A Rust thread's name cannot change
 /// once it runs, so the code name is given at spawn; the "initial name" a
-/// Python thread would have had (`Thread-N`) has no Rust counterpart.
+/// Python thread would have had (`Thread-N (task)` since 3.10) has no Rust
+/// counterpart.
 /// Returns the names the threads ran under.
 fn step_15(work: Duration) -> Vec<String> {
     let tasks: Vec<_> = CODE_NAMES
