@@ -2,7 +2,9 @@
 //!
 //! In Python a CPU-bound job on a `ThreadPoolExecutor` runs no faster than on
 //! one thread: the GIL lets one thread execute bytecode at a time, so only a
-//! `ProcessPoolExecutor` scales. Rust has no GIL: threads run on every core,
+//! `ProcessPoolExecutor` scales. (CPython's free-threaded build, 3.13t and
+//! later (PEP 703), has no GIL and its threads do scale; it is a separate,
+//! optional build, not the default `python3`.) Rust has no GIL: threads run on every core,
 //! so a thread pool scales and processes add nothing to speed. What processes
 //! do add is isolation (a crash stays in the child), paid for with start-up
 //! time and with copying every argument and result through a pipe.
@@ -85,8 +87,15 @@ fn scaling_table(
 }
 
 /// The average time to start a worker and get one answer back, for a thread
-/// and for a process.
-fn startup_cost(program: &Path, rounds: u32) -> Result<(Duration, Duration), WorkerError> {
+/// and for a process, and the pid each process reported.
+#[derive(Debug)]
+struct Startup {
+    thread: Duration,
+    process: Duration,
+    pids: Vec<u32>,
+}
+
+fn startup_cost(program: &Path, rounds: u32) -> Result<Startup, WorkerError> {
     let started = Instant::now();
     for _ in 0..rounds {
         let handle = thread::spawn(std::process::id);
@@ -94,13 +103,18 @@ fn startup_cost(program: &Path, rounds: u32) -> Result<(Duration, Duration), Wor
     }
     let thread_cost = started.elapsed() / rounds;
 
+    let mut pids = Vec::new();
     let started = Instant::now();
     for _ in 0..rounds {
         let mut worker = WorkerProcess::spawn(program)?;
-        worker.request(&Task::Pid)?;
+        pids.push(worker.request(&Task::Pid)?.pid);
         worker.finish()?;
     }
-    Ok((thread_cost, started.elapsed() / rounds))
+    Ok(Startup {
+        thread: thread_cost,
+        process: started.elapsed() / rounds,
+        pids,
+    })
 }
 
 /// What handing `numbers` to a worker costs.
@@ -232,9 +246,12 @@ fn main() -> ExitCode {
                 "startup_cost",
                 "starting a thread vs starting a process",
                 || match startup_cost(&this_program(), 5) {
-                    Ok((t, p)) => {
-                        println!("thread: spawn + answer + join ≈ {t:.2?}");
-                        println!("process: spawn + answer + exit ≈ {p:.2?}");
+                    Ok(s) => {
+                        println!("thread: spawn + answer + join ≈ {:.2?}", s.thread);
+                        println!(
+                            "process: spawn + answer + exit ≈ {:.2?} (pids {:?})",
+                            s.process, s.pids
+                        );
                     }
                     Err(e) => println!("error: {e}"),
                 },
@@ -337,11 +354,25 @@ mod tests {
     }
 
     #[test]
-    fn starting_a_process_works_and_is_timed() {
+    fn every_round_starts_a_new_process_and_reports_averages() {
         let program = lesson_binary();
-        let (thread, process) = course_tests::deadline(Duration::from_secs(60), move || {
-            startup_cost(&program, 2).unwrap()
+        let rounds = 3;
+        let (s, total) = course_tests::deadline(Duration::from_secs(60), move || {
+            let started = Instant::now();
+            let s = startup_cost(&program, rounds).unwrap();
+            (s, started.elapsed())
         });
-        assert!(thread > Duration::ZERO && process > Duration::ZERO);
+        // A fresh process per round: as many distinct pids, none of them ours.
+        let mut pids = s.pids.clone();
+        pids.sort_unstable();
+        pids.dedup();
+        assert_eq!(pids.len(), rounds as usize, "{s:?}");
+        assert!(!pids.contains(&std::process::id()));
+        // Averages: `rounds` of each fit in the whole call, on any machine (a
+        // total reported as an average would not).
+        assert!(
+            (s.thread + s.process) * rounds <= total,
+            "{s:?} in {total:?}"
+        );
     }
 }
