@@ -7,13 +7,17 @@
 //!
 //! | Python                                       | Rust                                                           |
 //! |----------------------------------------------|----------------------------------------------------------------|
-//! | `with Pool() as pool:` (closed at the end)   | `pool.scope(\|s\| …)` / `rayon::scope`: every task done at `}`   |
+//! | `pool.close(); pool.join()` (wait for all)   | `pool.scope(\|s\| …)` / `rayon::scope`: every task done at `}`   |
 //! | pass data in, return results (no globals)    | `par_iter().map(…).sum()`: a reduction, no `Mutex` needed      |
 //! | `multiprocessing.Value` + lock for a counter | `Mutex`/atomics work, but contend: prefer the reduction        |
 //! | `pool.map(f, items, chunksize=…)`            | `with_min_len(n)`; for processes, fewer bigger tasks           |
 //! | threads (or asyncio) for I/O, pool for CPU   | `std::thread`/tokio for waiting, rayon for computing           |
 //! | `if __name__ == "__main__":`                 | the worker mode check on the first line of `main`              |
 //! | a crashing worker process                    | `WorkerError::Died`; replace the worker, the parent carries on |
+//!
+//! `with Pool() as pool:` is not the waiting kind: its `__exit__` calls
+//! `terminate()`, which throws pending tasks away, so results must be
+//! collected (`map`, `get`) inside the block (`multiprocessing/pool.py`).
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_13`
 //! Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
@@ -36,9 +40,10 @@ fn pool(threads: usize) -> ThreadPool {
         .expect("the OS can start the pool's threads")
 }
 
-/// `with Pool() as pool:` — a scope ends only when every task spawned in it
-/// has ended, so tasks may borrow local data, here disjoint `&mut` parts of
-/// one vector.
+/// `pool.close(); pool.join()`: a scope ends only when every task spawned in
+/// it has ended, so tasks may borrow local data, here disjoint `&mut` parts
+/// of one vector. (Leaving `with Pool() as pool:` does not wait: it
+/// terminates the workers.)
 fn scope_the_pool(pool: &ThreadPool, values: &mut [u64]) {
     pool.scope(|s| {
         for part in values.chunks_mut(4) {
