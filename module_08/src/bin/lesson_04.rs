@@ -1,10 +1,14 @@
 //! Lesson 8.4 — Thread-safe map (dict) («Потокобезопасный словарь»)
 //!
-//! A map shared by threads: in CPython one `d[k] = v` is atomic under the
-//! GIL, but `if k not in d: d[k] = v` and `d[k] += 1` are two steps another
-//! thread can split. Rust will not let threads touch a bare `HashMap` at
-//! all; put it behind a `Mutex` or `RwLock` and do check-then-act through
-//! the entry API under one guard.
+//! A map shared by threads: in CPython one `d[k] = v` with a built-in key
+//! type is atomic under the GIL (a key whose `__hash__` or `__eq__` is
+//! Python code lets other threads run inside it). `if k not in d: d[k] = v`
+//! and `d[k] += 1` are several steps, and nothing makes them one: whether a
+//! given CPython switches threads between them depends on its version (see
+//! lesson 8.1), and free-threaded builds run the threads truly at once.
+//! Rust will not let threads touch a bare `HashMap` at all; put it behind a
+//! `Mutex` or `RwLock` and do check-then-act through the entry API under
+//! one guard.
 //!
 //! | Python                                  | Rust                                                   |
 //! |-----------------------------------------|--------------------------------------------------------|
