@@ -7,24 +7,36 @@
 //! bounded blocking queue. Writing that small type is the lesson: no channel
 //! orders its items by priority.
 //!
+//! Like 4.3's stack, the queue behaves like a channel: `priority_queue(n)`
+//! returns a `Pusher` and a `Popper`, each can be cloned. When the last
+//! `Pusher` goes, the consumers drain the queue and then get `None`; when the
+//! last `Popper` goes, `push` fails, also a `push` already waiting for room.
+//! A thread that dies drops its half while unwinding, so the others never
+//! wait for it forever.
+//!
 //! | Python                                   | Rust                                                      |
 //! |------------------------------------------|-----------------------------------------------------------|
 //! | `heapq` / `PriorityQueue` (min first)    | `BinaryHeap<Reverse<_>>` (`BinaryHeap` alone: max first)  |
-//! | `PriorityQueue(maxsize=5)`               | `PriorityQueue::new(5)`: `Mutex<BinaryHeap>` + 2 `Condvar`s |
-//! | `q.put((priority, item))` (blocks full)  | `q.push(priority, item)`: waits on `not_full`             |
-//! | `q.get()` (blocks empty)                 | `q.pop()`: waits on `not_empty`; `None` once closed       |
+//! | `PriorityQueue(maxsize=5)`               | `priority_queue(5)`: `Mutex<BinaryHeap>` + 2 `Condvar`s    |
+//! | `q.put((priority, item))` (blocks full)  | `pusher.push(priority, item)`: waits on `not_full`; `Err(item)` once every `Popper` is gone |
+//! | `q.get()` (blocks empty)                 | `popper.pop()`: waits on `not_empty`; `None` once empty and every `Pusher` is gone |
 //! | `(priority, count, item)` tie-breaker    | `Entry { priority, seq, item }`, ordered by `(priority, seq)` |
-//! | `q.qsize()`                              | `q.len()`                                                 |
-//! | daemon consumers + `q.join()`            | `q.close()`, then join the consumers                      |
+//! | `q.qsize()`                              | `pusher.len()`                                            |
+//! | daemon consumers + `q.join()`            | drop every `Pusher`, then join the consumers              |
+//! | `q.shutdown()` (3.13+), `queue.ShutDown` | the same drop; no call to forget                          |
 //!
 //! Run all steps: `cargo run -p module_04 --bin lesson_04`
 //! Run one step:  `cargo run -p module_04 --bin lesson_04 -- step_05`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `Drop for Popper`, delete the `notify_all` and run
+//! `cargo test -p module_04 --bin lesson_04 a_waiting_push_fails_when_every_consumer_goes`:
+//! it times out. Who else could wake a producer that waits for room?
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::process::ExitCode;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -82,13 +94,12 @@ impl<P: Ord, T> PartialEq for Entry<P, T> {
 
 impl<P: Ord, T> Eq for Entry<P, T> {}
 
-/// A bounded, blocking min-priority queue for several producers and
-/// consumers.
-struct PriorityQueue<P, T> {
+/// What the `Pusher`s and `Popper`s of one priority queue share.
+struct Shared<P, T> {
     state: Mutex<QueueState<P, T>>,
-    /// Signalled when an item arrives or the queue is closed.
+    /// Signalled when an item arrives or the last `Pusher` goes.
     not_empty: Condvar,
-    /// Signalled when an item leaves or the queue is closed.
+    /// Signalled when an item leaves or the last `Popper` goes.
     not_full: Condvar,
     capacity: usize,
 }
@@ -96,42 +107,61 @@ struct PriorityQueue<P, T> {
 struct QueueState<P, T> {
     heap: BinaryHeap<Reverse<Entry<P, T>>>,
     next_seq: u64,
-    closed: bool,
+    /// Live `Pusher`s: at 0, `pop` stops waiting.
+    pushers: usize,
+    /// Live `Popper`s: at 0, `push` fails.
+    poppers: usize,
 }
 
-impl<P: Ord, T> PriorityQueue<P, T> {
-    fn new(capacity: usize) -> Self {
-        assert!(
-            capacity > 0,
-            "a queue of capacity 0 could never take an item"
-        );
-        Self {
-            state: Mutex::new(QueueState {
-                heap: BinaryHeap::with_capacity(capacity),
-                next_seq: 0,
-                closed: false,
-            }),
-            not_empty: Condvar::new(),
-            not_full: Condvar::new(),
-            capacity,
-        }
-    }
-
+impl<P, T> Shared<P, T> {
     fn lock(&self) -> MutexGuard<'_, QueueState<P, T>> {
         // Only `Ord::cmp` of `P` runs under the lock; for the plain
         // priorities used here it cannot panic, so a poisoned state is still
         // a valid heap.
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
+/// A new bounded, blocking min-priority queue for several producers and
+/// consumers, as the two halves of a channel (like `sync_channel(capacity)`):
+/// push through a `Pusher`, pop through a `Popper`, clone either.
+fn priority_queue<P: Ord, T>(capacity: usize) -> (Pusher<P, T>, Popper<P, T>) {
+    assert!(
+        capacity > 0,
+        "a queue of capacity 0 could never take an item"
+    );
+    let shared = Arc::new(Shared {
+        state: Mutex::new(QueueState {
+            heap: BinaryHeap::with_capacity(capacity),
+            next_seq: 0,
+            pushers: 1,
+            poppers: 1,
+        }),
+        not_empty: Condvar::new(),
+        not_full: Condvar::new(),
+        capacity,
+    });
+    (Pusher(Arc::clone(&shared)), Popper(shared))
+}
+
+/// The producers' half of a priority queue.
+struct Pusher<P, T>(Arc<Shared<P, T>>);
+
+/// The consumers' half of a priority queue.
+struct Popper<P, T>(Arc<Shared<P, T>>);
+
+impl<P: Ord, T> Pusher<P, T> {
     /// Adds `item`, waiting while the queue is full. Gives the item back as
-    /// `Err` if the queue is closed.
+    /// `Err` when every `Popper` is gone, also if they go while it waits.
     fn push(&self, priority: P, item: T) -> Result<(), T> {
-        let mut state = self
+        let shared = &*self.0;
+        let mut state = shared
             .not_full
-            .wait_while(self.lock(), |s| s.heap.len() >= self.capacity && !s.closed)
+            .wait_while(shared.lock(), |s| {
+                s.heap.len() >= shared.capacity && s.poppers > 0
+            })
             .unwrap_or_else(PoisonError::into_inner);
-        if state.closed {
+        if state.poppers == 0 {
             return Err(item);
         }
         let seq = state.next_seq;
@@ -142,32 +172,74 @@ impl<P: Ord, T> PriorityQueue<P, T> {
             item,
         }));
         drop(state);
-        self.not_empty.notify_one();
+        shared.not_empty.notify_one();
         Ok(())
     }
 
+    /// How many items are queued (`q.qsize()`): a snapshot, other threads
+    /// may change it at once.
+    fn len(&self) -> usize {
+        self.0.lock().heap.len()
+    }
+}
+
+impl<P: Ord, T> Popper<P, T> {
     /// Takes the item with the lowest priority (the earliest of equals),
-    /// waiting while the queue is empty. `None` once closed and empty.
+    /// waiting while the queue is empty and a `Pusher` is alive. `None` once
+    /// the queue is empty and every `Pusher` is gone.
     fn pop(&self) -> Option<(P, T)> {
-        let mut state = self
+        let shared = &*self.0;
+        let mut state = shared
             .not_empty
-            .wait_while(self.lock(), |s| s.heap.is_empty() && !s.closed)
+            .wait_while(shared.lock(), |s| s.heap.is_empty() && s.pushers > 0)
             .unwrap_or_else(PoisonError::into_inner);
         let Reverse(entry) = state.heap.pop()?;
         drop(state);
-        self.not_full.notify_one();
+        // One free slot lets one producer in: `notify_one` is enough.
+        shared.not_full.notify_one();
         Some((entry.priority, entry.item))
     }
+}
 
-    fn len(&self) -> usize {
-        self.lock().heap.len()
+impl<P, T> Clone for Pusher<P, T> {
+    fn clone(&self) -> Self {
+        self.0.lock().pushers += 1;
+        Self(Arc::clone(&self.0))
     }
+}
 
-    /// No more pushes: consumers drain what is left, then get `None`.
-    fn close(&self) {
-        self.lock().closed = true;
-        self.not_empty.notify_all();
-        self.not_full.notify_all();
+impl<P, T> Clone for Popper<P, T> {
+    fn clone(&self) -> Self {
+        self.0.lock().poppers += 1;
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<P, T> Drop for Pusher<P, T> {
+    /// Also runs while a panicking producer unwinds: its consumers are told.
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.pushers -= 1;
+        let last = state.pushers == 0;
+        drop(state);
+        if last {
+            // Every waiting consumer must see that nothing more will come.
+            self.0.not_empty.notify_all();
+        }
+    }
+}
+
+impl<P, T> Drop for Popper<P, T> {
+    /// Also runs while a panicking consumer unwinds: producers waiting for
+    /// room are told that none will come.
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.poppers -= 1;
+        let last = state.poppers == 0;
+        drop(state);
+        if last {
+            self.0.not_full.notify_all();
+        }
     }
 }
 
@@ -183,7 +255,7 @@ fn heap_order(items: &[(u32, &'static str)]) -> (Vec<u32>, Vec<u32>, Vec<&'stati
     let mut min_heap: BinaryHeap<Reverse<u32>> = items.iter().map(|&(p, _)| Reverse(p)).collect();
     let min_first = std::iter::from_fn(|| min_heap.pop().map(|Reverse(p)| p)).collect();
 
-    let ties = PriorityQueue::new(6);
+    let (ties, popper) = priority_queue(6);
     for (priority, name) in [
         (2, "b1"),
         (1, "a1"),
@@ -194,8 +266,8 @@ fn heap_order(items: &[(u32, &'static str)]) -> (Vec<u32>, Vec<u32>, Vec<&'stati
     ] {
         ties.push(priority, name).expect("the queue is open");
     }
-    ties.close();
-    let tie_order = std::iter::from_fn(|| ties.pop().map(|(_, name)| name)).collect();
+    drop(ties);
+    let tie_order = std::iter::from_fn(|| popper.pop().map(|(_, name)| name)).collect();
     (max_first, min_first, tie_order)
 }
 
@@ -216,14 +288,17 @@ fn step_05(
     per_unit: Duration,
     log: Log,
 ) -> Step05 {
-    let queue = PriorityQueue::new(capacity);
     thread::scope(|s| {
-        let queue = &queue;
+        // Both halves live inside the scope's closure: if this thread (the
+        // producer) panics, `pusher` is dropped while unwinding, before the
+        // scope waits for the consumers, and they stop instead of waiting.
+        let (pusher, popper) = priority_queue(capacity);
         let handles: Vec<_> = (1..=consumers)
             .map(|id| {
+                let popper = popper.clone();
                 s.spawn(move || {
                     let mut processed = Vec::new();
-                    while let Some((priority, name)) = queue.pop() {
+                    while let Some((priority, name)) = popper.pop() {
                         thread::sleep(per_unit * priority);
                         // `println!` locks stdout for the whole line, so
                         // lines never mix; the course's print lock is built in.
@@ -236,14 +311,21 @@ fn step_05(
                 })
             })
             .collect();
+        // Only the consumers' clones may keep the queue "read": if they all
+        // die, the producer's `push` fails instead of waiting for room.
+        drop(popper);
 
         let mut lengths = Vec::new();
         for &(priority, name) in items {
             // Waits while 5 items are queued: the consumers set the pace.
-            queue.push(priority, name).expect("the queue is open");
-            lengths.push(queue.len());
+            if pusher.push(priority, name).is_err() {
+                log("producer: every consumer is gone, stopping".to_owned());
+                break;
+            }
+            lengths.push(pusher.len());
         }
-        queue.close();
+        // No more items: the consumers drain the queue, then stop.
+        drop(pusher);
 
         let processed = handles
             .into_iter()
@@ -257,6 +339,30 @@ fn print_line(line: String) {
     println!("{line}");
 }
 
+fn show_heap_order() {
+    let (max_first, min_first, ties) = heap_order(&ELECTRONICS);
+    println!("BinaryHeap:          {max_first:?}");
+    println!("BinaryHeap<Reverse>: {min_first:?}");
+    println!("equal priorities:    {ties:?}");
+}
+
+fn show_step_05() {
+    let result = step_05(
+        &ELECTRONICS,
+        CAPACITY,
+        2,
+        Duration::from_millis(10),
+        &print_line,
+    );
+    println!("queue length after each put: {:?}", result.lengths);
+    for (i, items) in result.processed.iter().enumerate() {
+        println!("consumer {} processed {items:?}", i + 1);
+    }
+    // The consumers start while the producer is still putting, so the order
+    // is by priority among the items queued at each get, not over all ten.
+    println!("each get took the lowest priority queued at that moment");
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -265,33 +371,12 @@ fn main() -> ExitCode {
             Step::new(
                 "heap_order",
                 "max-heap, min-heap with Reverse, ties in arrival order",
-                || {
-                    let (max_first, min_first, ties) = heap_order(&ELECTRONICS);
-                    println!("BinaryHeap:          {max_first:?}");
-                    println!("BinaryHeap<Reverse>: {min_first:?}");
-                    println!("equal priorities:    {ties:?}");
-                },
+                show_heap_order,
             ),
             Step::new(
                 "step_05",
                 "two consumers, a priority queue of size 5",
-                || {
-                    let result = step_05(
-                        &ELECTRONICS,
-                        CAPACITY,
-                        2,
-                        Duration::from_millis(10),
-                        &print_line,
-                    );
-                    println!("queue length after each put: {:?}", result.lengths);
-                    for (i, items) in result.processed.iter().enumerate() {
-                        println!("consumer {} processed {items:?}", i + 1);
-                    }
-                    // The consumers start while the producer is still putting,
-                    // so the order is by priority among the items queued at
-                    // each get, not over all ten.
-                    println!("each get took the lowest priority queued at that moment");
-                },
+                show_step_05,
             ),
         ],
     )
@@ -301,14 +386,29 @@ fn main() -> ExitCode {
 mod tests {
     use super::*;
     use course_tests::deadline;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::mpsc;
 
     const LIMIT: Duration = Duration::from_secs(10);
 
     fn quiet(_: String) {}
 
+    /// Runs `body`, which must panic, under the deadline: a hang fails the
+    /// test with the deadline's message, an ordinary end fails it too.
+    fn ends_with_a_panic(body: impl FnOnce() + Send + 'static) {
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| deadline(LIMIT, body)));
+        let payload = outcome.expect_err("the body should have panicked");
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(!message.contains("deadline"), "it hung: {message}");
+    }
+
     #[test]
     fn reverse_turns_the_max_heap_into_a_min_heap() {
-        let (max_first, min_first, ties) = heap_order(&ELECTRONICS);
+        let (max_first, min_first, ties) = deadline(LIMIT, || heap_order(&ELECTRONICS));
         assert_eq!(max_first, [83, 67, 47, 33, 21, 15, 7, 4, 1, 0]);
         assert_eq!(min_first, [0, 1, 4, 7, 15, 21, 33, 47, 67, 83]);
         assert_eq!(ties, ["a1", "a2", "a3", "b1", "b2", "b3"]);
@@ -316,49 +416,135 @@ mod tests {
 
     #[test]
     fn items_present_together_come_out_lowest_priority_first() {
-        // Fill to capacity before anyone takes: the order is then fixed.
-        let queue = PriorityQueue::new(CAPACITY);
-        for &(priority, name) in &ELECTRONICS[..CAPACITY] {
-            queue.push(priority, name).unwrap();
-        }
-        assert_eq!(queue.len(), CAPACITY);
-        queue.close();
-        let order: Vec<&str> = std::iter::from_fn(|| queue.pop().map(|(_, n)| n)).collect();
+        let (order, late) = deadline(LIMIT, || {
+            // Fill to capacity before anyone takes: the order is then fixed.
+            let (pusher, popper) = priority_queue(CAPACITY);
+            for &(priority, name) in &ELECTRONICS[..CAPACITY] {
+                pusher.push(priority, name).unwrap();
+            }
+            assert_eq!(pusher.len(), CAPACITY);
+            drop(pusher);
+            let order: Vec<&str> = std::iter::from_fn(|| popper.pop().map(|(_, n)| n)).collect();
+            // A new pusher cannot be made once all are gone, so check the
+            // other direction on a fresh queue: no popper, the item comes back.
+            let (pusher, popper) = priority_queue(CAPACITY);
+            drop(popper);
+            (order, pusher.push(9, "late"))
+        });
         assert_eq!(
             order,
             ["smartphone", "tablet", "laptop", "camera", "headset"]
         );
-        assert_eq!(
-            queue.push(9, "late"),
-            Err("late"),
-            "closed: the item comes back"
-        );
+        assert_eq!(late, Err("late"), "no consumer: the item comes back");
     }
 
     #[test]
     fn a_full_queue_makes_the_producer_wait_and_the_next_pop_is_the_minimum() {
         let first = deadline(LIMIT, || {
-            let queue = PriorityQueue::new(CAPACITY);
+            let (pusher, popper) = priority_queue(CAPACITY);
+            let (pushed_tx, pushed_rx) = mpsc::channel();
             thread::scope(|s| {
-                let producer = s.spawn(|| {
+                s.spawn(move || {
                     for &(priority, name) in &ELECTRONICS {
-                        queue.push(priority, name).unwrap();
+                        pusher.push(priority, name).unwrap();
+                        pushed_tx.send(pusher.len()).unwrap();
                     }
-                    queue.close();
                 });
-                // Wait until the producer has filled the queue (it then
-                // blocks on the 6th item); then the first pop must take the
-                // minimum of the first five.
-                while queue.len() < CAPACITY {
-                    thread::yield_now();
+                // The producer reports the first five pushes and then blocks
+                // on the 6th item; the first pop must take the minimum of
+                // the first five.
+                for _ in 0..CAPACITY {
+                    pushed_rx.recv().unwrap();
                 }
-                let first = queue.pop();
-                while queue.pop().is_some() {}
-                producer.join().unwrap();
+                let first = popper.pop();
+                while popper.pop().is_some() {}
                 first
             })
         });
         assert_eq!(first, Some((1, "smartphone")));
+    }
+
+    #[test]
+    fn pop_returns_none_when_the_producer_panics() {
+        let got = deadline(LIMIT, || {
+            let (pusher, popper) = priority_queue(CAPACITY);
+            let consumer = thread::spawn(move || {
+                std::iter::from_fn(|| popper.pop()).collect::<Vec<(u32, &str)>>()
+            });
+            let producer = thread::spawn(move || {
+                pusher.push(2, "b").unwrap();
+                pusher.push(1, "a").unwrap();
+                panic!("producer dies before it is done");
+            });
+            assert!(producer.join().is_err());
+            consumer.join().unwrap()
+        });
+        let mut got = got;
+        got.sort_unstable();
+        assert_eq!(got, [(1, "a"), (2, "b")], "what was queued still comes out");
+    }
+
+    #[test]
+    fn a_waiting_push_fails_when_every_consumer_goes() {
+        // Three producers wait for room in a full queue; the only consumer
+        // panics. Each waiting push must wake and hand its item back; before
+        // the queue closed on drop, they waited forever.
+        let mut failed = deadline(LIMIT, || {
+            let (pusher, popper) = priority_queue(1);
+            pusher.push(0, 0).unwrap();
+            let producers: Vec<_> = (1..=3)
+                .map(|n| {
+                    let pusher = pusher.clone();
+                    thread::spawn(move || pusher.push(n, n))
+                })
+                .collect();
+            let consumer = thread::spawn(move || {
+                let _keep = popper;
+                // Give the producers time to start waiting (not needed for
+                // correctness: a late one sees the count at once).
+                thread::sleep(Duration::from_millis(50));
+                panic!("consumer dies");
+            });
+            assert!(consumer.join().is_err());
+            producers
+                .into_iter()
+                .map(|p| p.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        failed.sort_unstable();
+        assert_eq!(failed, [Err(1), Err(2), Err(3)]);
+    }
+
+    #[test]
+    fn closing_wakes_every_waiting_consumer() {
+        let stopped = deadline(LIMIT, || {
+            let (pusher, popper) = priority_queue::<u32, u32>(CAPACITY);
+            let consumers: Vec<_> = (0..4)
+                .map(|_| {
+                    let popper = popper.clone();
+                    thread::spawn(move || popper.pop())
+                })
+                .collect();
+            // Give them time to start waiting (not needed for correctness).
+            thread::sleep(Duration::from_millis(50));
+            drop(pusher);
+            consumers
+                .into_iter()
+                .map(|c| c.join().unwrap())
+                .collect::<Vec<_>>()
+        });
+        assert_eq!(stopped, [None; 4]);
+    }
+
+    #[test]
+    fn consumers_that_die_mid_step_do_not_hang_the_producer() {
+        // The consumers print, and die as they would on a closed stdout.
+        // Before the queue closed on drop, the producer waited for room in
+        // the full queue forever, and the scope waited for the producer.
+        ends_with_a_panic(|| {
+            let log = |line: String| assert!(!line.starts_with("consumer"), "stdout closed");
+            step_05(&ELECTRONICS, CAPACITY, 2, Duration::ZERO, &log);
+        });
     }
 
     #[test]
