@@ -6,10 +6,9 @@
 //!   (404, 500, too slow, connection dropped midway). The lessons download
 //!   from it by default, so they run offline and give the same results every
 //!   time.
-//! * [`run`]: the lessons' command line. It keeps the contract of
-//!   `step_runner` (`--list`, `--help`, a step name, exit status 2 for bad
-//!   arguments) and adds URLs to download instead of the demo files, and for
-//!   lesson 7.2 `--out DIR` and `--jobs N`.
+//! * [`UrlArgs`] and [`Targets`]: a step's URLs from its command line
+//!   (`step_runner` makes each step a subcommand), or the demo server's
+//!   files when none are given.
 //!
 //! This is infrastructure; the downloading itself is written out in each
 //! lesson file.
@@ -17,11 +16,8 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
-use std::num::NonZeroUsize;
-use std::path::PathBuf;
-use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
@@ -33,7 +29,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
 pub use reqwest::Url;
-use step_runner::{LessonId, Step, step_list};
 use tokio::sync::oneshot;
 
 // ---------------------------------------------------------------------------
@@ -165,7 +160,7 @@ struct ServerState {
 /// | route                           | answer                                             |
 /// |---------------------------------|----------------------------------------------------|
 /// | `/files/{size}/{name}`          | 200, `size` bytes of [`demo_content`]              |
-/// | `/attachment/{size}/{suggest}`  | 200, with `Content-Disposition: attachment; filename="{suggest}"` |
+/// | `/attachment/{size}/{suggest}`  | 200, with `Content-Disposition: attachment; filename="{suggest}"` (`filename*=UTF-8''…` if not ASCII) |
 /// | `/status/{code}`                | that status (404, 500, …) and a short text body    |
 /// | `/flaky/{n}/{size}/{name}`      | 500 the first `n` times, then the file             |
 /// | `/slow/{size}/{name}`           | the file, after [`ServerConfig::slow`]             |
@@ -292,9 +287,17 @@ async fn attachment(
 ) -> Response {
     tokio::time::sleep(state.config.delay).await;
     let mut response = file_response(&suggest, size);
-    // A quoted string: `\` and `"` are escaped with a backslash.
-    let quoted = suggest.replace('\\', "\\\\").replace('"', "\\\"");
-    let value = format!("attachment; filename=\"{quoted}\"");
+    let value = if suggest.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        // A quoted string: `\` and `"` are escaped with a backslash.
+        let quoted = suggest.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("attachment; filename=\"{quoted}\"")
+    } else {
+        // A header value is visible ASCII: any other name goes into RFC
+        // 6266's `filename*=UTF-8''…`, percent-encoded.
+        let encoded =
+            percent_encoding::utf8_percent_encode(&suggest, percent_encoding::NON_ALPHANUMERIC);
+        format!("attachment; filename*=UTF-8''{encoded}")
+    };
     if let Ok(value) = header::HeaderValue::from_str(&value) {
         response
             .headers_mut()
@@ -368,146 +371,44 @@ async fn drop_midway(
 // The command line
 // ---------------------------------------------------------------------------
 
-/// Which options a lesson accepts besides step names and URLs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Accepts {
-    /// `--out DIR` and `--jobs N` (lesson 7.2).
-    pub out_and_jobs: bool,
-}
-
-/// What the command line asked for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CommandLine {
-    /// URLs to download instead of the demo server's files.
+// The arguments of a step that downloads: URLs to fetch instead of the demo
+// server's files. `step_runner` makes each step a subcommand
+// (`lesson_01 compare URL…`); with no step named, every step runs with none.
+// A plain comment, not `///`: clap would take a doc comment for the step's
+// summary in `--help`.
+#[derive(clap::Args, Clone, Debug, Default, PartialEq, Eq)]
+pub struct UrlArgs {
+    /// URLs to download (http or https) instead of the demo server's files
+    #[arg(value_name = "URL", value_parser = parse_url)]
     pub urls: Vec<Url>,
-    /// `--out DIR`: where to save files (lesson 7.2).
-    pub out: Option<PathBuf>,
-    /// `--jobs N`: how many downloads run at once (lesson 7.2).
-    pub jobs: Option<NonZeroUsize>,
-    /// The step to run; `None` runs them all.
-    pub step: Option<String>,
-    pub list: bool,
-    pub help: bool,
 }
 
-/// A bad command line; the message is printed with the usage, exit status 2.
+/// A URL given on the command line: absolute, `http` or `https`, with a host.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub struct BadUrl(pub String);
 
-impl std::fmt::Display for UsageError {
+impl std::fmt::Display for BadUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for UsageError {}
+impl std::error::Error for BadUrl {}
 
 /// Parses a URL given on the command line: absolute, `http` or `https`, with
 /// a host.
-pub fn parse_url(text: &str) -> Result<Url, UsageError> {
+pub fn parse_url(text: &str) -> Result<Url, BadUrl> {
     let url =
-        Url::parse(text).map_err(|error| UsageError(format!("malformed URL `{text}`: {error}")))?;
+        Url::parse(text).map_err(|error| BadUrl(format!("malformed URL `{text}`: {error}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(UsageError(format!(
+        return Err(BadUrl(format!(
             "malformed URL `{text}`: only http and https are supported"
         )));
     }
     if url.host_str().is_none_or(str::is_empty) {
-        return Err(UsageError(format!("malformed URL `{text}`: no host")));
+        return Err(BadUrl(format!("malformed URL `{text}`: no host")));
     }
     Ok(url)
-}
-
-/// Parses the arguments (without the program name).
-///
-/// A word made of letters, digits and `_` is a step name; anything else that
-/// is not an option must be a URL.
-pub fn parse_args(
-    args: &[String],
-    step_names: &[&str],
-    accepts: Accepts,
-) -> Result<CommandLine, UsageError> {
-    let mut parsed = CommandLine::default();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        let arg = arg.as_str();
-        // `--out=DIR` and `--out DIR` both work.
-        let (flag, inline) = match arg.split_once('=') {
-            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value.to_owned())),
-            _ => (arg, None),
-        };
-        let mut value = |name: &str| {
-            inline
-                .clone()
-                .or_else(|| args.next().cloned())
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
-        match flag {
-            "--list" if inline.is_none() => parsed.list = true,
-            "--help" | "-h" if inline.is_none() => parsed.help = true,
-            "--out" if accepts.out_and_jobs => {
-                let dir = value("--out")?;
-                if dir.is_empty() {
-                    return Err(UsageError("--out needs a directory".into()));
-                }
-                parsed.out = Some(PathBuf::from(dir));
-            }
-            "--jobs" if accepts.out_and_jobs => {
-                let text = value("--jobs")?;
-                let jobs = text
-                    .parse::<NonZeroUsize>()
-                    .ok()
-                    .filter(|jobs| jobs.get() <= 256)
-                    .ok_or_else(|| {
-                        UsageError(format!("--jobs needs a number from 1 to 256, not `{text}`"))
-                    })?;
-                parsed.jobs = Some(jobs);
-            }
-            _ if arg.starts_with('-') => {
-                return Err(UsageError(format!("unknown option `{arg}`")));
-            }
-            _ if is_word(arg) => {
-                if !step_names.contains(&arg) {
-                    return Err(UsageError(format!("unknown step `{arg}`")));
-                }
-                if parsed.step.is_some() {
-                    return Err(UsageError("expected at most one step name".into()));
-                }
-                parsed.step = Some(arg.to_owned());
-            }
-            _ => parsed.urls.push(parse_url(arg)?),
-        }
-    }
-    if (parsed.list || parsed.help)
-        && (parsed.step.is_some()
-            || !parsed.urls.is_empty()
-            || parsed.out.is_some()
-            || parsed.jobs.is_some())
-    {
-        return Err(UsageError(
-            "--list and --help take no other arguments".into(),
-        ));
-    }
-    Ok(parsed)
-}
-
-fn is_word(arg: &str) -> bool {
-    !arg.is_empty() && arg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-static COMMAND_LINE: OnceLock<CommandLine> = OnceLock::new();
-static FAILED: AtomicBool = AtomicBool::new(false);
-
-/// The parsed command line; empty (demo files, defaults) when [`run`] has
-/// not set it, as in tests.
-pub fn command_line() -> &'static CommandLine {
-    COMMAND_LINE.get_or_init(CommandLine::default)
-}
-
-/// Makes the program exit with status 1 at the end: a download the user
-/// asked for failed.
-pub fn mark_failed() {
-    FAILED.store(true, Ordering::Relaxed);
 }
 
 /// An error with its chain of causes, `outer: inner: root`. reqwest's
@@ -528,61 +429,7 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Runs the lesson as its command line asks and returns the exit status:
-/// 0, 1 if a download the user asked for failed, 2 for bad arguments.
-pub fn run(id: LessonId, title: &str, steps: &[Step], accepts: Accepts) -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = if accepts.out_and_jobs {
-        " [--out DIR] [--jobs N]"
-    } else {
-        ""
-    };
-    let usage = format!(
-        "usage: cargo run -p {} --bin {} [-- [STEP]{options} [URL…] | --list | --help]\n\
-         without URLs, the lesson downloads from its own demo server on 127.0.0.1",
-        id.package, id.bin
-    );
-    let names: Vec<&str> = steps.iter().map(|step| step.name).collect();
-    let parsed = match parse_args(&args, &names, accepts) {
-        Ok(parsed) => parsed,
-        Err(error) => {
-            eprintln!("error: {error}\n{usage}\n\nsteps:\n{}", step_list(steps));
-            return ExitCode::from(2);
-        }
-    };
-    if parsed.list {
-        for step in steps {
-            println!("{}", step.name);
-        }
-        return ExitCode::SUCCESS;
-    }
-    if parsed.help {
-        println!("{title}\n{usage}\n\nsteps:\n{}", step_list(steps));
-        return ExitCode::SUCCESS;
-    }
-    let chosen = parsed.step.clone();
-    COMMAND_LINE
-        .set(parsed)
-        .expect("the command line is parsed once");
-    println!("{title} [{}/{}]", id.package, id.bin);
-    let selected = steps
-        .iter()
-        .filter(|step| chosen.as_deref().is_none_or(|name| name == step.name));
-    for (i, step) in selected.enumerate() {
-        if i > 0 {
-            println!();
-        }
-        println!("{}", step_runner::heading(step));
-        (step.run)();
-    }
-    if FAILED.load(Ordering::Relaxed) {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    }
-}
-
-/// What a step downloads: the command line's URLs, or files on a demo server
+/// What a step downloads: the URLs given to it, or files on a demo server
 /// that lives as long as this value.
 pub struct Targets {
     pub urls: Vec<Url>,
@@ -592,16 +439,16 @@ pub struct Targets {
 }
 
 impl Targets {
-    /// The command line's URLs if there are any; otherwise starts a demo
-    /// server with `config` and asks `demo` which of its URLs to use.
-    pub fn from_command_line(
+    /// `given` if there are any; otherwise starts a demo server with
+    /// `config` and asks `demo` which of its URLs to use.
+    pub fn new(
+        given: &UrlArgs,
         config: ServerConfig,
         demo: impl FnOnce(&DemoServer) -> Vec<Url>,
     ) -> Self {
-        let given = &command_line().urls;
-        if !given.is_empty() {
+        if !given.urls.is_empty() {
             return Self {
-                urls: given.clone(),
+                urls: given.urls.clone(),
                 given: true,
                 server: None,
             };
@@ -625,18 +472,13 @@ impl Targets {
 mod tests {
     use super::*;
 
-    const STEPS: [&str; 2] = ["compare", "one_file"];
-    const PLAIN: Accepts = Accepts {
-        out_and_jobs: false,
-    };
-    const WITH_OUT: Accepts = Accepts { out_and_jobs: true };
+    use clap::{Args, Command, FromArgMatches};
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn parse(list: &[&str], accepts: Accepts) -> Result<CommandLine, UsageError> {
-        parse_args(&args(list), &STEPS, accepts)
+    /// Parses `list` as the arguments of a step that takes [`UrlArgs`].
+    fn parse(list: &[&str]) -> Result<UrlArgs, clap::Error> {
+        let matches = UrlArgs::augment_args(Command::new("step"))
+            .try_get_matches_from(std::iter::once("step").chain(list.iter().copied()))?;
+        UrlArgs::from_arg_matches(&matches)
     }
 
     #[test]
@@ -655,70 +497,25 @@ mod tests {
         assert!(map_on_workers(&[] as &[u32], 4, |&x| x).is_empty());
     }
 
-    fn error(list: &[&str], accepts: Accepts) -> String {
-        parse(list, accepts).expect_err("a usage error").0
-    }
-
     #[test]
-    fn nothing_means_every_step_on_the_demo_server() {
-        assert_eq!(parse(&[], PLAIN), Ok(CommandLine::default()));
-    }
-
-    #[test]
-    fn steps_urls_and_options_are_recognised() {
-        let parsed = parse(
-            &[
-                "one_file",
-                "http://example.com/a.bin",
-                "--out",
-                "dir",
-                "--jobs=3",
-                "https://example.com/b",
-            ],
-            WITH_OUT,
-        )
-        .expect("valid");
-        assert_eq!(parsed.step.as_deref(), Some("one_file"));
+    fn urls_are_parsed_and_checked() {
+        assert_eq!(parse(&[]).expect("valid"), UrlArgs::default());
+        let parsed = parse(&["http://example.com/a.bin", "https://example.com/b"]).expect("valid");
         assert_eq!(
             parsed.urls.iter().map(Url::as_str).collect::<Vec<_>>(),
             ["http://example.com/a.bin", "https://example.com/b"]
         );
-        assert_eq!(parsed.out, Some(PathBuf::from("dir")));
-        assert_eq!(parsed.jobs, NonZeroUsize::new(3));
-        assert!(parse(&["--list"], PLAIN).expect("valid").list);
-        assert!(parse(&["--help"], PLAIN).expect("valid").help);
-    }
-
-    #[test]
-    fn malformed_urls_are_usage_errors() {
-        assert!(error(&["http://"], PLAIN).starts_with("malformed URL `http://`"));
-        assert!(error(&["example.com/x.bin"], PLAIN).starts_with("malformed URL"));
-        assert!(error(&["ftp://example.com/x"], PLAIN).contains("only http and https"));
-        assert!(error(&["http://exa mple.com/"], PLAIN).starts_with("malformed URL"));
-    }
-
-    #[test]
-    fn bad_options_are_usage_errors() {
-        assert_eq!(error(&["--bogus"], PLAIN), "unknown option `--bogus`");
-        // 7.1 and 7.3 take no --out or --jobs.
-        assert_eq!(error(&["--out", "d"], PLAIN), "unknown option `--out`");
-        assert_eq!(error(&["--jobs"], WITH_OUT), "--jobs needs a value");
-        for bad in ["0", "-1", "many", "1000"] {
-            assert!(
-                error(&["--jobs", bad], WITH_OUT).starts_with("--jobs needs a number"),
-                "{bad}"
-            );
+        for (bad, message) in [
+            ("http://", "malformed URL `http://`"),
+            ("example.com/x.bin", "malformed URL"),
+            ("ftp://example.com/x", "only http and https"),
+            ("http://exa mple.com/", "malformed URL"),
+        ] {
+            let error = parse(&[bad]).expect_err(bad);
+            assert_eq!(error.exit_code(), 2, "{bad}");
+            assert!(error.to_string().contains(message), "{bad}: {error}");
         }
-        assert_eq!(error(&["--out="], WITH_OUT), "--out needs a directory");
-        assert_eq!(
-            error(&["no_such_step"], PLAIN),
-            "unknown step `no_such_step`"
-        );
-        assert_eq!(
-            error(&["compare", "one_file"], PLAIN),
-            "expected at most one step name"
-        );
-        assert!(error(&["--list", "compare"], PLAIN).contains("no other arguments"));
+        assert_eq!(parse(&["--bogus"]).expect_err("unknown").exit_code(), 2);
     }
 
     #[test]

@@ -13,7 +13,8 @@
 //! | `requests.Session()` (connection reuse)       | one `Client`, cloned cheaply (it is an `Arc` inside)    |
 //! | `ThreadPoolExecutor(10).map(download, urls)`  | `thread::scope` + 10 workers taking the next index      |
 //! | `aiohttp.ClientSession().get(url)`            | `reqwest::Client::get(url).send().await`                |
-//! | `asyncio.gather(*tasks)` (at most N at once)  | `stream::iter(…).map(…).buffered(n).collect()`          |
+//! | `asyncio.gather(*tasks)`                      | `futures::future::join_all(tasks)` (no limit either)     |
+//! | `gather` + `asyncio.Semaphore(n)` (N at once) | `stream::iter(…).map(…).buffered(n).collect()`          |
 //! | `time.perf_counter()`                         | `std::time::Instant::now()` / `.elapsed()`              |
 //!
 //! Run all steps: `cargo run -p module_07 --bin lesson_01`
@@ -28,9 +29,9 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use module_07::{
-    Accepts, DemoServer, ServerConfig, Targets, Url, demo_files, error_chain, map_on_workers,
+    DemoServer, ServerConfig, Targets, Url, UrlArgs, demo_files, error_chain, map_on_workers,
 };
-use step_runner::{Step, lesson_id};
+use step_runner::{Outcome, Step, lesson_id};
 
 /// The demo server's latency per response.
 const DELAY: Duration = Duration::from_millis(300);
@@ -41,11 +42,11 @@ const WORKERS: usize = 10;
 const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many bytes a download brought, or why it failed.
-type Outcome = Result<usize, reqwest::Error>;
+type Fetched = Result<usize, reqwest::Error>;
 
 /// One timed run over every URL; `outcomes[i]` belongs to `urls[i]`.
 struct Run {
-    outcomes: Vec<Outcome>,
+    outcomes: Vec<Fetched>,
     elapsed: Duration,
 }
 
@@ -65,20 +66,20 @@ fn async_client() -> reqwest::Client {
 
 /// Downloads one URL with the blocking client. A 4xx/5xx status is an error
 /// too: without `error_for_status` a 404 page would count as a download.
-fn fetch(client: &reqwest::blocking::Client, url: &Url) -> Outcome {
+fn fetch(client: &reqwest::blocking::Client, url: &Url) -> Fetched {
     let response = client.get(url.clone()).send()?.error_for_status()?;
     Ok(response.bytes()?.len())
 }
 
 /// The same with the async client: it only waits at `.await`, so many of
 /// these run on one thread.
-async fn fetch_async(client: &reqwest::Client, url: &Url) -> Outcome {
+async fn fetch_async(client: &reqwest::Client, url: &Url) -> Fetched {
     let response = client.get(url.clone()).send().await?.error_for_status()?;
     Ok(response.bytes().await?.len())
 }
 
 /// Step `blocking_get` — one GET with the blocking client, timed.
-fn blocking_get(url: &Url) -> (Outcome, Duration) {
+fn blocking_get(url: &Url) -> (Fetched, Duration) {
     let client = blocking_client();
     let started = Instant::now();
     let outcome = fetch(&client, url);
@@ -86,7 +87,7 @@ fn blocking_get(url: &Url) -> (Outcome, Duration) {
 }
 
 /// Step `async_get` — the same GET with the async client on a tokio runtime.
-fn async_get(url: &Url) -> (Outcome, Duration) {
+fn async_get(url: &Url) -> (Fetched, Duration) {
     // `main` is not async: build a runtime and block on the future, which is
     // what `asyncio.run` does in Python.
     let runtime = tokio::runtime::Runtime::new().expect("starting a tokio runtime");
@@ -158,84 +159,97 @@ fn compare(urls: &[Url], workers: usize) -> [(String, Run); 3] {
     ]
 }
 
-fn describe(outcome: &Outcome) -> String {
+fn describe(outcome: &Fetched) -> String {
     match outcome {
         Ok(bytes) => format!("{bytes} bytes"),
         Err(error) => format!("failed: {}", error_chain(error)),
     }
 }
 
-fn demo_targets() -> Targets {
-    Targets::from_command_line(ServerConfig::with_delay(DELAY), |server: &DemoServer| {
-        server.file_urls(&demo_files(FILES))
-    })
+fn demo_targets(args: &UrlArgs) -> Targets {
+    Targets::new(
+        args,
+        ServerConfig::with_delay(DELAY),
+        |server: &DemoServer| server.file_urls(&demo_files(FILES)),
+    )
 }
 
-fn print_single((outcome, elapsed): (Outcome, Duration), url: &Url) {
+fn show_single((outcome, elapsed): (Fetched, Duration), url: &Url) -> Outcome {
     println!("GET {url}");
     println!(
         "  {} in {:.0} ms",
         describe(&outcome),
         elapsed.as_secs_f64() * 1e3
     );
-    if outcome.is_err() {
-        module_07::mark_failed();
+    if outcome.is_ok() {
+        Outcome::Done
+    } else {
+        Outcome::Failed
     }
 }
 
+fn show_blocking_get(args: UrlArgs) -> Outcome {
+    let targets = demo_targets(&args);
+    show_single(blocking_get(&targets.urls[0]), &targets.urls[0])
+}
+
+fn show_async_get(args: UrlArgs) -> Outcome {
+    let targets = demo_targets(&args);
+    show_single(async_get(&targets.urls[0]), &targets.urls[0])
+}
+
+fn show_compare(args: UrlArgs) -> Outcome {
+    let targets = demo_targets(&args);
+    let runs = compare(&targets.urls, WORKERS.min(targets.urls.len()));
+    let sequential_time = runs[0].1.elapsed;
+    for (name, run) in &runs {
+        let ok: Vec<usize> = run
+            .outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().ok())
+            .copied()
+            .collect();
+        let speed_up = sequential_time.as_secs_f64() / run.elapsed.as_secs_f64();
+        println!(
+            "{name:<18} {} of {} files, {} bytes in {:.2} s  (speed-up {speed_up:.1}×)",
+            ok.len(),
+            run.outcomes.len(),
+            ok.iter().sum::<usize>(),
+            run.elapsed.as_secs_f64(),
+        );
+    }
+    // Each failure once, from the sequential run.
+    let mut done = Outcome::Done;
+    for (url, outcome) in targets.urls.iter().zip(&runs[0].1.outcomes) {
+        if outcome.is_err() {
+            println!("  {url}: {}", describe(outcome));
+            done = Outcome::Failed;
+        }
+    }
+    done
+}
+
 fn main() -> ExitCode {
-    module_07::run(
+    step_runner::run(
         lesson_id!(),
         "Lesson 7.1 — Sequential vs concurrent download («Последовательная и параллельная загрузка»)",
         &[
-            Step::new("blocking_get", "one file with the blocking client", || {
-                let targets = demo_targets();
-                print_single(blocking_get(&targets.urls[0]), &targets.urls[0]);
-            }),
-            Step::new(
+            Step::with_options(
+                "blocking_get",
+                "one file with the blocking client",
+                show_blocking_get,
+            ),
+            Step::with_options(
                 "async_get",
                 "one file with the async client on tokio",
-                || {
-                    let targets = demo_targets();
-                    print_single(async_get(&targets.urls[0]), &targets.urls[0]);
-                },
+                show_async_get,
             ),
-            Step::new(
+            Step::with_options(
                 "compare",
                 "the same files one by one, on threads, and on tokio",
-                || {
-                    let targets = demo_targets();
-                    let runs = compare(&targets.urls, WORKERS.min(targets.urls.len()));
-                    let sequential_time = runs[0].1.elapsed;
-                    for (name, run) in &runs {
-                        let ok: Vec<usize> = run
-                            .outcomes
-                            .iter()
-                            .filter_map(|o| o.as_ref().ok())
-                            .copied()
-                            .collect();
-                        let speed_up = sequential_time.as_secs_f64() / run.elapsed.as_secs_f64();
-                        println!(
-                            "{name:<18} {} of {} files, {} bytes in {:.2} s  (speed-up {speed_up:.1}×)",
-                            ok.len(),
-                            run.outcomes.len(),
-                            ok.iter().sum::<usize>(),
-                            run.elapsed.as_secs_f64(),
-                        );
-                    }
-                    // Each failure once, from the sequential run.
-                    for (url, outcome) in targets.urls.iter().zip(&runs[0].1.outcomes) {
-                        if outcome.is_err() {
-                            println!("  {url}: {}", describe(outcome));
-                            module_07::mark_failed();
-                        }
-                    }
-                },
+                show_compare,
             ),
         ],
-        Accepts {
-            out_and_jobs: false,
-        },
     )
 }
 

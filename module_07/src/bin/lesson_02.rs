@@ -37,11 +37,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use module_07::{
-    Accepts, DemoServer, ServerConfig, Targets, Url, command_line, demo_files, error_chain,
-};
+use module_07::{DemoServer, ServerConfig, Targets, Url, UrlArgs, demo_files, error_chain};
 use reqwest::header::{CONTENT_DISPOSITION, HeaderMap};
-use step_runner::{Step, lesson_id};
+use step_runner::{Outcome, Step, lesson_id};
 use tempfile::NamedTempFile;
 
 /// The demo server's latency per response.
@@ -49,6 +47,8 @@ const DELAY: Duration = Duration::from_millis(300);
 const FILES: usize = 10;
 /// Downloads at once unless `--jobs` says otherwise: 10 files in 3 rounds.
 const DEFAULT_JOBS: usize = 4;
+/// The most `--jobs` accepts: one thread per download.
+const MAX_JOBS: usize = 256;
 const TIMEOUT: Duration = Duration::from_secs(30);
 /// The name used when the server's suggestion has nothing usable left.
 const FALLBACK_NAME: &str = "download";
@@ -85,6 +85,19 @@ impl fmt::Display for SaveError {
             Self::Truncated { expected, received } => {
                 write!(f, "expected {expected} bytes, received {received}")
             }
+        }
+    }
+}
+
+impl SaveError {
+    /// An error of `io::copy` from the response into the file. Reading the
+    /// response fails with a `reqwest::Error` inside the `io::Error`
+    /// (reqwest's `Read` for a blocking `Response`), writing the file with a
+    /// plain one.
+    fn from_copy(error: io::Error) -> Self {
+        match error.downcast::<reqwest::Error>() {
+            Ok(http) => Self::Http(http),
+            Err(disk) => Self::Disk(disk),
         }
     }
 }
@@ -183,11 +196,33 @@ fn disposition_params(value: &str) -> Vec<(String, String)> {
     params
 }
 
-/// Makes an untrusted name safe to create inside the output directory:
-/// only the last path component survives (so `../../x` and `/etc/passwd`
-/// become `x` and `passwd`), characters other than letters, digits and
-/// `. _ - ( ) +` become `_`, leading dots go (no `..`, no hidden files), and
-/// the length is capped.
+/// The longest file name most file systems take: 255 bytes (`NAME_MAX` on
+/// Linux's ext4, XFS, btrfs and tmpfs: `getconf NAME_MAX /tmp`), 255 UTF-16
+/// units on NTFS. A character never takes more UTF-16 units than UTF-8
+/// bytes, so one cap in bytes serves both. Capping at 120 *characters* is
+/// not enough: 120 CJK characters are 360 bytes.
+const NAME_MAX: usize = 255;
+/// `persist_unique` numbers a clashing name `-1` … `-999`.
+const MAX_CLASHES: usize = 1000;
+/// The longest name `sanitise` returns, so the name with its `-N` still fits.
+/// The temporary file needs no room here: its name (`.partial-` and six
+/// random characters) does not depend on the final one.
+const MAX_NAME_BYTES: usize = NAME_MAX - "-999".len();
+/// An extension up to this long survives the cap (`.pdf`, `.gz`).
+const MAX_EXTENSION_BYTES: usize = 16;
+
+/// Makes an untrusted name safe to create inside the output directory, on
+/// Linux, macOS and Windows:
+/// - only the last path component survives (so `../../x` and `/etc/passwd`
+///   become `x` and `passwd`);
+/// - characters other than letters, digits and `. _ - ( ) +` become `_`
+///   (this also removes spaces, control characters and Windows' `<>:"|?*`);
+/// - leading dots go (no `..`, no hidden files), and trailing dots too
+///   (Windows drops them, so `a.` and `a` would be one file there);
+/// - a Windows device name (`CON`, `NUL`, `COM1`, …, also with an
+///   extension: `con.txt`) gets a `_` in front;
+/// - the result is at most [`MAX_NAME_BYTES`] bytes, cut at a character
+///   boundary, keeping a short extension.
 fn sanitise(raw: &str) -> String {
     // Split on both separators: a name made on Windows uses `\`.
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
@@ -200,14 +235,53 @@ fn sanitise(raw: &str) -> String {
                 '_'
             }
         })
-        .take(120)
         .collect();
-    let cleaned = cleaned.trim_start_matches('.');
+    let cleaned = cleaned.trim_matches('.');
     if cleaned.is_empty() {
-        FALLBACK_NAME.to_owned()
+        return FALLBACK_NAME.to_owned();
+    }
+    let cleaned = if is_windows_device(cleaned) {
+        format!("_{cleaned}")
     } else {
         cleaned.to_owned()
+    };
+    // The cut can end the name in a dot again.
+    cap_bytes(&cleaned, MAX_NAME_BYTES)
+        .trim_end_matches('.')
+        .to_owned()
+}
+
+/// Windows opens a device, not a file, for these names, whatever the
+/// extension (`NUL.txt` and `NUL.tar.gz` are `NUL`): the list of Microsoft's
+/// "Naming Files, Paths, and Namespaces", the same as Python's
+/// `pathlib.PureWindowsPath.is_reserved` (whose `CONIN$` and `CONOUT$`
+/// cannot occur here: `sanitise` has replaced the `$`).
+fn is_windows_device(name: &str) -> bool {
+    const DEVICES: [&str; 4] = ["CON", "PRN", "AUX", "NUL"];
+    let base = name.split('.').next().unwrap_or_default().to_uppercase();
+    DEVICES.contains(&base.as_str())
+        || ["COM", "LPT"].iter().any(|port| {
+            base.strip_prefix(port).is_some_and(|n| {
+                matches!(
+                    n,
+                    "1" | "2" | "3" | "4" | "5" | "6" | "7" | "8" | "9" | "¹" | "²" | "³"
+                )
+            })
+        })
+}
+
+/// `name` cut to at most `max` bytes at a character boundary. An extension
+/// of up to [`MAX_EXTENSION_BYTES`] is kept and the part before it is cut.
+fn cap_bytes(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_owned();
     }
+    let (stem, extension) = match name.rfind('.') {
+        Some(dot) if dot > 0 && name.len() - dot <= MAX_EXTENSION_BYTES => name.split_at(dot),
+        _ => (name, ""),
+    };
+    let keep = stem.floor_char_boundary(max - extension.len());
+    format!("{}{extension}", &stem[..keep])
 }
 
 /// `name`, or `stem-1.ext`, `stem-2.ext`, … for the `n`-th clash.
@@ -225,7 +299,7 @@ fn numbered(name: &str, n: usize) -> String {
 /// overwrites: two URLs may suggest the same name, and a file already there
 /// may be the user's.
 fn persist_unique(mut file: NamedTempFile, dir: &Path, name: &str) -> io::Result<PathBuf> {
-    for n in 0..1000 {
+    for n in 0..MAX_CLASHES {
         let path = dir.join(numbered(name, n));
         match file.persist_noclobber(&path) {
             Ok(_) => return Ok(path),
@@ -240,9 +314,12 @@ fn persist_unique(mut file: NamedTempFile, dir: &Path, name: &str) -> io::Result
 }
 
 /// Downloads `url` into `dir`. The body streams into a temporary file in
-/// `dir` itself (a rename across file systems would be a copy), which is
-/// renamed once complete; on any error the temporary file is deleted when
-/// `partial` is dropped.
+/// `dir` itself, which is renamed once complete. It has to be in `dir`: a
+/// rename cannot cross file systems (it fails with `EXDEV`, "Invalid
+/// cross-device link"; tempfile's docs: "Temporary files cannot be persisted
+/// across filesystems"), so a file in `/tmp` could not become one in an
+/// `--out` directory on another disk. On any error the temporary file is
+/// deleted when `partial` is dropped.
 fn save(client: &reqwest::blocking::Client, url: &Url, dir: &Path) -> Result<Saved, SaveError> {
     let mut response = client.get(url.clone()).send()?.error_for_status()?;
     let suggested = suggested_name(url, response.headers());
@@ -250,7 +327,9 @@ fn save(client: &reqwest::blocking::Client, url: &Url, dir: &Path) -> Result<Sav
     let mut partial = tempfile::Builder::new()
         .prefix(".partial-")
         .tempfile_in(dir)?;
-    let received = response.copy_to(&mut partial)?;
+    // `io::copy` rather than `response.copy_to`: reqwest reports any failure
+    // of `copy_to` as its own error, a full disk included.
+    let received = io::copy(&mut response, &mut partial).map_err(SaveError::from_copy)?;
     if let Some(expected) = expected.filter(|&expected| expected != received) {
         return Err(SaveError::Truncated { expected, received });
     }
@@ -292,7 +371,10 @@ fn save_all(
     }
     // Closing the queue is how the workers learn there is no more work.
     drop(job_tx);
-    thread::scope(|s| {
+    // `move`: the closure owns `done_rx`, so if `on_done` panics (printing to
+    // a closed pipe, say) the receiver is dropped while the panic leaves the
+    // closure, before the scope waits for the workers.
+    thread::scope(move |s| {
         for _ in 0..jobs.clamp(1, urls.len().max(1)) {
             let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
             s.spawn(move || {
@@ -303,8 +385,11 @@ fn save_all(
                         result,
                         at: started.elapsed(),
                     };
-                    // The receiver lives until every worker has finished.
-                    done_tx.send(done).expect("the collector is alive");
+                    // Fails only when the collector has gone: nobody wants
+                    // the remaining downloads, so stop taking them.
+                    if done_tx.send(done).is_err() {
+                        break;
+                    }
                 }
             });
         }
@@ -325,13 +410,43 @@ fn client() -> reqwest::blocking::Client {
         .expect("a client with rustls and a time-out builds")
 }
 
-/// The output directory: `--out DIR` (created if needed), or a temporary one
-/// that is removed when the returned guard drops.
-fn output_dir() -> io::Result<(PathBuf, Option<tempfile::TempDir>)> {
-    match &command_line().out {
+// The options of step `save_files` (a plain comment: clap would take a doc
+// comment for the step's summary in `--help`).
+#[derive(clap::Args, Debug)]
+struct SaveArgs {
+    /// Keep the files in DIR (created if needed); without it they go to a
+    /// temporary directory that is removed at the end
+    #[arg(long, value_name = "DIR", value_parser = parse_out)]
+    out: Option<PathBuf>,
+    /// How many downloads run at once (1 to 256)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = parse_jobs)]
+    jobs: usize,
+    #[command(flatten)]
+    urls: UrlArgs,
+}
+
+fn parse_out(text: &str) -> Result<PathBuf, String> {
+    if text.is_empty() {
+        Err("--out needs a directory".to_owned())
+    } else {
+        Ok(PathBuf::from(text))
+    }
+}
+
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    text.parse()
+        .ok()
+        .filter(|jobs| (1..=MAX_JOBS).contains(jobs))
+        .ok_or_else(|| format!("--jobs needs a number from 1 to {MAX_JOBS}"))
+}
+
+/// The output directory: `out` (created if needed), or a temporary one that
+/// is removed when the returned guard drops.
+fn output_dir(out: Option<&Path>) -> io::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match out {
         Some(dir) => {
             fs::create_dir_all(dir)?;
-            Ok((dir.clone(), None))
+            Ok((dir.to_owned(), None))
         }
         None => {
             let temporary = tempfile::tempdir()?;
@@ -348,7 +463,7 @@ fn shown(path: &Path) -> String {
 }
 
 /// Downloads, reporting progress, then prints the summary.
-fn run_and_report(urls: &[Url], dir: &Path, jobs: usize) {
+fn run_and_report(urls: &[Url], dir: &Path, jobs: usize) -> Outcome {
     let total = urls.len();
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} files, {elapsed}")
@@ -389,18 +504,23 @@ fn run_and_report(urls: &[Url], dir: &Path, jobs: usize) {
         elapsed.as_secs_f64()
     );
     if failed > 0 {
-        module_07::mark_failed();
+        Outcome::Failed
+    } else {
+        Outcome::Done
     }
 }
 
 /// Names a hostile or careless server might suggest, for step
 /// `hostile_names`, and the name each is saved under.
-const HOSTILE: [(&str, &str); 7] = [
+/// The last is a clash with the one before it, so it gets a number.
+const HOSTILE: [(&str, &str); 9] = [
     ("../../x", "x"),
     ("/etc/passwd", "passwd"),
     ("../..", FALLBACK_NAME),
     ("..\\..\\boot.ini", "boot.ini"),
     (".bashrc", "bashrc"),
+    ("con.txt", "_con.txt"),
+    ("notes. . .", "notes._._"),
     ("report; rm -rf ~.pdf", "report__rm_-rf__.pdf"),
     ("report; rm -rf ~.pdf", "report__rm_-rf__-1.pdf"),
 ];
@@ -422,73 +542,69 @@ fn hostile_names(server: &DemoServer, dir: &Path) -> Vec<Done> {
     save_all(&client(), &urls, dir, 1, |_| {})
 }
 
+fn show_save_files(args: SaveArgs) -> Outcome {
+    let targets = Targets::new(&args.urls, ServerConfig::with_delay(DELAY), |server| {
+        server.file_urls(&demo_files(FILES))
+    });
+    let (dir, temporary) = match output_dir(args.out.as_deref()) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("error: cannot use the output directory: {error}");
+            return Outcome::Failed;
+        }
+    };
+    match &temporary {
+        Some(_) => println!(
+            "{} files into a temporary directory (removed at the end; --out DIR keeps them)",
+            targets.urls.len()
+        ),
+        None => println!("{} files into {}", targets.urls.len(), dir.display()),
+    }
+    run_and_report(&targets.urls, &dir, args.jobs)
+}
+
+fn show_hostile_names() {
+    let server = DemoServer::start(ServerConfig::with_delay(Duration::ZERO))
+        .expect("binding a loopback port for the demo server");
+    let temporary = tempfile::tempdir().expect("creating a temporary directory");
+    let done = hostile_names(&server, temporary.path());
+    for done in &done {
+        match &done.result {
+            Ok(saved) => println!(
+                "suggested {:<24} saved as {}",
+                format!("{:?}", saved.suggested),
+                shown(&saved.path)
+            ),
+            Err(error) => {
+                println!("{} failed, no file left: {error}", done.url.path());
+            }
+        }
+    }
+    let mut names: Vec<String> = fs::read_dir(temporary.path())
+        .expect("listing the directory")
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    println!("the directory holds exactly: {}", names.join(", "));
+}
+
 fn main() -> ExitCode {
-    module_07::run(
+    step_runner::run(
         lesson_id!(),
         "Lesson 7.2 — Concurrent file downloads («Одновременная загрузка файлов»)",
         &[
-            Step::new(
+            Step::with_options(
                 "save_files",
                 "save files into a directory, a few at once, reporting each",
-                || {
-                    let targets =
-                        Targets::from_command_line(ServerConfig::with_delay(DELAY), |server| {
-                            server.file_urls(&demo_files(FILES))
-                        });
-                    let (dir, temporary) = match output_dir() {
-                        Ok(found) => found,
-                        Err(error) => {
-                            eprintln!("error: cannot use the output directory: {error}");
-                            module_07::mark_failed();
-                            return;
-                        }
-                    };
-                    let jobs = command_line().jobs.map_or(DEFAULT_JOBS, |jobs| jobs.get());
-                    match &temporary {
-                        Some(_) => println!(
-                            "{} files into a temporary directory (removed at the end; --out DIR keeps them)",
-                            targets.urls.len()
-                        ),
-                        None => println!("{} files into {}", targets.urls.len(), dir.display()),
-                    }
-                    run_and_report(&targets.urls, &dir, jobs);
-                },
+                show_save_files,
             ),
             Step::new(
                 "hostile_names",
                 "dangerous names from the server stay inside the directory",
-                || {
-                    // About the demo server's names, so it ignores given URLs.
-                    if !command_line().urls.is_empty() {
-                        println!("(this step uses the demo server; URLs are for save_files)");
-                    }
-                    let server = DemoServer::start(ServerConfig::with_delay(Duration::ZERO))
-                        .expect("binding a loopback port for the demo server");
-                    let temporary = tempfile::tempdir().expect("creating a temporary directory");
-                    let done = hostile_names(&server, temporary.path());
-                    for done in &done {
-                        match &done.result {
-                            Ok(saved) => println!(
-                                "suggested {:<24} saved as {}",
-                                format!("{:?}", saved.suggested),
-                                shown(&saved.path)
-                            ),
-                            Err(error) => {
-                                println!("{} failed, no file left: {error}", done.url.path());
-                            }
-                        }
-                    }
-                    let mut names: Vec<String> = fs::read_dir(temporary.path())
-                        .expect("listing the directory")
-                        .filter_map(|entry| entry.ok())
-                        .map(|entry| entry.file_name().to_string_lossy().into_owned())
-                        .collect();
-                    names.sort();
-                    println!("the directory holds exactly: {}", names.join(", "));
-                },
+                show_hostile_names,
             ),
         ],
-        Accepts { out_and_jobs: true },
     )
 }
 
@@ -518,15 +634,100 @@ mod tests {
 
     #[test]
     fn sanitise_keeps_names_inside_the_directory() {
-        for (raw, expected) in HOSTILE.iter().take(6) {
+        let (clash, unique) = HOSTILE.split_last().expect("not empty");
+        for (raw, expected) in unique {
             assert_eq!(sanitise(raw), *expected, "{raw}");
         }
+        assert_eq!(numbered(&sanitise(clash.0), 1), clash.1);
         assert_eq!(sanitise("file_01.bin"), "file_01.bin");
         assert_eq!(sanitise("C:\\Windows\\win.ini"), "win.ini");
         assert_eq!(sanitise("dir/"), FALLBACK_NAME);
         assert_eq!(sanitise(""), FALLBACK_NAME);
+        assert_eq!(sanitise("..."), FALLBACK_NAME);
         assert_eq!(sanitise("отчёт.txt"), "отчёт.txt");
-        assert_eq!(sanitise(&"a".repeat(500)).len(), 120);
+    }
+
+    #[test]
+    fn windows_device_names_and_trailing_dots_are_defused() {
+        for (raw, expected) in [
+            ("CON", "_CON"),
+            ("nul.txt", "_nul.txt"),
+            ("NUL.tar.gz", "_NUL.tar.gz"),
+            ("Aux", "_Aux"),
+            ("prn.", "_prn"),
+            ("com1.log", "_com1.log"),
+            ("LPT9", "_LPT9"),
+            ("COM¹.txt", "_COM¹.txt"),
+            ("a.b.", "a.b"),
+            ("name..", "name"),
+        ] {
+            assert_eq!(sanitise(raw), expected, "{raw}");
+        }
+        // Names that only start like a device are files.
+        for raw in ["CONSOLE.txt", "COM10", "LPT", "nul_.txt", "com0"] {
+            assert_eq!(sanitise(raw), raw);
+        }
+    }
+
+    /// 120 CJK characters: 120 characters but 360 bytes.
+    fn cjk_name(chars: usize) -> String {
+        "文件名".chars().cycle().take(chars).collect()
+    }
+
+    #[test]
+    fn long_names_are_capped_in_bytes_at_a_character_boundary() {
+        let long = cjk_name(120);
+        let capped = sanitise(&long);
+        assert!(capped.len() <= MAX_NAME_BYTES, "{}", capped.len());
+        assert!(long.starts_with(&capped));
+        // 3 bytes a character: 83 of them fit in 251 bytes.
+        assert_eq!(capped.chars().count(), MAX_NAME_BYTES / 3);
+        // A short extension survives the cut.
+        let with_extension = sanitise(&format!("{}.pdf", cjk_name(300)));
+        assert!(with_extension.ends_with(".pdf"), "{with_extension}");
+        assert!(with_extension.len() <= MAX_NAME_BYTES);
+        let ascii = sanitise(&format!("{}.tar", "a".repeat(500)));
+        assert_eq!(ascii.len(), MAX_NAME_BYTES);
+        // Even the 999th clash still fits.
+        for name in [&capped, &with_extension, &ascii] {
+            assert!(numbered(name, MAX_CLASHES - 1).len() <= NAME_MAX);
+        }
+        // No trailing dot from the cut.
+        let dotted = sanitise(&format!(
+            "{}.{}",
+            "a".repeat(MAX_NAME_BYTES - 1),
+            "b".repeat(40)
+        ));
+        assert_eq!(dotted, "a".repeat(MAX_NAME_BYTES - 1));
+    }
+
+    #[test]
+    fn a_long_cjk_name_is_saved_to_disk() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let server = server(Duration::ZERO);
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let names = [cjk_name(120), format!("{}.txt", cjk_name(120))];
+            let urls: Vec<Url> = names
+                .iter()
+                .map(|name| {
+                    let encoded = percent_encoding::utf8_percent_encode(
+                        name,
+                        percent_encoding::NON_ALPHANUMERIC,
+                    );
+                    server.url(&format!("/attachment/1000/{encoded}"))
+                })
+                .collect();
+            let done = save_all(&client(), &urls, dir.path(), 1, |_| {});
+            for (done, name) in done.iter().zip(&names) {
+                let saved = done.result.as_ref().expect("saved");
+                assert_eq!(&saved.suggested, name);
+                let bytes = fs::read(&saved.path).expect("readable");
+                assert!(bytes == demo_content(name, 1000));
+            }
+            let saved = listing(dir.path());
+            assert_eq!(saved.len(), 2, "{saved:?}");
+            assert!(saved.iter().any(|name| name.ends_with(".txt")), "{saved:?}");
+        });
     }
 
     #[test]
@@ -651,6 +852,26 @@ mod tests {
             assert!(started.elapsed() >= Duration::from_millis(600));
             assert_eq!(done.len(), 6);
             assert!(done.iter().all(|done| done.result.is_ok()));
+        });
+    }
+
+    #[test]
+    fn the_workers_stop_when_the_collector_panics() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            // One worker, 20 files of 100 ms each: 2 s if it went on. The
+            // collector panics at the first report; the worker notices at its
+            // next report and stops, so far fewer than 20 files are saved.
+            let server = server(Duration::from_millis(100));
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let urls = server.file_urls(&demo_files(20));
+            let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                save_all(&client(), &urls, dir.path(), 1, |_| {
+                    panic!("the reader went away")
+                })
+            }));
+            assert!(panicked.is_err());
+            let saved = listing(dir.path()).len();
+            assert!(saved < urls.len() / 2, "{saved} saved");
         });
     }
 

@@ -29,9 +29,9 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_07::{Accepts, DemoServer, ServerConfig, Targets, Url, error_chain, map_on_workers};
+use module_07::{DemoServer, ServerConfig, Targets, Url, UrlArgs, error_chain, map_on_workers};
 use reqwest::StatusCode;
-use step_runner::{Step, lesson_id};
+use step_runner::{Outcome, Step, lesson_id};
 
 /// The demo server's latency per response.
 const DELAY: Duration = Duration::from_millis(100);
@@ -73,8 +73,12 @@ impl DownloadError {
         } else if error.is_connect() {
             Self::Connect(error)
         } else if error.is_body() || error.is_decode() || error.is_request() {
-            // Without decompression features a "decode" error can only be a
-            // body that stopped arriving.
+            // A connection that breaks while the body arrives is a body
+            // error; `copy_to` calls any other failure of its copy a decode
+            // error (reqwest 0.12's `copy_to` and `decode_io`), and writing
+            // into a `Vec` cannot fail. A request error (not a time-out, not a
+            // connect error) failed between sending and the response's head,
+            // e.g. a connection that closed before the server answered.
             Self::Interrupted(error)
         } else {
             Self::Other(error)
@@ -139,7 +143,8 @@ fn download(client: &reqwest::blocking::Client, url: &Url) -> Result<Vec<u8>, Do
 
 /// How often to try and how long to pause in between. The retry loop is
 /// written out because it is the lesson; in production a crate such as
-/// `backon` or `backoff` adds jitter, deadlines and async support.
+/// `backon` adds random jitter (`ExponentialBuilder::with_jitter`) and works
+/// for async code too (its `Retryable` trait).
 #[derive(Clone, Copy, Debug)]
 struct RetryPolicy {
     /// Tries in all, the first included; 1 means no retry.
@@ -295,14 +300,14 @@ fn demo_urls(server: &DemoServer) -> Vec<Url> {
     .collect()
 }
 
-/// Port 1 on the loopback: nothing listens there, so the connection is
-/// refused at once, without leaving the machine.
+/// Port 1 on the loopback: normally nothing listens there, so the
+/// connection is refused at once, without leaving the machine.
 fn refused_url() -> Url {
     Url::parse("http://127.0.0.1:1/refused.bin").expect("a valid URL")
 }
 
-fn demo_targets() -> Targets {
-    Targets::from_command_line(ServerConfig::with_delay(DELAY), demo_urls)
+fn demo_targets(args: &UrlArgs) -> Targets {
+    Targets::new(args, ServerConfig::with_delay(DELAY), demo_urls)
 }
 
 /// A URL without the demo server's changing port, for stable output.
@@ -313,7 +318,7 @@ fn short(url: &Url, targets: &Targets) -> String {
     }
 }
 
-fn print_reports(reports: &[TaskReport], targets: &Targets, elapsed: Duration) {
+fn print_reports(reports: &[TaskReport], targets: &Targets, elapsed: Duration) -> Outcome {
     for report in reports {
         let name = short(&report.url, targets);
         let attempts = report.attempts();
@@ -352,68 +357,78 @@ fn print_reports(reports: &[TaskReport], targets: &Targets, elapsed: Duration) {
     );
     // The demo's failures are on purpose; a failed URL of the user's is not.
     if targets.given && !failed.is_empty() {
-        module_07::mark_failed();
+        Outcome::Failed
+    } else {
+        Outcome::Done
     }
 }
 
-fn run_step(policy: RetryPolicy) {
-    let targets = demo_targets();
+fn run_step(args: &UrlArgs, policy: RetryPolicy) -> Outcome {
+    let targets = demo_targets(args);
     let started = Instant::now();
     let reports = run_tasks(&client(), &targets.urls, WORKERS, policy);
-    print_reports(&reports, &targets, started.elapsed());
+    print_reports(&reports, &targets, started.elapsed())
+}
+
+fn show_per_task_results(args: UrlArgs) -> Outcome {
+    run_step(&args, RetryPolicy::NONE)
+}
+
+fn show_retry_with_backoff(args: UrlArgs) -> Outcome {
+    run_step(&args, RETRY)
+}
+
+fn show_panicking_task(args: UrlArgs) -> Outcome {
+    let targets = Targets::new(&args, ServerConfig::with_delay(DELAY), |server| {
+        [
+            "/files/41234/file_01.bin",
+            "/files/0/empty.bin",
+            "/files/81234/file_02.bin",
+        ]
+        .iter()
+        .map(|path| server.url(path))
+        .collect()
+    });
+    // The panicking thread also prints the usual panic message on standard
+    // error; the program carries on.
+    let mut outcome = Outcome::Done;
+    for (url, joined) in panicking_task(&client(), &targets.urls) {
+        let name = short(&url, &targets);
+        match joined {
+            Ok(Ok(byte)) => println!("ok        {name}: first byte {byte:#04x}"),
+            Ok(Err(error)) => {
+                println!("FAILED    {name}: {error}");
+                if targets.given {
+                    outcome = Outcome::Failed;
+                }
+            }
+            Err(message) => println!("PANICKED  {name}: {message}"),
+        }
+    }
+    outcome
 }
 
 fn main() -> ExitCode {
-    module_07::run(
+    step_runner::run(
         lesson_id!(),
         "Lesson 7.3 — Handling errors during task execution («Обработка исключений во время выполнения задачи»)",
         &[
-            Step::new(
+            Step::with_options(
                 "per_task_results",
                 "every task returns its own Result; one failure stops nothing",
-                || run_step(RetryPolicy::NONE),
+                show_per_task_results,
             ),
-            Step::new(
+            Step::with_options(
                 "retry_with_backoff",
                 "transient errors retried with growing pauses, 404 never",
-                || run_step(RETRY),
+                show_retry_with_backoff,
             ),
-            Step::new(
+            Step::with_options(
                 "panicking_task",
                 "a panic in one task comes back from join(); the rest finish",
-                || {
-                    let targets =
-                        Targets::from_command_line(ServerConfig::with_delay(DELAY), |server| {
-                            [
-                                "/files/41234/file_01.bin",
-                                "/files/0/empty.bin",
-                                "/files/81234/file_02.bin",
-                            ]
-                            .iter()
-                            .map(|path| server.url(path))
-                            .collect()
-                        });
-                    // The panicking thread also prints the usual panic message
-                    // on standard error; the program carries on.
-                    for (url, joined) in panicking_task(&client(), &targets.urls) {
-                        let name = short(&url, &targets);
-                        match joined {
-                            Ok(Ok(byte)) => println!("ok        {name}: first byte {byte:#04x}"),
-                            Ok(Err(error)) => {
-                                println!("FAILED    {name}: {error}");
-                                if targets.given {
-                                    module_07::mark_failed();
-                                }
-                            }
-                            Err(message) => println!("PANICKED  {name}: {message}"),
-                        }
-                    }
-                },
+                show_panicking_task,
             ),
         ],
-        Accepts {
-            out_and_jobs: false,
-        },
     )
 }
 
