@@ -415,7 +415,8 @@ impl WorkerProcess {
     /// Kills the child, reaps it, and joins the pipe threads, which end once
     /// the dead child's pipes close.
     fn kill_and_reap(&mut self) {
-        // Fails only if the child has already exited; `wait` reaps it either way.
+        // A child that has already exited is left as it is (`Child::kill`
+        // returns `Ok` then); `wait` reaps it either way.
         let _ = self.child.kill();
         let _ = self.child.wait();
         self.reaped = true;
@@ -527,7 +528,7 @@ fn parse_reply(line: &str) -> Result<Reply, WorkerError> {
 /// `tasks`; results come back in task order.
 ///
 /// Hand-written because the lessons are about what processes do; each worker
-/// is driven by one parent thread blocked on its pipe. A worker that dies
+/// is driven by one parent thread that waits for its replies. A worker that dies
 /// fails only the task it was running: it is replaced, and the pool carries
 /// on (Python's `ProcessPoolExecutor` instead marks the whole pool broken).
 pub fn map_in_processes(

@@ -13,7 +13,12 @@
 //! | pickled arguments over a pipe            | a text line per task on the child's stdin                |
 //! | `multiprocessing.Pool(processes=n)`      | `rayon::ThreadPoolBuilder::new().num_threads(n).build()` |
 //! | `pool.map(f, items)`                     | `items.par_iter().map(f).collect()`                      |
-//! | `os.cpu_count()`                         | `std::thread::available_parallelism()`                   |
+//! | `os.process_cpu_count()` (3.13+)         | `std::thread::available_parallelism()` (see below)       |
+//!
+//! `os.cpu_count()` counts the machine's CPUs; `os.process_cpu_count()` and
+//! `available_parallelism()` count those this process may use (its affinity
+//! mask; on Linux the std function also applies cgroup CPU quotas), and
+//! rayon sizes its global pool by the latter unless `RAYON_NUM_THREADS` is set.
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_01`
 //! Run one step:  `cargo run -p module_09 --bin lesson_01 -- rayon_pool`
@@ -92,8 +97,8 @@ const CHUNKS: u64 = 8;
 fn rayon_pool(limit: u64, chunks: u64) -> (u64, u64) {
     let ranges = split_range(limit, chunks);
     let sequential = ranges.iter().cloned().map(count_primes).sum();
-    // `par_iter` hands the ranges to rayon's global pool: one thread per
-    // core, started once, shared by the whole program.
+    // `par_iter` hands the ranges to rayon's global pool: one thread per CPU
+    // this process may use, started once, shared by the whole program.
     let parallel = ranges.par_iter().cloned().map(count_primes).sum();
     (sequential, parallel)
 }
@@ -146,7 +151,7 @@ fn main() -> ExitCode {
                 || {
                     let threads = rayon::current_num_threads();
                     let (sequential, parallel) = rayon_pool(LIMIT, CHUNKS);
-                    println!("rayon's global pool has {threads} threads (one per core)");
+                    println!("rayon's global pool has {threads} threads (one per usable CPU)");
                     println!(
                         "primes below {LIMIT}: {sequential} sequentially, {parallel} on the pool"
                     );

@@ -12,7 +12,7 @@
 //! | `map_async(..., callback=cb)`                   | `cb(&list)` once, with every result, in order                         |
 //! | `map_async(..., error_callback=ecb)`            | `ecb(&error)` once if any item fails (`collect::<Result<Vec<_>, _>>`) |
 //! | `res.ready()` / `res.get(timeout)`              | `!rx.is_empty()` / `rx.recv_timeout(timeout)`                         |
-//! | `res.wait()` then do other work                 | poll `ready()` between pieces of the caller's own work                |
+//! | `while not res.ready(): work()`                 | poll `ready()` between pieces of the caller's own work                |
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_06`
 //! Run one step:  `cargo run -p module_09 --bin lesson_06 -- map_async_error`
