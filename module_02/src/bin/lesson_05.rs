@@ -498,3 +498,106 @@ mod tests {
         }
     }
 }
+
+/// Model checks of `MiniPool` (`cargo test -p module_02 --features model`):
+/// shuttle runs the pool's threads under many random and PCT schedules, with
+/// its own `Mutex`, channels and threads in place of std's.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use shuttle::sync::atomic::{AtomicUsize, Ordering};
+
+    const ITERATIONS: usize = 1_000;
+
+    /// A job that panics. `resume_unwind` unwinds exactly as `panic!` does
+    /// but skips the panic hook, which keeps thousands of schedules quiet.
+    fn panicking_job() {
+        panic::resume_unwind(Box::new("a job panics"));
+    }
+
+    /// The property: on two workers, two panicking jobs (enough to kill both
+    /// workers of a pool that does not catch them) lose no worker; each
+    /// counting job runs exactly once; a later job's waiter gets its value;
+    /// and once `shut_down` (dropping the pool) returns, every queued job has
+    /// run.
+    fn every_job_runs_once_and_no_worker_is_lost(pool: MiniPool, shut_down: fn(MiniPool)) {
+        let count = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            pool.execute(panicking_job);
+            let count = Arc::clone(&count);
+            pool.execute(move || {
+                count.fetch_add(1, Ordering::SeqCst);
+            });
+        }
+        let answer = pool.submit(|| 42);
+        let answer = answer.recv().expect("the job runs").ok();
+        assert_eq!(answer, Some(42), "a job after the panics runs");
+        shut_down(pool);
+        assert_eq!(
+            count.load(Ordering::SeqCst),
+            2,
+            "every queued job ran exactly once before drop returned"
+        );
+    }
+
+    fn run(pool: fn() -> MiniPool, shut_down: fn(MiniPool)) {
+        let property = move || every_job_runs_once_and_no_worker_is_lost(pool(), shut_down);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    /// Runs a model that must fail and returns the checker's message.
+    fn caught(pool: fn() -> MiniPool, shut_down: fn(MiniPool)) -> String {
+        let failure = panic::catch_unwind(|| run(pool, shut_down))
+            .expect_err("the checker must catch the broken pool");
+        panic_message(&*failure).to_owned()
+    }
+
+    #[test]
+    fn model_mini_pool_runs_every_job_once_and_loses_no_worker() {
+        run(|| MiniPool::new(2), drop);
+    }
+
+    /// Broken: the pool before the fix, whose workers run jobs without
+    /// `catch_unwind`.
+    fn pool_that_loses_workers() -> MiniPool {
+        let (queue, jobs) = mpsc::channel::<Job>();
+        let jobs = Arc::new(Mutex::new(jobs));
+        let workers = (0..2)
+            .map(|_| {
+                let jobs = Arc::clone(&jobs);
+                thread::spawn(move || {
+                    loop {
+                        let next = jobs.lock().expect("not poisoned").recv();
+                        let Ok(job) = next else { break };
+                        job();
+                    }
+                })
+            })
+            .collect();
+        MiniPool {
+            queue: Some(queue),
+            workers,
+        }
+    }
+
+    #[test]
+    fn model_catches_a_pool_whose_workers_die_with_their_jobs() {
+        let message = caught(pool_that_loses_workers, drop);
+        assert!(message.contains("a job panics"), "{message}");
+    }
+
+    /// Broken: `shutdown(wait=False)` — close the queue but do not join the
+    /// workers.
+    fn drop_without_waiting(mut pool: MiniPool) {
+        let workers = std::mem::take(&mut pool.workers);
+        drop(pool);
+        drop(workers);
+    }
+
+    #[test]
+    fn model_catches_a_drop_that_does_not_wait_for_queued_jobs() {
+        let message = caught(|| MiniPool::new(2), drop_without_waiting);
+        assert!(message.contains("before drop returned"), "{message}");
+    }
+}
