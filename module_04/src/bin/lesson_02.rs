@@ -169,8 +169,12 @@ fn wait_for_batches(batches: &[u32], workers: usize, work: Duration, log: Log) -
                     .expect("the workers are alive");
                 next_job += 1;
             }
-            // `q.join()`. The WaitGroup's internal lock orders the workers'
-            // increments before this load, so `Relaxed` is enough.
+            // `q.join()`. Each worker drops its clone after its increment,
+            // and the drop decrements the WaitGroup's count with `Release`;
+            // `wait` returns only after reading that count as 0 with
+            // `Acquire` (crossbeam-utils 0.8.23, `sync/wait_group.rs`). So
+            // every worker's increment happens before this load, and
+            // `Relaxed` is enough for the counter itself.
             batch_done.wait();
             let now = finished.load(Ordering::Relaxed);
             log(format!(

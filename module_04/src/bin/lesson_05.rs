@@ -2,10 +2,17 @@
 //!
 //! Python signals "nothing to get" and "no room to put" with the exceptions
 //! `queue.Empty` and `queue.Full`; a Rust channel returns them as error
-//! values that the compiler makes you handle. Rust adds a case Python's
-//! queues lack: *disconnected*, the other side is gone, which is how a
-//! consumer learns that no more items will ever come. A failed send always
-//! hands the item back, so nothing is lost silently.
+//! values that the compiler makes you handle. A channel adds a third case,
+//! *disconnected*: the other side is gone. Nobody has to call anything for
+//! it: the channel sees its last `Sender` (or `Receiver`) dropped, also by a
+//! thread that panicked, and that is how a consumer learns that no more
+//! items will ever come. Python's nearest thing is `Queue.shutdown()`, new in
+//! 3.13: an explicit call, after which `put` raises `queue.ShutDown` and
+//! `get` raises it once the queue is empty. Before 3.13 (and on
+//! `SimpleQueue`, which has no `shutdown`), a consumer learns it only from a
+//! sentinel; and no Python queue tells a producer that every consumer is
+//! gone. A failed send always hands the item back, so nothing is lost
+//! silently.
 //!
 //! | Python                                        | Rust (`crossbeam_channel`)                            |
 //! |-----------------------------------------------|-------------------------------------------------------|
@@ -15,8 +22,8 @@
 //! | `q.get(timeout=t)` → `queue.Empty`            | `rx.recv_timeout(t)` → `Err(RecvTimeoutError::Timeout)` |
 //! | `q.put(x, timeout=t)` → `queue.Full`          | `tx.send_timeout(x, t)` → `Err(SendTimeoutError::Timeout(x))` |
 //! | `q.empty()` / `q.full()` (a hint, racy)       | `tx.is_empty()` / `tx.is_full()` (a hint, racy)       |
-//! | `q.shutdown()` → `queue.ShutDown` (3.13+)     | drop every `Sender`: `Err(RecvError)`, `…::Disconnected` |
-//! | (consumer thread gone: `put` still succeeds)  | `tx.send(x)` → `Err(SendError(x))`                    |
+//! | `q.shutdown()`, then `get()` → `queue.ShutDown` once empty (3.13+, not `SimpleQueue`) | drop every `Sender`: `Err(RecvError)`, `…::Disconnected` once empty |
+//! | (consumer thread gone: `put` still succeeds)  | every `Receiver` dropped: `tx.send(x)` → `Err(SendError(x))` |
 //!
 //! `std::sync::mpsc` uses the same error names, but its `SyncSender` has no
 //! `send_timeout`, `len` or `is_full` on stable Rust.
@@ -222,7 +229,8 @@ fn step_06(
                         found_empty += 1;
                     }
                     // Empty *and* the supplier is gone: no more goods will
-                    // come. Python's daemon seller never learns this.
+                    // come. Python's daemon seller never learns this, unless
+                    // the supplier calls `q.shutdown()` (3.13+) when done.
                     Err(TryRecvError::Disconnected) => break,
                 }
             }
