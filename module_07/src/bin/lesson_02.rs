@@ -27,6 +27,10 @@
 //! Without `--out` the files go to a temporary directory that is removed at
 //! the end; without URLs they come from a demo server on 127.0.0.1.
 //! `hostile_names` always uses the demo server and a temporary directory.
+//!
+//! Try: in `persist_unique`, call `persist` instead of `persist_noclobber`
+//! and run `-- hostile_names`: the second `report…pdf` silently replaces the
+//! first. Which test notices?
 
 use std::fmt;
 use std::fs;

@@ -22,6 +22,10 @@
 //! Your own URLs: `cargo run -p module_07 --bin lesson_03 -- retry_with_backoff https://example.com/a.bin`
 //! Without URLs the tasks use a demo server on 127.0.0.1 whose routes fail
 //! on purpose; those failures are the lesson, so the run still exits with 0.
+//!
+//! Try: make `is_transient` return `true` for every status and run
+//! `-- retry_with_backoff`: the 404 is now tried three times, adding load for
+//! an answer that cannot change.
 
 use std::any::Any;
 use std::fmt;
