@@ -8,6 +8,7 @@
 //! | Python                                        | Rust                                          |
 //! |-----------------------------------------------|-----------------------------------------------|
 //! | `while not done: time.sleep(…)` on a global   | `AtomicBool` polled with `thread::sleep`      |
+//! | the result in another global                  | an `AtomicU64`, published by the flag's `Release` |
 //! | `threading.Event` set by the worker           | `Mutex<Option<T>>` + `Condvar::wait_while`    |
 //! | `queue.Queue` + `q.get()`                     | `mpsc::channel()` + `rx.recv()`               |
 //! | `t.join()`, then read a global                | `handle.join()` returns the value             |
@@ -15,13 +16,23 @@
 //! Run all steps: `cargo run -p module_01 --bin lesson_05`
 //! Run one step:  `cargo run -p module_01 --bin lesson_05 -- step_13`
 //! Output order varies between runs where threads race; the values do not.
+//! Model check:   `cargo test -p module_01 --features model --bin lesson_05`
+//!
+//! Try: in `polling`, pass `Ordering::Relaxed` to both halves and run the
+//! model check: loom finds the run where `main` sees the flag and reads 0.
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
+#[cfg(not(feature = "model"))]
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+// The model check (`mod model` at the bottom) runs the two halves of
+// `polling` under loom, which needs its own atomics.
+#[cfg(feature = "model")]
+use loom::sync::atomic::{AtomicBool, AtomicU64};
 use step_runner::{Step, lesson_id};
 
 /// The work every demo waits for: something slow with a known answer.
@@ -37,23 +48,44 @@ fn slow_sum(work: Duration) -> u64 {
 /// times `main` looked.
 fn polling(work: Duration, poll: Duration) -> (u64, u32) {
     let done = Arc::new(AtomicBool::new(false));
-    let result = Arc::new(Mutex::new(None));
+    let result = Arc::new(AtomicU64::new(0));
     {
         let (done, result) = (Arc::clone(&done), Arc::clone(&result));
         thread::spawn(move || {
-            *result.lock().unwrap() = Some(slow_sum(work));
-            // Release pairs with the Acquire below: whoever sees `true` also
-            // sees the result stored before it.
-            done.store(true, Ordering::Release);
+            publish_result(&result, &done, slow_sum(work), Ordering::Release);
         });
     }
+    poll_for_result(&result, &done, Ordering::Acquire, || thread::sleep(poll))
+}
+
+/// The worker's half of `polling`: store the result, then raise the flag.
+///
+/// The result store is `Relaxed`, like a write to a Python global: on its
+/// own it promises nothing about when `main` sees it. The flag's `Release`
+/// store (the lesson passes `Release`; the ordering is a parameter so that
+/// `mod model` can show `Relaxed` failing) pairs with the `Acquire` load in
+/// `poll_for_result`: whoever reads `true` also sees the result. A result
+/// behind a `Mutex` would be published by the mutex itself, whatever the
+/// flag's ordering; lesson 8.7 has more.
+fn publish_result(result: &AtomicU64, done: &AtomicBool, value: u64, flag: Ordering) {
+    result.store(value, Ordering::Relaxed);
+    done.store(true, flag);
+}
+
+/// `main`'s half: look at the flag, `pause`, look again, until it is up;
+/// then read the result. Returns the result and how many times it looked.
+fn poll_for_result(
+    result: &AtomicU64,
+    done: &AtomicBool,
+    flag: Ordering,
+    pause: impl Fn(),
+) -> (u64, u32) {
     let mut looks = 1;
-    while !done.load(Ordering::Acquire) {
-        thread::sleep(poll);
+    while !done.load(flag) {
+        pause();
         looks += 1;
     }
-    let value = result.lock().unwrap().expect("set before the flag");
-    (value, looks)
+    (result.load(Ordering::Relaxed), looks)
 }
 
 /// A one-shot signal: `main` sleeps on a condition variable until the worker
@@ -171,7 +203,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's atomics; with the `model` feature the
+// lesson's atomics are loom's, which work only inside `loom::model`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -205,5 +239,37 @@ mod tests {
         let slow: Vec<u32> = printed.iter().copied().filter(|&n| n > 5).collect();
         assert_eq!(fast, [1, 2, 3, 4, 5]);
         assert_eq!(slow, [6, 7, 8, 9, 10]);
+    }
+}
+
+/// Loom runs the worker's and `main`'s halves of `polling` under every
+/// interleaving and every value the memory model lets a load return.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+
+    fn flag_polling(store: Ordering, load: Ordering) {
+        loom::model(move || {
+            let done = Arc::new(AtomicBool::new(false));
+            let result = Arc::new(AtomicU64::new(0));
+            let worker = {
+                let (done, result) = (Arc::clone(&done), Arc::clone(&result));
+                loom::thread::spawn(move || publish_result(&result, &done, 5050, store))
+            };
+            let (value, _) = poll_for_result(&result, &done, load, loom::thread::yield_now);
+            assert_eq!(value, 5050, "main saw the flag but not the result");
+            worker.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn release_acquire_main_always_sees_the_result() {
+        flag_polling(Ordering::Release, Ordering::Acquire);
+    }
+
+    #[test]
+    #[should_panic(expected = "main saw the flag but not the result")]
+    fn a_relaxed_flag_is_caught_publishing_too_early() {
+        flag_polling(Ordering::Relaxed, Ordering::Relaxed);
     }
 }

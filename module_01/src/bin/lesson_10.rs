@@ -35,8 +35,15 @@
 //! operation is still atomic; why can more than `limit` tickets go out now?
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+#[cfg(not(feature = "model"))]
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
 use std::thread;
+
+// The model check (`mod model` at the bottom) runs the two increments under
+// loom, which needs its own atomics.
+#[cfg(feature = "model")]
+use loom::sync::atomic::AtomicU64;
 
 use step_runner::{Step, lesson_id};
 
@@ -60,15 +67,25 @@ fn lost_update(threads: u64, per_thread: u64, between: impl Fn() + Sync) -> u64 
         for _ in 0..threads {
             s.spawn(|| {
                 for _ in 0..per_thread {
-                    let seen = counter.load(Ordering::Relaxed);
-                    // Another thread may store here, between our load and store.
-                    between();
-                    counter.store(seen + 1, Ordering::Relaxed);
+                    racy_increment(&counter, &between);
                 }
             });
         }
     });
     counter.into_inner()
+}
+
+/// One increment the way Python's `x += 1` does it: a load, then a store.
+fn racy_increment(counter: &AtomicU64, between: impl Fn()) {
+    let seen = counter.load(Ordering::Relaxed);
+    // Another thread may store here, between our load and store.
+    between();
+    counter.store(seen + 1, Ordering::Relaxed);
+}
+
+/// One increment as one indivisible read-modify-write.
+fn atomic_increment(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
 }
 
 /// The fix: `fetch_add` reads, adds and writes as one indivisible operation.
@@ -82,7 +99,7 @@ fn fetch_add(threads: u64, per_thread: u64) -> u64 {
         for _ in 0..threads {
             s.spawn(|| {
                 for _ in 0..per_thread {
-                    counter.fetch_add(1, Ordering::Relaxed);
+                    atomic_increment(&counter);
                 }
             });
         }
@@ -168,7 +185,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's atomics; with the `model` feature the
+// lesson's atomics are loom's, which work only inside `loom::model`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
     use std::sync::Barrier;
@@ -201,5 +220,37 @@ mod tests {
         assert_eq!(per_thread.iter().sum::<u64>(), 1_000);
         let plenty = bounded_tickets(4, 100, 1_000);
         assert_eq!(plenty, [100; 4]);
+    }
+}
+
+/// Loom runs each closure under every interleaving of the two threads.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use loom::sync::Arc;
+
+    /// Two threads increment once each; the count must end at 2.
+    fn two_increments(increment: fn(&AtomicU64)) {
+        loom::model(move || {
+            let counter = Arc::new(AtomicU64::new(0));
+            let other = {
+                let counter = Arc::clone(&counter);
+                loom::thread::spawn(move || increment(&counter))
+            };
+            increment(&counter);
+            other.join().unwrap();
+            assert_eq!(counter.load(Ordering::Relaxed), 2, "an update was lost");
+        });
+    }
+
+    #[test]
+    fn fetch_add_never_loses_an_update() {
+        two_increments(atomic_increment);
+    }
+
+    #[test]
+    #[should_panic(expected = "an update was lost")]
+    fn load_then_store_is_caught_losing_an_update() {
+        two_increments(|counter| racy_increment(counter, || {}));
     }
 }
