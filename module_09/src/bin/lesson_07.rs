@@ -10,7 +10,7 @@
 //! | Python                                   | Rust                                                           |
 //! |------------------------------------------|----------------------------------------------------------------|
 //! | `for r in pool.imap(f, items):`          | `for r in imap(&pool, items, f) {` (below)                     |
-//! | results handed over through a queue      | `crossbeam_channel::unbounded::<(usize, R)>()`                 |
+//! | results handed over through a queue      | `mpsc::channel::<(usize, R)>()`                                |
 //! | the pool's internal reorder cache        | `BTreeMap<usize, R>` keyed by item index                       |
 //! | `next(it)` raises the task's exception   | the item is `Err(message)` (a panic is caught in the task)     |
 //! | `pool.map(f, items)` (everything at once) | `items.par_iter().map(f).collect()` (lesson 9.5)              |
@@ -26,10 +26,15 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::Arc;
+// The results' channel comes from std, or from the shuttle model checker when
+// the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::mpsc::{Receiver, channel};
+#[cfg(not(feature = "model"))]
+use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::Receiver;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use step_runner::{Step, lesson_id};
 
@@ -76,7 +81,7 @@ where
     R: Send + 'static,
     F: Fn(T) -> R + Send + Sync + 'static,
 {
-    let (tx, rx) = crossbeam_channel::unbounded();
+    let (tx, rx) = channel();
     let f = Arc::new(f);
     let total = items.len();
     for (index, item) in items.into_iter().enumerate() {
@@ -187,7 +192,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's channel; with the `model` feature it is
+// shuttle's, which works only inside a shuttle test (`mod model`).
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
 
@@ -239,5 +246,84 @@ mod tests {
     #[test]
     fn an_empty_input_yields_nothing() {
         assert_eq!(imap(&pool(1), Vec::<u8>::new(), |x| x).count(), 0);
+    }
+}
+
+/// Model check of the reorder buffer (`cargo test -p module_09 --bin
+/// lesson_07 --features model`): shuttle runs the tasks as its own threads
+/// under many random and PCT schedules, so results arrive in many orders.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use std::panic;
+
+    const ITERATIONS: usize = 1_000;
+    const ITEMS: usize = 4;
+
+    /// The property: whatever order the tasks finish in, the stream yields
+    /// every result once, in input order (a failed task's error in its
+    /// place), and then ends.
+    fn in_input_order_each_once(next: fn(&mut Imap<usize>) -> Option<Result<usize, String>>) {
+        let (tx, rx) = channel();
+        for index in 0..ITEMS {
+            let tx = tx.clone();
+            // A task as `imap` spawns it: one `(index, result)` send.
+            shuttle::thread::spawn(move || {
+                let result = if index == 2 {
+                    Err(format!("item {index} panicked"))
+                } else {
+                    Ok(index * 10)
+                };
+                let _ = tx.send((index, result));
+            });
+        }
+        drop(tx);
+        let mut stream = Imap {
+            rx,
+            early: BTreeMap::new(),
+            next: 0,
+            total: ITEMS,
+        };
+        let got: Vec<_> = std::iter::from_fn(|| next(&mut stream)).collect();
+        assert_eq!(
+            got,
+            [Ok(0), Ok(10), Err("item 2 panicked".to_owned()), Ok(30)],
+            "results in input order, each once"
+        );
+    }
+
+    fn check(next: fn(&mut Imap<usize>) -> Option<Result<usize, String>>) {
+        shuttle::check_random(move || in_input_order_each_once(next), ITERATIONS);
+        shuttle::check_pct(move || in_input_order_each_once(next), ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_imap_yields_results_in_input_order_each_once() {
+        check(Iterator::next);
+    }
+
+    /// Broken: hands out the earliest result that has arrived instead of
+    /// waiting for result `next` (a reorder buffer that does not reorder).
+    fn next_as_it_comes(stream: &mut Imap<usize>) -> Option<Result<usize, String>> {
+        if stream.next == stream.total {
+            return None;
+        }
+        stream.next += 1;
+        if let Some((_, result)) = stream.early.pop_first() {
+            return Some(result);
+        }
+        stream.rx.recv().ok().map(|(_, result)| result)
+    }
+
+    #[test]
+    fn model_catches_a_buffer_that_yields_in_arrival_order() {
+        let failure = panic::catch_unwind(|| check(next_as_it_comes))
+            .expect_err("the checker must catch the broken buffer");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(message.contains("input order"), "{message}");
     }
 }
