@@ -185,26 +185,24 @@ fn step_13(numbers: &[u64], tenth: Duration) -> Vec<(u64, u64)> {
     })
 }
 
-/// `FIRST_COMPLETED`: block for the first result, then take whatever else
-/// has finished by that moment. The others keep running; the pool's
-/// threads are detached, so dropping `rx` just discards their results.
-fn first_completed(delays: &[Duration]) -> Vec<usize> {
+/// `FIRST_COMPLETED`: run `task` for every input, block for the first
+/// result, then take whatever else has finished by that moment. Returns the
+/// indices of the done tasks. The others keep running: dropping a rayon pool
+/// does not wait for them, and their sends fail quietly once `rx` is gone.
+fn first_completed<I, F>(inputs: Vec<I>, task: F) -> Vec<usize>
+where
+    I: Send + 'static,
+    F: Fn(I) + Clone + Send + 'static,
+{
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(delays.len())
+        .num_threads(inputs.len())
         .build()
         .expect("building the pool");
-    let (tx, rx) = crossbeam_channel::unbounded();
-    for (index, &delay) in delays.iter().enumerate() {
-        let tx = tx.clone();
-        pool.spawn(move || {
-            thread::sleep(delay);
-            // The receiver may be gone: nobody waits for the slow ones.
-            let _ = tx.send(index);
-        });
-    }
-    drop(tx);
-    let first = rx.recv().expect("at least one task");
-    std::iter::once(first).chain(rx.try_iter()).collect()
+    let rx = submit_all(&pool, inputs, task);
+    let (first, _) = rx.recv().expect("at least one task");
+    std::iter::once(first)
+        .chain(rx.try_iter().map(|(index, _)| index))
+        .collect()
 }
 
 /// What `done, not_done = wait(fs, return_when=FIRST_EXCEPTION)` followed
@@ -333,7 +331,7 @@ fn show_first_completed() {
     let delays = [300, 100, 200].map(Duration::from_millis);
     println!(
         "done at the first completion: tasks {:?}",
-        first_completed(&delays)
+        first_completed(delays.to_vec(), thread::sleep)
     );
 }
 
@@ -466,7 +464,16 @@ mod tests {
     #[test]
     fn first_completed_returns_the_fastest_task() {
         let done = course_tests::deadline(Duration::from_secs(20), || {
-            first_completed(&[ms(1500), ms(0), ms(1500)])
+            // Tasks 0 and 2 wait at a gate that opens only after
+            // `first_completed` has returned, so task 1 is the only one done.
+            let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+            let done = first_completed(vec![0, 1, 2], move |index| {
+                if index != 1 {
+                    let _ = gate_rx.recv();
+                }
+            });
+            drop(gate_tx);
+            done
         });
         assert_eq!(done, [1]);
     }
