@@ -19,6 +19,10 @@
 //! Run all steps: `cargo run -p module_02 --bin lesson_06`
 //! Run one step:  `cargo run -p module_02 --bin lesson_06 -- step_11`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `first_exception`, delete the `break` (so the loop waits for every
+//! task) and run `-- first_exception`: nothing is cancelled any more. Then run
+//! the tests: which one now hits its deadline, and why can it never finish?
 
 use std::process::ExitCode;
 use std::sync::Arc;
