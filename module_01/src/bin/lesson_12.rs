@@ -22,9 +22,20 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+#[cfg(not(feature = "model"))]
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::thread;
+#[cfg(not(feature = "model"))]
+use std::thread::{Builder, JoinHandle};
 use std::time::{Duration, Instant};
+
+// The registry's synchronisation and threads come from std, or from the
+// shuttle model checker when the `model` feature is on (`mod model` at the
+// bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::{Arc, Mutex};
+#[cfg(feature = "model")]
+use shuttle::thread::{Builder, JoinHandle};
 
 use step_runner::{Step, lesson_id};
 
@@ -76,7 +87,7 @@ impl ThreadRegistry {
             registry: self.clone(),
             key,
         };
-        thread::Builder::new()
+        Builder::new()
             .name(name)
             .spawn(move || {
                 let _registration = registration;
@@ -235,7 +246,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's types; with the `model` feature the
+// registry is built from shuttle's, which work only inside `shuttle::check_*`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -372,5 +385,126 @@ mod tests {
         for name in &snapshot.names {
             assert!(name.starts_with("worker-"), "{name}");
         }
+    }
+}
+
+/// Model checks of `ThreadRegistry` (`cargo test -p module_01 --features
+/// model --bin lesson_12`): shuttle runs its threads under many random and
+/// PCT schedules, with its own `Mutex`, channels and threads in place of
+/// std's.
+///
+/// The panic path is not modelled: shuttle reports any thread that panics
+/// as a failure. That a panicking thread is deregistered rests on `Drop`
+/// running during unwinding, and `a_panicking_thread_is_deregistered`
+/// checks it on real threads.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use shuttle::sync::mpsc;
+    use std::panic;
+
+    const ITERATIONS: usize = 1_000;
+
+    /// How a model spawns through a registry: the lesson's `spawn`, or a
+    /// broken one.
+    type Spawn = fn(&ThreadRegistry, String, Box<dyn FnOnce() + Send>) -> JoinHandle<()>;
+
+    /// Two threads each spawn a worker through one registry at the same
+    /// time; each worker waits at a gate. The property: a worker is listed
+    /// from the moment `spawn` returns until it ends, the count is exactly
+    /// the workers still running, and 0 once all are joined.
+    fn the_count_never_drifts(spawn: Spawn) {
+        let registry = ThreadRegistry::default();
+        let spawners: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|name| {
+                let registry = registry.clone();
+                shuttle::thread::spawn(move || {
+                    let (release, gate) = mpsc::channel::<()>();
+                    let worker = spawn(
+                        &registry,
+                        name.to_owned(),
+                        Box::new(move || {
+                            let _ = gate.recv();
+                        }),
+                    );
+                    let listed = registry.names().contains(&name.to_owned());
+                    assert!(
+                        listed,
+                        "the count drifted: {name} is running but not listed"
+                    );
+                    (name, release, worker)
+                })
+            })
+            .collect();
+        let mut workers: Vec<_> = spawners.into_iter().map(|s| s.join().unwrap()).collect();
+        assert_eq!(
+            registry.active_count(),
+            2,
+            "the count drifted with two workers running"
+        );
+        let (_, release, first) = workers.remove(0);
+        drop(release);
+        first.join().unwrap();
+        let (second_name, release, second) = workers.remove(0);
+        assert_eq!(
+            registry.names(),
+            [second_name],
+            "the count drifted after one ended"
+        );
+        drop(release);
+        second.join().unwrap();
+        assert_eq!(
+            registry.active_count(),
+            0,
+            "the count drifted after both ended"
+        );
+    }
+
+    fn run(spawn: Spawn) {
+        let property = move || the_count_never_drifts(spawn);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_the_registry_count_never_drifts() {
+        run(|registry, name, f| registry.spawn(name, f));
+    }
+
+    /// Broken: the key is read and bumped under two separate locks, so two
+    /// threads spawning at once can get the same key, and the second entry
+    /// overwrites the first.
+    fn spawn_with_racy_key(
+        registry: &ThreadRegistry,
+        name: String,
+        f: Box<dyn FnOnce() + Send>,
+    ) -> JoinHandle<()> {
+        let key = *registry.next_key.lock().unwrap() + 1;
+        *registry.next_key.lock().unwrap() = key;
+        registry.running.lock().unwrap().insert(key, name.clone());
+        let registration = Registration {
+            registry: registry.clone(),
+            key,
+        };
+        Builder::new()
+            .name(name)
+            .spawn(move || {
+                let _registration = registration;
+                f()
+            })
+            .expect("shuttle spawns")
+    }
+
+    #[test]
+    fn model_catches_two_spawns_sharing_a_key() {
+        let failure = panic::catch_unwind(|| run(spawn_with_racy_key))
+            .expect_err("the checker must catch the broken registry");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(message.contains("the count drifted"), "{message}");
     }
 }
