@@ -159,6 +159,13 @@ fn wait_for_batches(batches: &[u32], workers: usize, work: Duration, log: Log) -
                 }
             });
         }
+        // Only the workers hold receivers now. If they all die, the channel
+        // drops the jobs still queued, and with them their `WaitGroup`
+        // clones (crossbeam-channel 0.5.17 discards the queue when the last
+        // receiver goes, `flavors/list.rs`), so `wait` below returns instead
+        // of waiting for jobs nobody will do; the next `send` then fails.
+        // A receiver kept here would keep those jobs, and `wait`, forever.
+        drop(rx);
 
         let mut finished_at_wait = Vec::new();
         let mut next_job = 1;
@@ -425,6 +432,26 @@ mod tests {
         // Exactly the jobs sent so far: not one fewer (wait returned too
         // early), not one more (jobs of the next batch are not sent yet).
         assert_eq!(finished, [5, 6, 13, 16]);
+    }
+
+    #[test]
+    fn dead_workers_do_not_leave_the_wait_hanging() {
+        // The workers print, and die as they would on a closed stdout.
+        // With a receiver kept by the main thread, the queued jobs and their
+        // `WaitGroup` clones stayed, and `wait` never returned.
+        let outcome = std::panic::catch_unwind(|| {
+            deadline(LIMIT, || {
+                let log = |line: String| assert!(!line.contains("worker"), "stdout closed");
+                wait_for_batches(&[4, 2, 3], 2, Duration::ZERO, &log)
+            })
+        });
+        let payload = outcome.expect_err("the dead workers' panics come through");
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(!message.contains("deadline"), "it hung: {message}");
     }
 
     #[test]
