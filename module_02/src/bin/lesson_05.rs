@@ -22,8 +22,9 @@
 //! Run one step:  `cargo run -p module_02 --bin lesson_05 -- step_06`
 //!
 //! Try: delete the `catch_unwind` in `work` (call `job()` instead) and in
-//! `submit`, then run `-- a_job_panics`: each panic now kills a worker; once
-//! both are gone, `execute` fails. Which `expect` fires, and why there?
+//! `submit`, then run `-- a_job_panics`: each panic now kills a worker, and
+//! once both are gone the jobs still queued are dropped with the queue.
+//! Which `expect` fires, and why there?
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};

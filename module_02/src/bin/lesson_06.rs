@@ -216,8 +216,9 @@ struct FirstException {
     /// Finished before the waiter returned, in completion order; the last
     /// one is the first failure, if any task failed.
     done: Vec<(usize, Result<u64, String>)>,
-    /// Not done, and already started, so `cancel()` failed: running tasks
-    /// cannot be stopped, in Python or Rust. Their results are dropped.
+    /// Not done when the waiter returned, and already started, so `cancel()`
+    /// failed: running tasks cannot be stopped, in Python or Rust. They run
+    /// (or have run) to their end; their results are dropped.
     started: Vec<usize>,
     /// Not done and not started: cancelled, they never run.
     cancelled: Vec<usize>,
@@ -355,7 +356,7 @@ fn show_first_exception() {
         }
     }
     println!(
-        "returned at the first error; not done: started {:?} (cannot be stopped), cancelled {:?}",
+        "returned at the first error; not done then: started {:?} (cannot be cancelled), cancelled {:?}",
         result.started, result.cancelled
     );
 }
