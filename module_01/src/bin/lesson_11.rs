@@ -16,11 +16,21 @@
 //! Run all steps: `cargo run -p module_01 --bin lesson_11`
 //! Run one step:  `cargo run -p module_01 --bin lesson_11 -- step_14`
 //! Output order varies between runs where threads race; the values do not.
+//! Model check:   `cargo test -p module_01 --features model --bin lesson_11`
 
 use std::process::ExitCode;
-use std::sync::mpsc::{self, RecvTimeoutError, Sender};
+#[cfg(not(feature = "model"))]
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+#[cfg(not(feature = "model"))]
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
+
+// The timer's channel and thread come from std, or from the shuttle model
+// checker when the `model` feature is on (`mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+#[cfg(feature = "model")]
+use shuttle::thread::{self, JoinHandle};
 
 use crossbeam_channel::{after, select, tick};
 use step_runner::{Step, lesson_id};
@@ -39,7 +49,7 @@ struct Timer {
 impl Timer {
     fn start(delay: Duration, f: impl FnOnce() + Send + 'static) -> Self {
         let (cancel, cancelled) = mpsc::channel();
-        let thread = thread::spawn(move || match cancelled.recv_timeout(delay) {
+        let thread = thread::spawn(move || match wait_for_cancel(&cancelled, delay) {
             Err(RecvTimeoutError::Timeout) => {
                 f();
                 true
@@ -64,6 +74,32 @@ impl Timer {
         // so the wait runs its full delay and `f` runs.
         thread.join().expect("the timer callback panicked");
         drop(cancel);
+    }
+}
+
+/// Waits up to `delay` for a cancel message: `recv_timeout`.
+#[cfg(not(feature = "model"))]
+fn wait_for_cancel(cancelled: &Receiver<()>, delay: Duration) -> Result<(), RecvTimeoutError> {
+    cancelled.recv_timeout(delay)
+}
+
+/// The model checker has no clock (shuttle's `recv_timeout` never times
+/// out), so under it the delay may run out at any point, and the checker
+/// chooses when: each look that finds no message either times out or
+/// yields and looks again.
+#[cfg(feature = "model")]
+fn wait_for_cancel(cancelled: &Receiver<()>, _delay: Duration) -> Result<(), RecvTimeoutError> {
+    use shuttle::rand::{RngCore, thread_rng};
+    use shuttle::sync::mpsc::TryRecvError;
+    loop {
+        match cancelled.try_recv() {
+            Ok(()) => return Ok(()),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) if thread_rng().next_u32().is_multiple_of(2) => {
+                return Err(RecvTimeoutError::Timeout);
+            }
+            Err(TryRecvError::Empty) => thread::yield_now(),
+        }
     }
 }
 
@@ -201,7 +237,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's types; with the `model` feature the timer
+// is built from shuttle's, which work only inside `shuttle::check_*`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -265,5 +303,90 @@ mod tests {
             assert!(!after_or_cancel(Duration::from_secs(60), Duration::ZERO));
             assert!(after_or_cancel(Duration::ZERO, Duration::from_millis(200)));
         });
+    }
+}
+
+/// Model checks of `Timer` (`cargo test -p module_01 --features model --bin
+/// lesson_11`): shuttle runs the timer's thread and its caller under many
+/// random and PCT schedules, and chooses when the delay runs out (see
+/// `wait_for_cancel`). The real-time paths keep their tests above.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use std::panic;
+
+    const ITERATIONS: usize = 1_000;
+
+    /// A timer whose callback reports on a channel that it ran.
+    fn reporting_timer() -> (Timer, mpsc::Receiver<()>) {
+        let (ran_tx, ran_rx) = mpsc::channel();
+        let timer = Timer::start(Duration::from_secs(1), move || {
+            let _ = ran_tx.send(());
+        });
+        (timer, ran_rx)
+    }
+
+    /// The property: whatever the race between the delay and the cancel,
+    /// `cancel` reports exactly whether the callback ran; a timer cancelled
+    /// in time never runs its callback, not even later; the callback runs at
+    /// most once.
+    fn cancel_tells_the_truth(cancel: fn(Timer) -> bool) {
+        let (timer, ran) = reporting_timer();
+        let reported = cancel(timer);
+        // The callback owns the only sender: once the timer thread is done,
+        // with or without running it, the channel disconnects.
+        let runs = ran.iter().count();
+        assert!(runs <= 1, "the callback ran {runs} times");
+        assert_eq!(
+            reported,
+            runs == 1,
+            "cancel() reported {reported}, but the callback ran {runs} times"
+        );
+    }
+
+    fn run(property: fn()) {
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_a_cancelled_timer_never_runs_and_cancel_says_so() {
+        run(|| cancel_tells_the_truth(Timer::cancel));
+    }
+
+    #[test]
+    fn model_an_uncancelled_timer_runs_exactly_once() {
+        // Random schedules only: PCT sizes itself from a first,
+        // oldest-task-first run, counts no scheduling step in this one (the
+        // caller just waits in `join`), and refuses it with "test closure
+        // did not exercise any concurrency".
+        shuttle::check_random(
+            || {
+                let (timer, ran) = reporting_timer();
+                timer.join();
+                assert_eq!(ran.iter().count(), 1, "an uncancelled timer must run once");
+            },
+            ITERATIONS,
+        );
+    }
+
+    /// Broken: sends the cancel and answers "did not run" without waiting
+    /// for the timer thread, which may already be past its wait.
+    fn cancel_without_waiting(timer: Timer) -> bool {
+        let _ = timer.cancel.send(());
+        false
+    }
+
+    #[test]
+    fn model_catches_a_cancel_that_does_not_wait_for_the_timer() {
+        let failure =
+            panic::catch_unwind(|| run(|| cancel_tells_the_truth(cancel_without_waiting)))
+                .expect_err("the checker must catch the broken cancel");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(message.contains("cancel() reported false"), "{message}");
     }
 }
