@@ -11,7 +11,7 @@
 //! | `Thread(target=f, name="A")`                 | `thread::Builder::new().name("A".into()).spawn(f)?`    |
 //! | `threading.current_thread().name`            | `thread::current().name()` → `Option<&str>`             |
 //! | default name `Thread-1 (f)` (3.10+), `Thread-2` | `None`                                              |
-//! | `t.join(timeout=2.1)`; `t.is_alive()`        | a deadline on a channel; `handle.is_finished()`         |
+//! | `t.join(timeout=2.1)`; `t.is_alive()`        | a deadline on a channel; the channel still connected    |
 //! | a global list appended to by threads         | `Mutex<Vec<String>>` shared by scoped threads          |
 //!
 //! Run all steps: `cargo run -p module_01 --bin lesson_07`
@@ -20,7 +20,7 @@
 
 use std::process::ExitCode;
 use std::sync::Mutex;
-use std::sync::mpsc;
+use std::sync::mpsc::{self, TryRecvError};
 use std::thread;
 use std::time::Duration;
 
@@ -39,6 +39,12 @@ fn current_name() -> String {
 /// channel and drops it when it ends, so `recv_timeout` returns as soon as A
 /// ends, or when the timeout passes, whichever is first. Returns the names of
 /// the threads still running at that moment.
+///
+/// "Still running" is read from the same channels (`try_recv` finds it
+/// still connected), not from `JoinHandle::is_finished`: the sender is
+/// dropped while the thread's closure returns, a moment before the thread
+/// counts as finished, so right after A's channel disconnects
+/// `is_finished` can still say `false`.
 fn step_14(a_work: Duration, b_work: Duration, timeout: Duration) -> Vec<String> {
     let spawn = |name: &str, work: Duration| {
         let (ended_tx, ended_rx) = mpsc::channel::<()>();
@@ -53,15 +59,15 @@ fn step_14(a_work: Duration, b_work: Duration, timeout: Duration) -> Vec<String>
         (handle, ended_rx)
     };
     let (a, a_ended) = spawn("A", a_work);
-    let (b, _b_ended) = spawn("B", b_work);
+    let (b, b_ended) = spawn("B", b_work);
 
     // Either outcome (A ended, or the timeout passed) means: look now.
     let _ = a_ended.recv_timeout(timeout);
 
-    let still_running: Vec<String> = [&a, &b]
+    let still_running: Vec<String> = [(&a, &a_ended), (&b, &b_ended)]
         .into_iter()
-        .filter(|handle| !handle.is_finished())
-        .map(|handle| handle.thread().name().unwrap_or("<unnamed>").to_owned())
+        .filter(|(_, ended)| matches!(ended.try_recv(), Err(TryRecvError::Empty)))
+        .map(|(handle, _)| handle.thread().name().unwrap_or("<unnamed>").to_owned())
         .collect();
 
     // Python's interpreter would wait for both (non-daemon) threads before
