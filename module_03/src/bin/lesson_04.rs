@@ -2,16 +2,17 @@
 //!
 //! A Python future goes PENDING → RUNNING → FINISHED, or PENDING → CANCELLED.
 //! We watch every state on a pool with a single worker, where a second task
-//! must wait its turn. Rust adds a state Python lacks: a future that exists
-//! but was never polled, and so has done nothing at all.
+//! must wait its turn. Rust adds a state Python's `Future` lacks: a future
+//! that exists but was never polled, and so has done nothing at all (in
+//! Python, a coroutine object nobody has awaited is in the same state).
 //!
 //! | Python state                      | Rust, for a future run by an executor                       |
 //! |-----------------------------------|-------------------------------------------------------------|
-//! | (none: `submit` starts the work)  | `Created`: a future value nobody has spawned or polled       |
+//! | (none: `submit` starts the work; a coroutine object not yet awaited) | `Created`: a future value nobody has spawned or polled |
 //! | `PENDING`                         | `Pending`: spawned (`spawn_with_handle`), waiting for a worker |
 //! | `RUNNING`                         | `Running`: the executor has polled it                        |
 //! | `FINISHED`                        | `Finished`: `poll` returned `Poll::Ready`                    |
-//! | `CANCELLED` (`future.cancel()`)   | `Cancelled`: dropped before `Ready` (drop its `RemoteHandle`, or the future itself) |
+//! | `CANCELLED` (`future.cancel()`, only while `PENDING`) | `Cancelled`: dropped before `Ready` (drop its `RemoteHandle`, or the future itself) |
 //! | `ThreadPoolExecutor(max_workers=1)` | `ThreadPool::builder().pool_size(1)`                       |
 //!
 //! `Tracked` below records the stages; it is a teaching wrapper, the
@@ -19,13 +20,17 @@
 //!
 //! Run all steps: `cargo run -p module_03 --bin lesson_04`
 //! Run one step:  `cargo run -p module_03 --bin lesson_04 -- life_cycle`
+//!
+//! Try: give the pool two workers (`pool_size(2)`) and run the step. Which
+//! snapshot changes, and why can the step now fail waiting for C to be
+//! cancelled? (Python's `cancel()` would return `False` for the same reason.)
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::Duration;
@@ -183,8 +188,13 @@ fn life_cycle(work: Duration) -> LifeCycle {
         .create()
         .expect("creating the thread pool");
 
+    // A blocks the only worker, as a Python task holds its worker thread:
+    // first until main has looked at the pending tasks and cancelled C (so
+    // the snapshot sees B and C pending on any machine), then for `work`.
+    let (go_tx, go_rx) = mpsc::channel::<()>();
     let (a, a_stages) = Tracked::new(async move {
-        // A blocking sleep holds the only worker, as in Python.
+        // If main is gone, `recv` fails: work anyway.
+        let _ = go_rx.recv();
         thread::sleep(work);
         1
     });
@@ -213,6 +223,7 @@ fn life_cycle(work: Duration) -> LifeCycle {
     // `future.cancel()` on a pending task: drop its handle. The pool drops
     // the task, unpolled, when the worker gets to it.
     drop(c_handle);
+    go_tx.send(()).expect("A waits for the go");
     let results = (block_on(a_handle), block_on(b_handle));
     assert!(
         c_stages.wait_for(Stage::Cancelled, limit),
