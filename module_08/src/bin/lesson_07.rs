@@ -239,7 +239,10 @@ fn store_then_load(
 /// goes ahead. With `SeqCst` the four operations fall into one order that
 /// both threads agree on; whichever load comes last in it comes after both
 /// stores, so at least one thread reads the new value. Only `SeqCst` (or a
-/// `fence(SeqCst)` between each store and load) rules out "both old".
+/// `fence(SeqCst)` between each store and load) rules out "both old". On
+/// x86-64 the difference is visible in the code: a `Release` store is a
+/// plain `mov`, a `SeqCst` store an `xchg`, which waits for the store buffer
+/// to drain (rustc 1.95 `--emit asm`).
 ///
 /// Runs `rounds` rounds in lock step (round `r` stores `r`, so no reset is
 /// needed) and returns in how many both threads read an older round.
