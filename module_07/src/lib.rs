@@ -489,12 +489,31 @@ mod tests {
             calls.store(0, Ordering::Relaxed);
             let squares = map_on_workers(&items, workers, |&x| {
                 calls.fetch_add(1, Ordering::Relaxed);
+                // Uneven durations, so the workers' shares interleave and
+                // only putting the results back in order passes.
+                thread::sleep(Duration::from_millis(u64::from(x % 3)));
                 x * x
             });
             assert_eq!(squares, items.iter().map(|x| x * x).collect::<Vec<_>>());
             assert_eq!(calls.load(Ordering::Relaxed), items.len());
         }
         assert!(map_on_workers(&[] as &[u32], 4, |&x| x).is_empty());
+    }
+
+    #[test]
+    fn a_panic_in_map_on_workers_reaches_the_caller() {
+        let items: Vec<u32> = (0..20).collect();
+        let caught = std::panic::catch_unwind(|| {
+            map_on_workers(&items, 3, |&x| {
+                assert_ne!(x, 7, "a bug at item 7");
+                x
+            })
+        });
+        let payload = caught.expect_err("the panic is passed on");
+        let message = payload
+            .downcast_ref::<String>()
+            .expect("assert_ne! panics with a String");
+        assert!(message.contains("a bug at item 7"), "{message}");
     }
 
     #[test]

@@ -880,6 +880,22 @@ mod tests {
     }
 
     #[test]
+    fn a_copy_error_is_blamed_on_the_side_that_failed() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            // What reading a broken response gives `io::copy`: reqwest's
+            // error inside an `io::Error`.
+            let refused = client()
+                .get("http://127.0.0.1:1/refused.bin")
+                .send()
+                .expect_err("nothing listens on port 1");
+            let reading = io::Error::other(refused);
+            assert!(matches!(SaveError::from_copy(reading), SaveError::Http(_)));
+            let writing = io::Error::from(io::ErrorKind::StorageFull);
+            assert!(matches!(SaveError::from_copy(writing), SaveError::Disk(_)));
+        });
+    }
+
+    #[test]
     fn clashing_names_are_numbered_not_overwritten() {
         assert_eq!(numbered("a.txt", 0), "a.txt");
         assert_eq!(numbered("a.txt", 2), "a-2.txt");
