@@ -16,9 +16,13 @@
 //! Run all steps: `cargo run -p module_03 --bin lesson_05`
 //! Run one step:  `cargo run -p module_03 --bin lesson_05 -- step_09`
 //! In step 09 the done callbacks race: their lines come in varying order.
+//!
+//! Try: in `sleepy`, replace `tokio::time::sleep(delay).await` by
+//! `std::thread::sleep(delay)` and run `-- status_checks`. Why do `select`
+//! and `as completed` now report the submission order?
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -138,7 +142,7 @@ fn step_09(products: &'static [Product]) -> Step09 {
 struct Statuses {
     /// `is_finished()` checks of a thread, until it said yes.
     checks_until_finished: usize,
-    /// `now_or_never()` on a pool handle: before and after it finished.
+    /// `now_or_never()` on a task's handle: before and after it finished.
     now_or_never: (Option<u32>, Option<u32>),
     /// `select`: the winner's value, then the loser's once awaited.
     first_completed: (u32, u32),
@@ -146,58 +150,91 @@ struct Statuses {
     as_completed: Vec<u32>,
 }
 
-fn sleepy(value: u32, delay: Duration) -> u32 {
-    thread::sleep(delay);
+/// A task that takes `delay` and returns `value`. `tokio::time::sleep`
+/// waits without holding a thread: the runtime's one thread meanwhile runs
+/// the other tasks (a `thread::sleep` here would stall them all).
+async fn sleepy(value: u32, delay: Duration) -> u32 {
+    tokio::time::sleep(delay).await;
     value
 }
 
 /// Demo — four ways to look at a future's status; `delays[i]` is how long
-/// task `i` takes (the default: 0.3 s, 0.1 s, 0.2 s).
-fn status_checks(delays: [Duration; 3]) -> Statuses {
-    // An eager handle: ask `is_finished` while doing other things.
-    let worker = thread::spawn(move || sleepy(0, delays[0]));
+/// task `i` takes (the default: 0.3 s, 0.1 s, 0.2 s). The tasks run on
+/// `runtime`: `main` passes a real-time one, the tests one whose clock only
+/// moves when every task waits, so their order is exact on any machine.
+fn status_checks(delays: [Duration; 3], runtime: &tokio::runtime::Runtime) -> Statuses {
+    // An eager handle: ask `is_finished` while doing other things. The
+    // thread starts its work when told, so the first answer is "not yet".
+    let (go_tx, go_rx) = mpsc::channel::<()>();
+    let worker = thread::spawn(move || {
+        let _ = go_rx.recv();
+        thread::sleep(delays[0]);
+    });
     let mut checks_until_finished = 1;
     while !worker.is_finished() {
         checks_until_finished += 1;
+        let _ = go_tx.send(());
         thread::sleep(delays[0] / 10);
     }
     worker.join().expect("the worker does not panic");
 
-    let pool = ThreadPool::builder()
-        .pool_size(3)
-        .create()
-        .expect("creating the thread pool");
-    let spawn = |value: u32, delay: Duration| {
-        pool.spawn_with_handle(async move { sleepy(value, delay) })
-            .expect("the pool accepts tasks")
-    };
+    runtime.block_on(async {
+        let spawn = |value: u32, delay: Duration| {
+            // `JoinHandle` yields `Result<u32, JoinError>`; the tasks never
+            // panic, so keep the value.
+            tokio::spawn(sleepy(value, delay))
+                .map(|joined| joined.expect("the task does not panic"))
+        };
 
-    // A future polled once: `None` means "not ready", and nothing blocks.
-    let mut handle = spawn(7, delays[1]);
-    let before = (&mut handle).now_or_never();
-    thread::sleep(delays[1] * 3);
-    let after = (&mut handle).now_or_never();
+        // A future polled once: `None` means "not ready", and nothing blocks.
+        let mut handle = spawn(7, delays[1]);
+        let before = (&mut handle).now_or_never();
+        tokio::time::sleep(delays[1] * 3).await;
+        let after = (&mut handle).now_or_never();
 
-    // FIRST_COMPLETED: `select` returns the winner and the other future,
-    // which keeps running and can still be awaited.
-    let (slow, fast) = (spawn(1, delays[0]), spawn(2, delays[1]));
-    let first_completed = match block_on(select(slow, fast)) {
-        Either::Left((value, other)) | Either::Right((value, other)) => (value, block_on(other)),
-    };
+        // FIRST_COMPLETED: `select` returns the winner and the other future,
+        // which keeps running and can still be awaited.
+        let (slow, fast) = (spawn(1, delays[0]), spawn(2, delays[1]));
+        let first_completed = match select(slow, fast).await {
+            Either::Left((value, other)) | Either::Right((value, other)) => (value, other.await),
+        };
 
-    // as_completed: results in finishing order, not submission order.
-    let pending: FuturesUnordered<_> = [(1, delays[0]), (2, delays[1]), (3, delays[2])]
-        .into_iter()
-        .map(|(value, delay)| spawn(value, delay))
-        .collect();
-    let as_completed = block_on(pending.collect());
+        // as_completed: results in finishing order, not submission order.
+        let pending: FuturesUnordered<_> = [(1, delays[0]), (2, delays[1]), (3, delays[2])]
+            .into_iter()
+            .map(|(value, delay)| spawn(value, delay))
+            .collect();
+        let as_completed = pending.collect().await;
 
-    Statuses {
-        checks_until_finished,
-        now_or_never: (before, after),
-        first_completed,
-        as_completed,
-    }
+        Statuses {
+            checks_until_finished,
+            now_or_never: (before, after),
+            first_completed,
+            as_completed,
+        }
+    })
+}
+
+fn show_status_checks() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("building the tokio runtime");
+    let delays = [
+        Duration::from_millis(300),
+        Duration::from_millis(100),
+        Duration::from_millis(200),
+    ];
+    let seen = status_checks(delays, &runtime);
+    println!(
+        "thread finished after {} is_finished() checks",
+        seen.checks_until_finished
+    );
+    let (before, after) = seen.now_or_never;
+    println!("now_or_never while running: {before:?}, after: {after:?}");
+    let (winner, loser) = seen.first_completed;
+    println!("select: first completed {winner}, then {loser}");
+    println!("as completed: {:?}", seen.as_completed);
 }
 
 fn main() -> ExitCode {
@@ -222,22 +259,7 @@ fn main() -> ExitCode {
             Step::new(
                 "status_checks",
                 "is_finished, now_or_never, select, FuturesUnordered",
-                || {
-                    let seen = status_checks([
-                        Duration::from_millis(300),
-                        Duration::from_millis(100),
-                        Duration::from_millis(200),
-                    ]);
-                    println!(
-                        "thread finished after {} is_finished() checks",
-                        seen.checks_until_finished
-                    );
-                    let (before, after) = seen.now_or_never;
-                    println!("now_or_never while running: {before:?}, after: {after:?}");
-                    let (winner, loser) = seen.first_completed;
-                    println!("select: first completed {winner}, then {loser}");
-                    println!("as completed: {:?}", seen.as_completed);
-                },
+                show_status_checks,
             ),
         ],
     )
@@ -281,12 +303,21 @@ mod tests {
     #[test]
     fn status_checks_see_pending_then_done() {
         let seen = deadline(Duration::from_secs(20), || {
-            status_checks([
-                Duration::from_millis(300),
-                Duration::from_millis(100),
-                Duration::from_millis(200),
-            ])
+            // tokio's paused clock: timers fire in deadline order, and time
+            // jumps to the next one whenever every task waits.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            let delays = [
+                Duration::from_millis(30),
+                Duration::from_millis(10),
+                Duration::from_millis(20),
+            ];
+            status_checks(delays, &runtime)
         });
+        // The thread is told to start only after the first check.
         assert!(seen.checks_until_finished >= 2, "{seen:?}");
         assert_eq!(seen.now_or_never, (None, Some(7)));
         assert_eq!(seen.first_completed, (2, 1));
