@@ -101,7 +101,17 @@ fn step_10(tasks: &[(&'static str, Duration)], timeout: Duration) -> Vec<Outcome
             rx
         })
         .collect();
+    let (mut outcomes, late) = read_on_time(&futures, timeout);
+    outcomes.extend(collect_late(&futures, &late));
+    outcomes
+}
 
+/// Read each future in submission order, waiting at most `timeout` for each.
+/// Returns the values that were on time and the indices of the late ones.
+fn read_on_time(
+    futures: &[Receiver<&'static str>],
+    timeout: Duration,
+) -> (Vec<Outcome>, Vec<usize>) {
     let mut outcomes = Vec::new();
     let mut late = Vec::new();
     for (index, future) in futures.iter().enumerate() {
@@ -117,15 +127,20 @@ fn step_10(tasks: &[(&'static str, Duration)], timeout: Duration) -> Vec<Outcome
             Err(RecvTimeoutError::Disconnected) => unreachable!("a task sends before it ends"),
         }
     }
-    // The late tasks are still running; block for their values now.
-    for index in late {
-        let name = futures[index]
-            .recv()
-            .expect("the task sends before it ends");
-        println!("{name} (arrived after its time-out)");
-        outcomes.push(Outcome::Late(name));
-    }
-    outcomes
+    (outcomes, late)
+}
+
+/// The late tasks are still running; block for their values now.
+fn collect_late(futures: &[Receiver<&'static str>], late: &[usize]) -> Vec<Outcome> {
+    late.iter()
+        .map(|&index| {
+            let name = futures[index]
+                .recv()
+                .expect("the task sends before it ends");
+            println!("{name} (arrived after its time-out)");
+            Outcome::Late(name)
+        })
+        .collect()
 }
 
 fn course_tasks() -> Vec<(&'static str, Duration)> {
@@ -208,23 +223,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn step_10_reports_a_late_result_and_still_collects_it() {
-        let tasks = [
-            ("quick", Duration::ZERO),
-            ("slow", Duration::from_millis(1500)),
-            ("also_quick", Duration::ZERO),
-        ];
-        let outcomes = course_tests::deadline(Duration::from_secs(20), move || {
-            step_10(&tasks, Duration::from_millis(300))
-        });
+    fn a_late_result_is_reported_late_and_still_collected() {
+        let (senders, futures): (Vec<_>, Vec<_>) =
+            (0..3).map(|_| crossbeam_channel::bounded(1)).unzip();
+        // The quick tasks have sent before the reads begin; "slow" sends only
+        // after its read has timed out: ordered by the test, not the clock.
+        senders[0].send("quick").expect("receiver kept");
+        senders[2].send("also_quick").expect("receiver kept");
+        let (on_time, late) = read_on_time(&futures, Duration::from_millis(10));
         assert_eq!(
-            outcomes,
-            [
-                Outcome::OnTime("quick"),
-                Outcome::OnTime("also_quick"),
-                Outcome::Late("slow")
-            ]
+            on_time,
+            [Outcome::OnTime("quick"), Outcome::OnTime("also_quick")]
         );
+        assert_eq!(late, [1]);
+        senders[1].send("slow").expect("receiver kept");
+        assert_eq!(collect_late(&futures, &late), [Outcome::Late("slow")]);
     }
 
     #[test]
