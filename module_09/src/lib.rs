@@ -573,6 +573,82 @@ pub fn map_in_processes(
         .collect()
 }
 
+/// The compile errors lesson 9.14 quotes, each checked by the compiler
+/// (`cargo test -p module_09 --doc`) beside the version that compiles.
+///
+/// A `spawn`ed task may outlive the function that spawned it, so it cannot
+/// borrow that function's data:
+///
+/// ```compile_fail,E0373
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let data = vec![1, 2, 3];
+/// pool.spawn(|| println!("{}", data.len()));
+/// ```
+///
+/// A scope's tasks end before the scope returns, so they may:
+///
+/// ```
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let data = vec![1, 2, 3];
+/// pool.scope(|s| s.spawn(|_| println!("{}", data.len())));
+/// ```
+///
+/// An `Rc` cannot go to another thread (its count is not atomic):
+///
+/// ```compile_fail,E0277
+/// use std::rc::Rc;
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let shared = Rc::new(vec![1, 2, 3]);
+/// pool.spawn(move || println!("{}", shared.len()));
+/// ```
+///
+/// An `Arc` can:
+///
+/// ```
+/// use std::sync::Arc;
+/// let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+/// let shared = Arc::new(vec![1, 2, 3]);
+/// pool.spawn(move || println!("{}", shared.len()));
+/// ```
+///
+/// Nor can a `par_iter` closure that uses an `Rc` run on several threads:
+///
+/// ```compile_fail,E0277
+/// use rayon::prelude::*;
+/// use std::rc::Rc;
+/// let offset = Rc::new(5);
+/// let shifted: Vec<i32> = (0..4).into_par_iter().map(|x| x + *offset).collect();
+/// ```
+///
+/// Plain shared data can:
+///
+/// ```
+/// use rayon::prelude::*;
+/// let offset = 5;
+/// let shifted: Vec<i32> = (0..4).into_par_iter().map(|x| x + offset).collect();
+/// assert_eq!(shifted, [5, 6, 7, 8]);
+/// ```
+///
+/// A `par_iter` closure is a `Fn`, called from several threads at once: it
+/// cannot add to a captured total.
+///
+/// ```compile_fail,E0596
+/// use rayon::prelude::*;
+/// let numbers = [1u64, 2, 3];
+/// let mut total = 0;
+/// numbers.par_iter().for_each(|x| total += x);
+/// ```
+///
+/// A reduction can:
+///
+/// ```
+/// use rayon::prelude::*;
+/// let numbers = [1u64, 2, 3];
+/// let total: u64 = numbers.par_iter().sum();
+/// assert_eq!(total, 6);
+/// ```
+pub mod compile_errors {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,7 +42,9 @@ fn pool(threads: usize) -> ThreadPool {
 }
 
 /// The compile errors and their fixes. Each commented line is the mistake;
-/// the code under it compiles.
+/// the code under it compiles. The mistakes are also `compile_fail` doctests
+/// in this module's `lib.rs` (`compile_errors`): `cargo test -p module_09
+/// --doc` shows that they still fail to compile.
 fn send_and_static(pool: &ThreadPool) -> (usize, usize, Vec<i32>, u64) {
     let data = vec![1, 2, 3];
     // pool.spawn(|| println!("{}", data.len()));
