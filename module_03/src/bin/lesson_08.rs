@@ -3,21 +3,28 @@
 //! Only work that has not started can be cancelled: a waiting task is thrown
 //! away unrun. Work that is running stops only if it cooperates: an async
 //! task at its next `.await`, a blocking loop when it checks a flag. In Rust,
-//! dropping a future cancels it; Python has no such thing.
+//! dropping a future cancels it: none of its code runs again (only its
+//! destructors). The nearest Python thing is asyncio's `task.cancel()`,
+//! which throws `CancelledError` into the coroutine at its next `await`,
+//! where the coroutine may even catch it; `concurrent.futures` has nothing
+//! like it for a running call.
 //!
 //! | Python                                   | Rust                                                          |
 //! |------------------------------------------|---------------------------------------------------------------|
 //! | `future.cancel()` on a pending task       | `AbortHandle::abort()` (`futures::future::abortable`); or drop its `RemoteHandle` |
 //! | `future.cancelled()`                     | the handle yields `Err(Aborted)`; tokio: `JoinError::is_cancelled()` |
 //! | `cancel()` returns `False`: already running | `abort()` cannot stop a blocking poll; the task finishes      |
-//! | (no way to stop a running thread)        | tokio `JoinHandle::abort()`: stops an async task at its next `.await` |
+//! | asyncio `task.cancel()` (no way to stop a running thread) | tokio `JoinHandle::abort()`: stops an async task at its next `.await` |
 //! | a `threading.Event` the task checks      | an `AtomicBool` (or `tokio_util::sync::CancellationToken`) checked between chunks |
-//! | (none: futures are eager)                | drop a future that was never polled: its body never runs       |
+//! | a coroutine object never awaited: its body never runs (`RuntimeWarning: … was never awaited`) | drop a future that was never polled: its body never runs, silently |
 //! | (none)                                   | `RemoteHandle::forget()`: let the task run with nobody waiting |
 //!
 //! Run all steps: `cargo run -p module_03 --bin lesson_08`
 //! Run one step:  `cargo run -p module_03 --bin lesson_08 -- step_08`
 //! The tasks race: lines about finished tasks come in finishing order.
+//!
+//! Try: in `step_08`, give the pool ten workers (`pool_of(10)`) and run the
+//! step. Which tasks can still be cancelled, and why?
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -74,9 +81,14 @@ fn pool_of(workers: usize) -> ThreadPool {
 /// order, its name and whether it ran (`Ok`) or was cancelled (`Err`), and
 /// the names in the order the tasks finished.
 ///
-/// `abortable` gives each task an `AbortHandle`; the executor checks it
-/// before every poll, so a task aborted while it waits is never polled: its
-/// body never runs, and its handle yields `Err(Aborted)`.
+/// `abortable` wraps each task in an `Abortable` and gives back an
+/// `AbortHandle`. The executor knows nothing of it: the wrapper's own `poll`
+/// checks the abort flag before it polls the task inside (futures-util
+/// 0.3.34, `abortable.rs`), and `abort()` wakes a task that waits at an
+/// `.await`, so that check runs.
+/// So a task aborted while it waits in the queue ends at its first poll
+/// without running its body, and its handle yields `Err(Aborted)`; a task
+/// already inside its body's poll finishes that poll first.
 fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec<&'static str>) {
     let pool = pool_of(2);
     let (ran_tx, ran_rx) = mpsc::channel();
@@ -85,6 +97,10 @@ fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec
         .map(|&(tenths, name)| {
             let ran_tx = ran_tx.clone();
             let (task, abort) = abortable(async move {
+                // Blocking on purpose: like a call in Python's
+                // `ThreadPoolExecutor`, a started task holds its worker, so
+                // the tasks behind the first two must wait, and only those
+                // can be cancelled.
                 thread::sleep(tenth * tenths);
                 ran_tx.send(name).expect("main keeps the receiver");
             });
@@ -120,6 +136,8 @@ fn step_09(tasks: &[(&'static str, u32)], tenth: Duration) -> Vec<&'static str> 
         .map(|&(name, tenths)| {
             let ran_tx = ran_tx.clone();
             pool.spawn_with_handle(async move {
+                // Blocking on purpose, as in step 08: the first five hold
+                // the five workers, so the rest are still queued.
                 thread::sleep(tenth * tenths);
                 ran_tx.send(name).expect("main keeps the receiver");
             })
@@ -180,6 +198,7 @@ fn cooperation(tick: Duration) -> Cooperation {
     let ticks_later = ticks.load(Ordering::SeqCst);
 
     // A blocking task is one long poll: an abort during it changes nothing.
+    // The `thread::sleep` inside `async` is the point of this part.
     let pool = pool_of(1);
     let (started_tx, started_rx) = mpsc::channel();
     let (task, abort) = abortable(async move {
