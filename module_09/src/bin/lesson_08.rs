@@ -191,7 +191,8 @@ mod tests {
             let (unordered, ordered, waiting) = first_result_latency(&UNITS, unit);
             assert!(ordered >= unit * 5, "{ordered:?}");
             assert!(unordered < ordered, "{unordered:?} vs {ordered:?}");
-            assert!(waiting <= 4);
+            // At least item 1 (one unit) was done and sat waiting for item 0.
+            assert!(waiting >= 1, "{waiting}");
         });
     }
 
