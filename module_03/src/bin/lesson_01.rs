@@ -5,12 +5,15 @@
 //! on an executor at once, and the future only reports on it. Rust has such
 //! handles too (`JoinHandle`, `RemoteHandle`), but Rust's `Future` trait is a
 //! *lazy* state machine: an `async` block does nothing until something polls it.
+//! Python's coroutine objects are lazy in the same way: calling an
+//! `async def` function runs none of its body until the coroutine is
+//! awaited or wrapped in a task.
 //!
 //! | Python                                   | Rust                                                        |
 //! |------------------------------------------|-------------------------------------------------------------|
 //! | `ThreadPoolExecutor(max_workers=n)`      | `futures::executor::ThreadPool::builder().pool_size(n)`, or a tokio runtime |
 //! | `future = executor.submit(f, x)`         | `pool.spawn_with_handle(async move { f(x) })` → `RemoteHandle`; `tokio::spawn` → `JoinHandle` |
-//! | (nothing: Python futures are eager)      | `async { … }` — a lazy future, runs only when polled        |
+//! | `coro = f()` of an `async def` (lazy: runs once awaited or made a task) | `async { … }` — a lazy future, runs only when polled |
 //! | `future.result()`                        | `block_on(handle)` / `handle.await`                         |
 //! | `wait(futures, timeout=3)` → done, not done | `FuturesUnordered` of handles, drained under `tokio::time::timeout` |
 //! | `future.exception()`                     | the `Err` of a `Result` the task returns                    |
@@ -113,12 +116,17 @@ struct Step11 {
 /// wait at most `deadline` for them and sum the results of those done.
 ///
 /// tokio's `JoinHandle` is the closest relative of Python's future: the task
-/// starts at `spawn`, and awaiting the handle is `result()`.
-fn step_11(timeouts: &[u32], numbers: &[u64], unit: Duration, deadline: Duration) -> Step11 {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_time()
-        .build()
-        .expect("building the tokio runtime");
+/// starts at `spawn`, and awaiting the handle is `result()`. The tasks run
+/// on `runtime`: `main` passes a real-time one, the test one whose clock
+/// moves only when every task waits, so which tasks beat the deadline does
+/// not depend on the machine's load.
+fn step_11(
+    timeouts: &[u32],
+    numbers: &[u64],
+    unit: Duration,
+    deadline: Duration,
+    runtime: tokio::runtime::Runtime,
+) -> Step11 {
     runtime.block_on(async {
         // Async sleeps need no thread each: one runtime worker per core
         // serves all twenty, where Python needs twenty pool threads.
@@ -154,7 +162,9 @@ fn step_11(timeouts: &[u32], numbers: &[u64], unit: Duration, deadline: Duration
         done.sort_unstable();
         let done = done.into_iter().map(|(_, number)| number).collect();
         // Python's `with` block would wait two more seconds for the rest;
-        // here nobody wants them, and dropping the runtime cancels them.
+        // here nobody wants them, and dropping `runtime` when this function
+        // returns cancels them: each is dropped where it waits (tokio's
+        // `Runtime` docs, "Shutdown").
         Step11 { done, not_done }
     })
 }
@@ -222,11 +232,16 @@ fn main() -> ExitCode {
                 "wait 3 s for twenty sleeping tasks, sum the finished ones",
                 || {
                     let unit = Duration::from_secs(1);
+                    let runtime = tokio::runtime::Builder::new_multi_thread()
+                        .enable_time()
+                        .build()
+                        .expect("building the tokio runtime");
                     let result = step_11(
                         &STEP_11_TIMEOUTS,
                         &STEP_11_NUMBERS,
                         unit,
                         unit * STEP_11_DEADLINE_UNITS,
+                        runtime,
                     );
                     println!("done: {}, not done: {}", result.done.len(), result.not_done);
                     println!(
@@ -275,7 +290,13 @@ mod tests {
     fn step_11_sums_the_tasks_done_by_the_deadline() {
         let unit = Duration::from_millis(100);
         let result = deadline(Duration::from_secs(20), move || {
-            step_11(&STEP_11_TIMEOUTS, &STEP_11_NUMBERS, unit, unit * 3)
+            // tokio's paused clock: timers fire in deadline order.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_time()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            step_11(&STEP_11_TIMEOUTS, &STEP_11_NUMBERS, unit, unit * 3, runtime)
         });
         // Tasks of 1 and 2 units always make it, tasks of 4 and 5 never do;
         // the 3-unit tasks race the deadline, as in Python.
