@@ -54,6 +54,8 @@ struct AsyncResult<T> {
 }
 
 impl<T> AsyncResult<T> {
+    /// Whether the result is waiting to be taken. Unlike Python's `ready()`,
+    /// false again once `get` has taken it: the slot is empty then.
     fn ready(&self) -> bool {
         !self.rx.is_empty()
     }
