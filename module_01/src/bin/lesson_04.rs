@@ -17,6 +17,10 @@
 //!
 //! Run all steps: `cargo run -p module_01 --bin lesson_04`
 //! Run one step:  `cargo run -p module_01 --bin lesson_04 -- step_12`
+//!
+//! Try: in `unjoined_thread_is_cut_off`, `join` the handle before returning
+//! and run `-- unjoined_thread`: the background thread's line now appears,
+//! five seconds later. What did `main` wait for this time?
 
 use std::process::ExitCode;
 use std::thread::{self, ThreadId};

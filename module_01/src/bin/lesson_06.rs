@@ -15,6 +15,10 @@
 //! Run all steps: `cargo run -p module_01 --bin lesson_06`
 //! Run one step:  `cargo run -p module_01 --bin lesson_06 -- step_14`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `finished_within`, delete `let _ended = ended_tx;` and run
+//! `-- recv_timeout`: even the 2 s wait now reports `false`. Who holds the
+//! sender now, and when is it dropped?
 
 use std::process::ExitCode;
 use std::sync::mpsc::{self, RecvTimeoutError};

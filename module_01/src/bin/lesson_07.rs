@@ -17,6 +17,10 @@
 //! Run all steps: `cargo run -p module_01 --bin lesson_07`
 //! Run one step:  `cargo run -p module_01 --bin lesson_07 -- step_14`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `step_15`, remove the `.name(…)` call and run `-- step_15`:
+//! every worker now calls itself `<unnamed>`, and a panic in one would say
+//! `thread '<unnamed>' panicked`.
 
 use std::process::ExitCode;
 use std::sync::Mutex;

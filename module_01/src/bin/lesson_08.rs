@@ -18,6 +18,10 @@
 //! Run all steps: `cargo run -p module_01 --bin lesson_08`
 //! Run one step:  `cargo run -p module_01 --bin lesson_08 -- step_15`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `step_16`, call `handle.is_finished()` once more after
+//! `handle.join()` and read the compiler's error: what did `join` do to the
+//! handle?
 
 use std::process::ExitCode;
 use std::thread;

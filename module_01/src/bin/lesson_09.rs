@@ -16,6 +16,10 @@
 //! Run all steps: `cargo run -p module_01 --bin lesson_09`
 //! Run one step:  `cargo run -p module_01 --bin lesson_09 -- step_14`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `main_value_survives`, call the closure directly instead of
+//! passing it to `thread::spawn` (and drop `.join().expect(…)`): both
+//! values become 1007. Why does the same code now touch `main`'s copy?
 
 use std::cell::{Cell, RefCell};
 use std::process::ExitCode;

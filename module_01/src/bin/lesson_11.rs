@@ -17,6 +17,10 @@
 //! Run one step:  `cargo run -p module_01 --bin lesson_11 -- step_14`
 //! Output order varies between runs where threads race; the values do not.
 //! Model check:   `cargo test -p module_01 --features model --bin lesson_11`
+//!
+//! Try: in `step_15`, bind the timers to `_` (`let _: Vec<Timer> = …`)
+//! and delete the loop that joins them: no astronaut starts.
+//! Dropping a `Timer` cancels it; what would Python's `threading.Timer` do?
 
 use std::process::ExitCode;
 #[cfg(not(feature = "model"))]

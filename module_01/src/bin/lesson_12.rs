@@ -19,6 +19,11 @@
 //! Run all steps: `cargo run -p module_01 --bin lesson_12`
 //! Run one step:  `cargo run -p module_01 --bin lesson_12 -- step_14`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `ThreadRegistry::spawn`, do the `insert` inside the spawned
+//! closure (register when the thread starts) and run the model check: shuttle
+//! finds the schedule where `spawn` has returned and the thread is not listed
+//! yet.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -19,6 +19,10 @@
 //!
 //! Every step writes to any `io::Write`, so the tests run the same code
 //! against an in-memory buffer and check what came out.
+//!
+//! Try: in `printer_thread`, delete `drop(blocks)` and run
+//! `-- printer_thread`: it never ends. Which sender is the printer still
+//! waiting on?
 
 use std::fmt::Write as _;
 use std::io::{self, Write};

@@ -20,6 +20,10 @@
 //! Run all steps: `cargo run -p module_08 --bin lesson_03`
 //! Run one step:  `cargo run -p module_08 --bin lesson_03 -- named_workers`
 //! More detail:   `RUST_LOG=debug cargo run -p module_08 --bin lesson_03`
+//!
+//! Try: run `-- levels` with `RUST_LOG=warn`, then with `RUST_LOG=trace`,
+//! and compare which lines appear; then `-- many_threads` with
+//! `RUST_LOG=trace` shows the events filtered out by default.
 
 use std::io::{self, IsTerminal};
 use std::process::ExitCode;

@@ -20,6 +20,9 @@
 //!
 //! Run all steps: `cargo run -p module_08 --bin lesson_04`
 //! Run one step:  `cargo run -p module_08 --bin lesson_04 -- claim_with_entry`
+//!
+//! Try: in `Cache::get_or_compute`, replace `read()` with `write()`: every
+//! result stays the same. What do the readers lose?
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

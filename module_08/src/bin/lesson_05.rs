@@ -16,6 +16,10 @@
 //!
 //! Run all steps: `cargo run -p module_08 --bin lesson_05`
 //! Run one step:  `cargo run -p module_08 --bin lesson_05 -- collect_by_join`
+//!
+//! Try: in `collect_by_channel`, delete `drop(sender)` and run
+//! `-- collect_by_channel`: it never ends. Why does the receiver keep
+//! waiting?
 
 use std::process::ExitCode;
 use std::sync::{Mutex, mpsc};

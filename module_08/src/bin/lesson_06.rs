@@ -15,6 +15,10 @@
 //!
 //! Run all steps: `cargo run -p module_08 --bin lesson_06`
 //! Run one step:  `cargo run -p module_08 --bin lesson_06 -- writer_thread`
+//!
+//! Try: in `mutex_writer`, return `Ok(())` instead of flushing and let the
+//! `BufWriter` drop: the file still comes out whole here. What would happen
+//! to an error such as a full disk at that moment?
 
 use std::collections::HashSet;
 use std::fs::{self, File};
