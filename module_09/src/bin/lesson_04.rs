@@ -227,7 +227,8 @@ fn with_error_callback(pool: &ThreadPool, inputs: &[i64]) -> Report {
 }
 
 /// `res.get(timeout=...)` on a task that takes longer: a timeout, then the
-/// value once it is ready, then nothing (the result was taken).
+/// value once it is ready, then nothing (the result was taken). Python's
+/// `get` returns the same value every time; a channel hands it over once.
 fn get_with_timeout(
     pool: &ThreadPool,
     task_time: Duration,
