@@ -229,9 +229,11 @@ fn panics() -> (String, String) {
             item
         })
         .expect("the pool accepts tasks");
-    // The pool catches the panic and re-raises it from the handle's `poll`;
-    // `catch_unwind` turns it back into a value. `AssertUnwindSafe`: the
-    // handle is not used again after the panic.
+    // `spawn_with_handle` runs the task under `catch_unwind` and sends the
+    // payload to the handle, whose `poll` re-raises it (futures-util 0.3.34,
+    // `remote_handle.rs`); the worker survives. Our `catch_unwind` turns it
+    // back into a value. `AssertUnwindSafe`: the handle is not used again
+    // after the panic.
     let from_pool = match block_on(AssertUnwindSafe(handle).catch_unwind()) {
         Ok(_) => unreachable!("the task always panics"),
         Err(payload) => panic_message(payload.as_ref()),
