@@ -76,8 +76,8 @@ fn fetch(client: &reqwest::blocking::Client, url: &Url) -> Fetched {
     Ok(response.bytes()?.len())
 }
 
-/// The same with the async client: it only waits at `.await`, so many of
-/// these run on one thread.
+/// The same with the async client: it waits only at `.await`, without
+/// holding a thread, so many of these can share one.
 async fn fetch_async(client: &reqwest::Client, url: &Url) -> Fetched {
     let response = client.get(url.clone()).send().await?.error_for_status()?;
     Ok(response.bytes().await?.len())
@@ -117,8 +117,8 @@ fn sequential(client: &reqwest::blocking::Client, urls: &[Url]) -> Run {
 /// `workers` threads, each taking the next URL until none is left: the
 /// `ThreadPoolExecutor` of the Python version, written out in
 /// [`module_07::map_on_workers`] so the mechanism shows. The waits overlap,
-/// so the run takes about as long as the slowest `urls.len() / workers`
-/// files.
+/// so the run takes about as long as `urls.len() / workers` (rounded up)
+/// files one after another.
 fn with_threads(client: &reqwest::blocking::Client, urls: &[Url], workers: usize) -> Run {
     let started = Instant::now();
     let outcomes = map_on_workers(urls, workers, |url| fetch(client, url));
@@ -216,7 +216,7 @@ fn show_compare(args: UrlArgs) -> Outcome {
             .collect();
         let speed_up = sequential_time.as_secs_f64() / run.elapsed.as_secs_f64();
         println!(
-            "{name:<18} {} of {} files, {} bytes in {:.2} s  (speed-up {speed_up:.1}×)",
+            "{name:<19} {} of {} files, {} bytes in {:.2} s  (speed-up {speed_up:.1}×)",
             ok.len(),
             run.outcomes.len(),
             ok.iter().sum::<usize>(),

@@ -11,7 +11,7 @@
 //! |----------------------------------------------------|-----------------------------------------------------------|
 //! | `ThreadPoolExecutor(max_workers=N)`                | `thread::scope` + N workers fed by a `crossbeam_channel`   |
 //! | `as_completed(futures)`                            | receiving results from a channel in completion order      |
-//! | `requests.get(url, stream=True)` + `iter_content`  | `response.copy_to(&mut file)` (streams, no full buffer)   |
+//! | `requests.get(url, stream=True)` + `iter_content`  | `io::copy(&mut response, &mut file)` (streams, no full buffer) |
 //! | `open(path, "wb")` on the final name               | `tempfile::Builder::new().tempfile_in(dir)` (temporary name) |
 //! | `os.replace(tmp, path)`                            | `NamedTempFile::persist_noclobber(path)` (never overwrites) |
 //! | `os.path.basename(name)`                           | `sanitise(name)`: last component, safe characters only   |
