@@ -215,8 +215,7 @@ const MAX_NAME_BYTES: usize = NAME_MAX - "-999".len();
 /// An extension up to this long survives the cap (`.pdf`, `.gz`).
 const MAX_EXTENSION_BYTES: usize = 16;
 
-/// Makes an untrusted name safe to create inside the output directory, on
-/// Linux, macOS and Windows:
+/// Makes an untrusted name safe to create inside the output directory:
 /// - only the last path component survives (so `../../x` and `/etc/passwd`
 ///   become `x` and `passwd`);
 /// - characters other than letters, digits and `. _ - ( ) +` become `_`
