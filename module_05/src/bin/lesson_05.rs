@@ -103,17 +103,29 @@ impl Semaphore {
 }
 
 impl Drop for Permit<'_> {
+    /// Runs on every path out of the permit's scope, including a panic
+    /// unwinding through it: a thread that dies inside the section still
+    /// lets the next one in.
     fn drop(&mut self) {
-        let mut available = self.semaphore.count();
-        // The bounded-semaphore check. Python's `BoundedSemaphore` raises
-        // `ValueError` here at run time; with permits it cannot happen.
-        assert!(
-            *available < self.semaphore.permits,
-            "released more permits than were acquired"
-        );
-        *available += 1;
+        let over_released = {
+            let mut available = self.semaphore.count();
+            let over = *available >= self.semaphore.permits;
+            if !over {
+                *available += 1;
+            }
+            over
+        }; // the lock is released here, before anything can panic
         // One permit freed: one waiter can use it.
         self.semaphore.released.notify_one();
+        // The bounded-semaphore check: Python's `BoundedSemaphore.release()`
+        // raises `ValueError` here. With permits it cannot happen, so it is
+        // only asserted in debug builds, outside the lock (a panic under it
+        // would poison it for every later caller), and never while already
+        // unwinding (a second panic in a `Drop` aborts the process).
+        debug_assert!(
+            !over_released || thread::panicking(),
+            "released more permits than were acquired"
+        );
     }
 }
 
@@ -192,13 +204,43 @@ fn try_acquire_demo(patience: Duration) -> (bool, bool, bool) {
 // A bounded channel as a pool of tokens.
 // ---------------------------------------------------------------------------
 
+/// A connection on loan from a token pool. Dropping the lease sends the
+/// token back, also while a panic unwinds through the job: a job that dies
+/// does not take its connection with it and leave the others waiting for a
+/// token that never returns.
+struct Lease {
+    connection: usize,
+    pool: crossbeam_channel::Sender<usize>,
+}
+
+impl Lease {
+    /// Blocks while every token is out, like `acquire`. `None` once the pool
+    /// is gone (every sender dropped).
+    fn take(
+        take: &crossbeam_channel::Receiver<usize>,
+        give_back: &crossbeam_channel::Sender<usize>,
+    ) -> Option<Self> {
+        let connection = take.recv().ok()?;
+        Some(Self {
+            connection,
+            pool: give_back.clone(),
+        })
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        // Never blocks: the channel has room for every token there is. It
+        // fails only when no receiver is left, and then nobody needs it.
+        let _ = self.pool.send(self.connection);
+    }
+}
+
 /// `jobs` jobs share `connections` connections, handed out as tokens from a
 /// bounded channel. Returns which connection each job used and the most
 /// connections in use at once.
 ///
 /// Unlike a counting semaphore, the token says *which* resource you hold.
-/// A job that panicked would lose its token; production code wraps it in a
-/// guard that sends it back on drop.
 fn channel_token_pool(jobs: usize, connections: usize, work: Duration) -> (Vec<usize>, usize) {
     let (give_back, take) = crossbeam_channel::bounded(connections);
     for connection in 1..=connections {
@@ -210,17 +252,14 @@ fn channel_token_pool(jobs: usize, connections: usize, work: Duration) -> (Vec<u
     let used = thread::scope(|s| {
         let workers: Vec<_> = (0..jobs)
             .map(|_| {
-                let (give_back, take, busy) = (give_back.clone(), take.clone(), &busy);
+                let (give_back, take, busy) = (&give_back, &take, &busy);
                 s.spawn(move || {
-                    // Blocks while every token is out, like `acquire`.
-                    let connection = take.recv().expect("the pool outlives the jobs");
+                    let lease = Lease::take(take, give_back).expect("the pool outlives the jobs");
                     busy.enter();
                     thread::sleep(work);
                     busy.leave();
-                    give_back
-                        .send(connection)
-                        .expect("the pool outlives the jobs");
-                    connection
+                    lease.connection
+                    // `lease` is dropped here: the token goes back.
                 })
             })
             .collect();
@@ -434,6 +473,42 @@ mod tests {
             tokio_semaphore(20, 3, Duration::from_millis(10))
         });
         assert!((1..=3).contains(&most));
+    }
+
+    #[test]
+    fn a_permit_held_by_a_panicking_thread_is_released() {
+        let got_it = deadline(Duration::from_secs(10), || {
+            let semaphore = Semaphore::new(1);
+            thread::scope(|s| {
+                let dying = s.spawn(|| {
+                    let _permit = semaphore.acquire();
+                    panic!("the holder dies inside the section");
+                });
+                assert!(dying.join().is_err(), "the holder panicked on purpose");
+                // No time-out: if the permit were lost, this would hang.
+                let _permit = semaphore.acquire();
+                semaphore.available()
+            })
+        });
+        assert_eq!(got_it, 0);
+    }
+
+    #[test]
+    fn a_token_held_by_a_panicking_job_goes_back_to_the_pool() {
+        deadline(Duration::from_secs(10), || {
+            let (give_back, take) = crossbeam_channel::bounded(1);
+            give_back.send(7).unwrap();
+            thread::scope(|s| {
+                let dying = s.spawn(|| {
+                    let _lease = Lease::take(&take, &give_back).unwrap();
+                    panic!("the job dies holding the only connection");
+                });
+                assert!(dying.join().is_err(), "the job panicked on purpose");
+            });
+            // With the token lost, this `recv` would wait forever.
+            let lease = Lease::take(&take, &give_back).unwrap();
+            assert_eq!(lease.connection, 7);
+        });
     }
 
     #[test]
