@@ -2,23 +2,28 @@
 //!
 //! An event is a flag that threads can wait for: `set` wakes every waiter,
 //! and the flag stays set (later waiters pass at once) until `clear`. Rust's
-//! std has no event type, so this lesson builds one from `Mutex<bool>` +
+//! std has no event type, so this lesson builds one from a `Mutex` +
 //! `Condvar` — building it *is* the lesson; in async code use
 //! `tokio::sync::watch` or `tokio::sync::Notify` instead.
 //!
 //! | Python                           | Rust (this lesson's [`Event`])                       |
 //! |----------------------------------|------------------------------------------------------|
-//! | `threading.Event()`              | `Event::new()` = `Mutex<bool>` + `Condvar`           |
+//! | `threading.Event()`              | `Event::new()` = `Mutex<State>` + `Condvar`          |
 //! | `event.set()` / `event.clear()`  | `event.set()` / `event.clear()`                      |
 //! | `event.is_set()`                 | `event.is_set()`                                     |
-//! | `event.wait()`                   | `event.wait()` (`Condvar::wait_while`)               |
-//! | `event.wait(timeout)` → bool     | `event.wait_timeout(d)` → bool                       |
+//! | `event.wait()`                   | `event.wait()` (`Condvar::wait_while`) → `Result`    |
+//! | `event.wait(timeout)` → bool     | `event.wait_timeout(d)` → `Result<bool, Abandoned>`  |
+//! | (none: a setter that dies leaves its waiters waiting) | `event.setter()`: dropped unset, it releases every waiter with `Err(Abandoned)` |
 //! | (asyncio) `asyncio.Event`        | `tokio::sync::watch::channel(false)`                 |
 //! | (asyncio) wake one waiter        | `tokio::sync::Notify::notify_one` (keeps a permit)   |
 //!
 //! Run all steps: `cargo run -p module_05 --bin lesson_03`
 //! Run one step:  `cargo run -p module_05 --bin lesson_03 -- step_15`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `Event::set`, change `notify_all` to `notify_one` and run
+//! `cargo test -p module_05 --bin lesson_03`: `every_waiter_wakes_after_set`
+//! fails on its deadline. Why does `wait_while` not rescue the others?
 
 use std::process::ExitCode;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -32,57 +37,124 @@ use step_runner::{Step, lesson_id};
 /// A settable flag that threads wait for, like Python's `threading.Event`.
 ///
 /// Written out because std has none and it is what this lesson teaches.
+/// One addition Python lacks: an event can be *abandoned* (see
+/// [`Setter`]), which releases every waiter with [`Abandoned`] instead of
+/// leaving them to wait forever for a thread that died.
 #[derive(Debug, Default)]
 struct Event {
-    flag: Mutex<bool>,
+    state: Mutex<State>,
     changed: Condvar,
 }
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum State {
+    #[default]
+    Clear,
+    Set,
+    /// The thread that was to set it is gone; final, like a closed channel.
+    Abandoned,
+}
+
+/// What a waiter gets when the event was abandoned: the thread that was to
+/// set it returned or panicked without setting it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Abandoned;
 
 impl Event {
     fn new() -> Self {
         Self::default()
     }
 
-    /// A panic elsewhere cannot leave a `bool` half-written, so a poisoned
-    /// lock is safe to use: take the guard out of the error.
-    fn flag(&self) -> MutexGuard<'_, bool> {
-        self.flag.lock().unwrap_or_else(PoisonError::into_inner)
+    /// No code panics while holding this lock, and a panic could not leave a
+    /// small `Copy` enum half-written: a poisoned lock is safe to use.
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Sets the flag and wakes every waiting thread.
     fn set(&self) {
-        *self.flag() = true;
+        let mut state = self.state();
+        if *state == State::Clear {
+            *state = State::Set;
+        }
+        drop(state);
+        // Every waiter, not one: they all wait for the same flag.
         self.changed.notify_all();
     }
 
     /// Resets the flag; later `wait` calls block again.
     fn clear(&self) {
-        *self.flag() = false;
+        let mut state = self.state();
+        if *state == State::Set {
+            *state = State::Clear;
+        }
     }
 
     fn is_set(&self) -> bool {
-        *self.flag()
+        *self.state() == State::Set
+    }
+
+    /// Releases every waiter, present and future, with [`Abandoned`].
+    fn abandon(&self) {
+        *self.state() = State::Abandoned;
+        self.changed.notify_all();
+    }
+
+    /// A promise to set this event: dropping it unset (the thread returned
+    /// early or a panic unwound through it) abandons the event.
+    fn setter(&self) -> Setter<'_> {
+        Setter { event: self }
     }
 
     /// Blocks until the flag is set; returns at once if it already is.
     /// `wait_while` re-checks the flag after every wake-up, so a spurious
     /// wake-up never lets a thread through early.
-    fn wait(&self) {
-        drop(
-            self.changed
-                .wait_while(self.flag(), |set| !*set)
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+    fn wait(&self) -> Result<(), Abandoned> {
+        let state = self
+            .changed
+            .wait_while(self.state(), |state| *state == State::Clear)
+            .unwrap_or_else(PoisonError::into_inner);
+        match *state {
+            State::Abandoned => Err(Abandoned),
+            _ => Ok(()),
+        }
     }
 
-    /// Like `wait`, but gives up after `timeout`. Returns the flag, so
-    /// `false` means "timed out", as in Python.
-    fn wait_timeout(&self, timeout: Duration) -> bool {
-        let (set, _) = self
+    /// Like `wait`, but gives up after `timeout`. `Ok(false)` means "timed
+    /// out", as Python's `wait(timeout)` returning `False`.
+    fn wait_timeout(&self, timeout: Duration) -> Result<bool, Abandoned> {
+        let (state, _) = self
             .changed
-            .wait_timeout_while(self.flag(), timeout, |set| !*set)
+            .wait_timeout_while(self.state(), timeout, |state| *state == State::Clear)
             .unwrap_or_else(PoisonError::into_inner);
-        *set
+        match *state {
+            State::Abandoned => Err(Abandoned),
+            state => Ok(state == State::Set),
+        }
+    }
+}
+
+/// Held by the thread that is to set an event. Python has no such thing:
+/// there, if that thread dies first, its waiters wait forever (or until
+/// their time-out). Here `Drop` runs on every way out of the thread,
+/// including a panic unwinding, and abandons the event if it was not set.
+#[must_use = "dropping the setter at once abandons the event"]
+struct Setter<'a> {
+    event: &'a Event,
+}
+
+impl Setter<'_> {
+    /// Sets the event and keeps the promise.
+    fn set(self) {
+        self.event.set();
+        // The promise is kept: skip the `Drop` that would abandon the event.
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Setter<'_> {
+    fn drop(&mut self) {
+        self.event.abandon();
     }
 }
 
@@ -104,20 +176,21 @@ struct TimeoutAnswers {
 /// up after `give_up`; the one that another thread ends allows `patience`.
 fn wait_timeout_demo(give_up: Duration, patience: Duration, delay: Duration) -> TimeoutAnswers {
     let event = Event::new();
-    let before_set = event.wait_timeout(give_up);
+    let before_set = event.wait_timeout(give_up) == Ok(true);
     let after_set = thread::scope(|s| {
-        s.spawn(|| {
+        let setter = event.setter();
+        s.spawn(move || {
             thread::sleep(delay);
-            event.set();
+            setter.set();
         });
-        event.wait_timeout(patience)
+        event.wait_timeout(patience) == Ok(true)
     });
     event.clear();
     TimeoutAnswers {
         before_set,
         after_set,
         is_set_after_clear: event.is_set(),
-        after_clear: event.wait_timeout(give_up),
+        after_clear: event.wait_timeout(give_up) == Ok(true),
     }
 }
 
@@ -133,7 +206,9 @@ const CLIENTS: [&str; 3] = ["Victor", "Irina", "Andrey"];
 ///
 /// The course shares one event among all clients, and an event stays set:
 /// the first client served would release everyone. Here each client has an
-/// event of their own, which is what "wait until *I* am served" means.
+/// event of their own, which is what "wait until *I* am served" means. The
+/// cashier holds each event's [`Setter`]: a cashier who collapses mid-way
+/// sends the client home instead of leaving them waiting forever.
 fn step_14(clients: &[&'static str], max_service: Duration) -> Vec<(Duration, String)> {
     let journal = Journal::new();
     let served: Vec<Event> = clients.iter().map(|_| Event::new()).collect();
@@ -142,14 +217,17 @@ fn step_14(clients: &[&'static str], max_service: Duration) -> Vec<(Duration, St
             let journal = &journal;
             s.spawn(move || {
                 journal.note(format!("{name} enters the bank"));
-                event.wait();
-                journal.note(format!("{name} has been served and leaves the bank"));
+                match event.wait() {
+                    Ok(()) => journal.note(format!("{name} has been served and leaves the bank")),
+                    Err(Abandoned) => journal.note(format!("{name} leaves unserved")),
+                }
             });
+            let served = event.setter();
             s.spawn(move || {
                 journal.note(format!("Cashier: serving {name}"));
                 thread::sleep(max_service.mul_f64(rand::random::<f64>()));
                 journal.note(format!("Cashier: {name} is served"));
-                event.set();
+                served.set();
             });
         }
     });
@@ -169,21 +247,28 @@ const BIDDERS: [&str; 5] = ["Sergey", "Boris", "Victor", "Evdokim", "Egor"];
 ///
 /// The pause only lets the bidders line up first, so the output shows them
 /// waiting; a bidder arriving after `set` passes straight through.
+///
+/// The auctioneer (this thread) holds the [`Setter`]: if it panicked before
+/// `set`, `thread::scope` would first wait for every bidder, and without
+/// the setter's `Drop` to call the auction off, they would wait forever.
 fn step_15(bidders: &[&'static str], opening: Duration) -> Vec<(Duration, String)> {
     let journal = Journal::new();
     let auction_open = Event::new();
     thread::scope(|s| {
+        let opener = auction_open.setter();
         for &name in bidders {
             let (journal, auction_open) = (&journal, &auction_open);
             s.spawn(move || {
                 journal.note(format!("{name} is ready for the auction"));
-                auction_open.wait();
-                journal.note(format!("{name} bids on the rare painting"));
+                match auction_open.wait() {
+                    Ok(()) => journal.note(format!("{name} bids on the rare painting")),
+                    Err(Abandoned) => journal.note(format!("{name} goes home")),
+                }
             });
         }
         thread::sleep(opening);
         journal.note("The auction begins!".into());
-        auction_open.set();
+        opener.set();
     });
     journal.into_lines()
 }
@@ -201,14 +286,17 @@ fn step_16(
     let painting = Event::new();
     let clock = Event::new();
     thread::scope(|s| {
+        let (open_painting, open_clock) = (painting.setter(), clock.setter());
         for &name in bidders {
             let (journal, painting, clock) = (&journal, &painting, &clock);
             s.spawn(move || {
                 journal.note(format!(
                     "{name} is ready to bid on the painting and the clock"
                 ));
-                painting.wait();
-                clock.wait();
+                if painting.wait().and(clock.wait()).is_err() {
+                    journal.note(format!("{name} goes home"));
+                    return;
+                }
                 thread::sleep(think);
                 journal.note(format!("{name} bids on the rare painting"));
                 journal.note(format!("{name} bids on the antique clock"));
@@ -216,9 +304,9 @@ fn step_16(
         }
         thread::sleep(opening);
         journal.note("The antique clock auction begins!".into());
-        clock.set();
+        open_clock.set();
         journal.note("The rare painting auction begins!".into());
-        painting.set();
+        open_painting.set();
     });
     journal.note("Both auctions are over.".into());
     let mut rng = rand::rng();
@@ -371,7 +459,7 @@ mod tests {
                 .map(|_| {
                     let (event, woken) = (Arc::clone(&event), Arc::clone(&woken));
                     thread::spawn(move || {
-                        event.wait();
+                        event.wait().unwrap();
                         woken.fetch_add(1, Ordering::SeqCst);
                     })
                 })
@@ -395,7 +483,7 @@ mod tests {
                 let event = Event::new();
                 thread::scope(|s| {
                     for _ in 0..8 {
-                        s.spawn(|| event.wait());
+                        s.spawn(|| event.wait().unwrap());
                     }
                     for _ in 0..3 {
                         s.spawn(|| event.set());
@@ -431,8 +519,48 @@ mod tests {
         let event = Event::new();
         event.set();
         deadline(Duration::from_secs(5), move || {
-            event.wait();
-            assert!(event.wait_timeout(Duration::ZERO));
+            event.wait().unwrap();
+            assert_eq!(event.wait_timeout(Duration::ZERO), Ok(true));
+        });
+    }
+
+    #[test]
+    fn a_setter_that_panics_releases_every_waiter_with_an_error() {
+        const WAITERS: usize = 8;
+        let answers = deadline(Duration::from_secs(10), || {
+            let event = Event::new();
+            thread::scope(|s| {
+                let waiters: Vec<_> = (0..WAITERS).map(|_| s.spawn(|| event.wait())).collect();
+                let setter = event.setter();
+                let dying = s.spawn(move || {
+                    let _promise = setter;
+                    panic!("the setter dies before it sets the event");
+                });
+                assert!(dying.join().is_err(), "the setter panicked on purpose");
+                // Without the abandon, these joins would wait forever.
+                waiters
+                    .into_iter()
+                    .map(|w| w.join().unwrap())
+                    .collect::<Vec<_>>()
+            })
+        });
+        assert_eq!(answers, [Err(Abandoned); WAITERS]);
+    }
+
+    #[test]
+    fn an_abandoned_event_stays_abandoned_and_a_kept_promise_does_not_abandon() {
+        deadline(Duration::from_secs(10), || {
+            let event = Event::new();
+            drop(event.setter());
+            event.set();
+            event.clear();
+            assert_eq!(event.wait(), Err(Abandoned));
+            assert_eq!(event.wait_timeout(Duration::ZERO), Err(Abandoned));
+            assert!(!event.is_set());
+
+            let event = Event::new();
+            event.setter().set();
+            assert_eq!(event.wait(), Ok(()));
         });
     }
 
