@@ -14,11 +14,16 @@
 //! | `Barrier(n, action=f)`                     | the leader calls `f()` after `wait` (the others are already on their way; Python runs `action` before releasing them) |
 //! | `barrier.wait(timeout)` → `BrokenBarrierError` | not in std: `TimeoutBarrier::wait_timeout` (below) |
 //! | `barrier.abort()`, `barrier.broken`        | not in std: `TimeoutBarrier::abort` (below)            |
+//! | (none: a party that dies is waited for until the time-out) | `barrier.party()`: the handle's `Drop` breaks the barrier |
 //! | (asyncio) `asyncio.Barrier(n)`             | `tokio::sync::Barrier::new(n)`                         |
 //!
 //! Run all steps: `cargo run -p module_05 --bin lesson_08`
 //! Run one step:  `cargo run -p module_05 --bin lesson_08 -- timeout_barrier`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: make `Party`'s `drop` do nothing and run
+//! `cargo test -p module_05 --bin lesson_08`: which test now fails on its
+//! deadline, and how long would its parties have waited?
 
 use std::process::ExitCode;
 use std::sync::{Barrier, Condvar, Mutex, MutexGuard, PoisonError};
@@ -167,7 +172,8 @@ fn std_has_no_timeout(patience: Duration) -> (usize, usize) {
 enum BarrierError {
     /// This thread waited too long; it broke the barrier for everyone.
     TimedOut,
-    /// Another thread timed out or called `abort`.
+    /// Another party timed out, called `abort`, or left (dropped its
+    /// [`Party`] handle, returning early or panicking).
     Broken,
 }
 
@@ -180,7 +186,8 @@ struct BarrierState {
     broken: bool,
 }
 
-/// A reusable barrier with a time-out and an abort, like Python's.
+/// A reusable barrier with a time-out and an abort, like Python's, whose
+/// parties wait through [`Party`] handles.
 ///
 /// Written out because std's barrier has neither; once broken it stays
 /// broken (Python's `reset()` would be a few more lines).
@@ -203,6 +210,12 @@ impl TimeoutBarrier {
     /// No code panics while holding this lock: a poisoned lock is safe to use.
     fn state(&self) -> MutexGuard<'_, BarrierState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A handle for one party; each party's thread takes its own. Dropping
+    /// it breaks the barrier (see [`Party`]).
+    fn party(&self) -> Party<'_> {
+        Party { barrier: self }
     }
 
     /// Waits until all parties have arrived, for at most `timeout`.
@@ -246,6 +259,31 @@ impl TimeoutBarrier {
     }
 }
 
+/// One party's place at a [`TimeoutBarrier`]. Its `Drop` breaks the
+/// barrier: a party that leaves — returns early, or panics and unwinds —
+/// will never arrive again, so nobody should wait for it. Python has no
+/// such thing: a thread that dies without `abort()` leaves the others to
+/// their time-outs, or forever without one.
+///
+/// A waiter whose round has already opened still gets `Ok`, so the last
+/// round ends normally when the parties drop their handles after it.
+#[must_use = "dropping the handle breaks the barrier"]
+struct Party<'a> {
+    barrier: &'a TimeoutBarrier,
+}
+
+impl Party<'_> {
+    fn wait_timeout(&self, timeout: Duration) -> Result<bool, BarrierError> {
+        self.barrier.wait_timeout(timeout)
+    }
+}
+
+impl Drop for Party<'_> {
+    fn drop(&mut self) {
+        self.barrier.abort();
+    }
+}
+
 /// Three parties are expected but only `arriving` come; each waits at most
 /// `timeout`. Then a latecomer tries. Returns every answer, in thread order,
 /// the latecomer's last.
@@ -253,14 +291,14 @@ fn timeout_barrier(arriving: usize, timeout: Duration) -> Vec<Result<bool, Barri
     let barrier = TimeoutBarrier::new(3);
     let mut answers: Vec<_> = thread::scope(|s| {
         let parties: Vec<_> = (0..arriving)
-            .map(|_| s.spawn(|| barrier.wait_timeout(timeout)))
+            .map(|_| s.spawn(|| barrier.party().wait_timeout(timeout)))
             .collect();
         parties
             .into_iter()
             .map(|p| p.join().expect("a party panicked"))
             .collect()
     });
-    answers.push(barrier.wait_timeout(timeout));
+    answers.push(barrier.party().wait_timeout(timeout));
     answers
 }
 
@@ -275,11 +313,12 @@ fn abort_barrier(
     let start = Instant::now();
     let answers = thread::scope(|s| {
         let waiters: Vec<_> = (0..2)
-            .map(|_| s.spawn(|| barrier.wait_timeout(timeout)))
+            .map(|_| s.spawn(|| barrier.party().wait_timeout(timeout)))
             .collect();
         s.spawn(|| {
             thread::sleep(fail_after);
-            // "Could not load my part": tell the others instead of vanishing.
+            // "Could not load my part": tell the others, as Python's
+            // `barrier.abort()` does.
             barrier.abort();
         });
         waiters
@@ -288,6 +327,34 @@ fn abort_barrier(
             .collect()
     });
     (answers, start.elapsed())
+}
+
+/// Two parties wait (each for at most `timeout`); the third panics before
+/// it gets there, without calling `abort`. Its [`Party`] is dropped while
+/// the panic unwinds, and that breaks the barrier. Returns the two answers,
+/// how long they waited, and whether the third party's thread panicked.
+fn party_dies(
+    timeout: Duration,
+    fail_after: Duration,
+) -> (Vec<Result<bool, BarrierError>>, Duration, bool) {
+    let barrier = TimeoutBarrier::new(3);
+    let start = Instant::now();
+    let (answers, panicked) = thread::scope(|s| {
+        let waiters: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| barrier.party().wait_timeout(timeout)))
+            .collect();
+        let dying = s.spawn(|| {
+            let _party = barrier.party();
+            thread::sleep(fail_after);
+            panic!("party 3 could not load its part");
+        });
+        let answers = waiters
+            .into_iter()
+            .map(|w| w.join().expect("a waiter panicked"))
+            .collect();
+        (answers, dying.join().is_err())
+    });
+    (answers, start.elapsed(), panicked)
 }
 
 fn describe(answer: &Result<bool, BarrierError>) -> &'static str {
@@ -349,6 +416,23 @@ fn main() -> ExitCode {
                 || {
                     let (answers, waited) =
                         abort_barrier(Duration::from_secs(5), Duration::from_millis(200));
+                    for (n, answer) in answers.iter().enumerate() {
+                        println!("  party {}: {}", n + 1, describe(answer));
+                    }
+                    println!(
+                        "they waited {} ms, not their 5 s time-out",
+                        waited.as_millis()
+                    );
+                },
+            ),
+            Step::new(
+                "party_dies",
+                "a party that panics breaks the barrier as its handle drops",
+                || {
+                    println!("(the panic message on stderr is part of the demo)");
+                    let (answers, waited, panicked) =
+                        party_dies(Duration::from_secs(5), Duration::from_millis(200));
+                    println!("  party 3 panicked before arriving: {panicked}");
                     for (n, answer) in answers.iter().enumerate() {
                         println!("  party {}: {}", n + 1, describe(answer));
                     }
@@ -425,8 +509,9 @@ mod tests {
             thread::scope(|s| {
                 for _ in 0..PARTIES {
                     s.spawn(|| {
+                        let party = barrier.party();
                         for _ in 0..ROUNDS {
-                            let leader = barrier.wait_timeout(Duration::from_secs(10)).unwrap();
+                            let leader = party.wait_timeout(Duration::from_secs(10)).unwrap();
                             leaders.fetch_add(usize::from(leader), Ordering::SeqCst);
                         }
                     });
@@ -463,5 +548,46 @@ mod tests {
             [Err(BarrierError::Broken), Err(BarrierError::Broken)]
         );
         assert!(waited < timeout / 2, "{waited:?}");
+    }
+
+    #[test]
+    fn a_party_that_panics_releases_everyone_with_an_error() {
+        // The waiters' time-out is longer than the deadline: only the dying
+        // party's handle can release them in time.
+        let (answers, _, panicked) = deadline(Duration::from_secs(10), || {
+            party_dies(Duration::from_secs(60), Duration::from_millis(20))
+        });
+        assert!(panicked);
+        assert_eq!(
+            answers,
+            [Err(BarrierError::Broken), Err(BarrierError::Broken)]
+        );
+    }
+
+    #[test]
+    fn a_party_that_returns_early_breaks_the_barrier_for_later_rounds() {
+        let answers = deadline(Duration::from_secs(10), || {
+            let barrier = TimeoutBarrier::new(2);
+            thread::scope(|s| {
+                let stayer = s.spawn(|| {
+                    let party = barrier.party();
+                    let first = party.wait_timeout(Duration::from_secs(60));
+                    let second = party.wait_timeout(Duration::from_secs(60));
+                    (first, second)
+                });
+                // One round together, then this party leaves.
+                let party = barrier.party();
+                let first = party.wait_timeout(Duration::from_secs(60));
+                drop(party);
+                (first, stayer.join().unwrap())
+            })
+        });
+        let (mine, (first, second)) = answers;
+        // The round both reached opens normally, with one leader.
+        assert!(matches!(
+            (mine, first),
+            (Ok(true), Ok(false)) | (Ok(false), Ok(true))
+        ));
+        assert_eq!(second, Err(BarrierError::Broken));
     }
 }
