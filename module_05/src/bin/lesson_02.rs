@@ -8,7 +8,8 @@
 //! | Python                                       | Rust                                                     |
 //! |----------------------------------------------|----------------------------------------------------------|
 //! | `threading.Lock()` taken twice by one thread | std `Mutex::lock` twice: deadlock or panic (unspecified) |
-//! | (no way to ask "would this block?")          | `Mutex::try_lock` → `Err(TryLockError::WouldBlock)`      |
+//! | `lock.acquire(blocking=False)` → `False`     | `Mutex::try_lock` → `Err(TryLockError::WouldBlock)`      |
+//! | `lock.locked()` (a snapshot, may change)     | `parking_lot::Mutex::is_locked` (std has none)           |
 //! | `threading.RLock()`                          | `parking_lot::ReentrantMutex<RefCell<T>>`                |
 //! | `with self.rlock:` inside `with self.rlock:` | a second `lock()` on the same thread: another guard      |
 //! | methods that each take `self.rlock`          | lock once, call helpers taking `&mut T`                  |

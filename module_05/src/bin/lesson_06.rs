@@ -119,7 +119,9 @@ fn no_cancel(work: Duration) -> (Duration, Duration) {
 }
 
 /// Async tasks are the exception: tokio can cancel a task, because a task
-/// only runs between `.await`s. `abort` drops it at its next `.await`.
+/// hands control back to the runtime at every `.await` that has to wait.
+/// `abort` drops it the next time it does (`tokio::task` docs,
+/// "Cancellation"); a task that never yields cannot be aborted either.
 /// Returns whether the task ended as cancelled, and the ticks it counted.
 fn async_abort(tick: Duration, run_for: Duration) -> (bool, u32) {
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -12,7 +12,8 @@
 //! | `stop_event.set()` checked by every task          | `Arc<AtomicBool>`, raised by the failing task, checked between steps |
 //! | `executor.shutdown(cancel_futures=True)`          | workers stop taking jobs; the queue is dropped         |
 //! | `for x in executor.map(f, items)` raising         | `items.par_iter().try_for_each(f)` (rayon)             |
-//! | `asyncio.gather(*coros)` raising                  | `futures::future::try_join_all(futs).await`            |
+//! | `async with asyncio.TaskGroup()` (3.11+) raising  | `futures::future::try_join_all(futs).await`: the other futures are dropped |
+//! | `asyncio.gather(*coros)` raising                  | no direct match: `gather` raises the first error but lets the other tasks run on |
 //!
 //! Run all steps: `cargo run -p module_05 --bin lesson_07`
 //! Run one step:  `cargo run -p module_05 --bin lesson_07 -- try_join_all`
@@ -194,9 +195,10 @@ fn channel_and_flag(
 /// Processes items `1..=items` on a pool of `threads` threads; item
 /// `failing` fails. Returns the first error and how many items were begun.
 ///
-/// After an error rayon hands out no more items; items already running
-/// finish (rayon cannot interrupt them either). Which error wins when
-/// several fail is not defined.
+/// After an error rayon stops starting items "as soon as possible" (its
+/// `try_for_each` docs: a shared flag that each worker checks between
+/// items); items already running finish, since rayon cannot interrupt them
+/// either. Which error wins when several fail is not specified.
 fn rayon_try_for_each(
     items: u32,
     failing: u32,
