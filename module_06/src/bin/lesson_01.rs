@@ -21,8 +21,9 @@
 //! Run all steps: `cargo run -p module_06 --bin lesson_01`
 //! Run one step:  `cargo run -p module_06 --bin lesson_01 -- mutex_kinds`
 //!
-//! In CPython the GIL already serialises the `work` itself, so moving it out
-//! of the lock gains little there; in Rust the threads really run in
+//! In CPython with the GIL, the GIL already serialises the `work` itself, so
+//! moving it out of the lock gains little there (the free-threaded build,
+//! 3.13t and later, runs it in parallel); in Rust the threads really run in
 //! parallel, and the shorter critical section scales with the cores.
 
 use std::hint::black_box;
@@ -34,9 +35,11 @@ use std::time::{Duration, Instant};
 use module_06::{Table, fmt_ms, fmt_ns, median_of, ns_per_op, profile_note};
 use step_runner::{Step, lesson_id};
 
-/// More threads than this machine's cores on purpose: contention is worst
-/// when a waiting thread could run but cannot get the lock.
-const THREADS: usize = 4;
+/// Threads competing for the lock: one per core this process may use, at
+/// least two, so every thread could run at once and only the lock stops it.
+fn thread_count() -> usize {
+    thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
 /// Tasks per thread in the contention demo.
 const TASKS_PER_THREAD: u64 = 5_000;
 /// Cost of one task: rounds of integer mixing (a microsecond or two).
@@ -219,10 +222,13 @@ fn hammer(threads: usize, window: Duration, record: impl Fn(usize) + Sync) -> (V
 /// std's `Mutex` (a futex on Linux) and `parking_lot::Mutex` are *unfair*: a
 /// thread that unlocks and immediately locks again usually wins against the
 /// parked waiters, so the lock stays on one core for long runs — good for
-/// throughput, bad for latency. (`parking_lot::Mutex` forces a fair hand-off
-/// about every 0.5 ms so nobody starves.) `FairMutex` hands the lock to the
-/// next waiter on every unlock: fair, and slower, since every hand-off wakes
-/// a parked thread.
+/// throughput, bad for latency, and a waiter can starve. (parking_lot 0.13
+/// removed the "eventual fairness" that once forced a fair hand-off every
+/// 0.5 ms: its CHANGELOG, and its `Mutex` docs, "Fairness".) For fairness,
+/// unlock with `MutexGuard::unlock_fair`, or use `FairMutex`, which does so
+/// on every unlock: the lock goes straight to a parked waiter. Slower, since
+/// every hand-off wakes a parked thread; and not first-in first-out, since a
+/// thread still spinning can take the lock before it has parked.
 fn mutex_kind(kind: Kind, threads: usize, window: Duration) -> KindRun {
     let (ledger, (per_thread, elapsed)) = match kind {
         Kind::Std => {
@@ -256,12 +262,13 @@ fn main() -> std::process::ExitCode {
         "Lesson 6.1 — Lock contention («Конкуренция за блокировку»)",
         &[
             Step::new("contention", "work inside vs outside one hot lock", || {
-                let expected = sequential_total(THREADS, TASKS_PER_THREAD, WORK_ROUNDS);
+                let threads = thread_count();
+                let expected = sequential_total(threads, TASKS_PER_THREAD, WORK_ROUNDS);
                 // `black_box` on the result: an unused result would let the
                 // optimiser delete the whole computation.
                 let sequential = median_of(ROUNDS, || {
                     module_06::time(|| {
-                        black_box(sequential_total(THREADS, TASKS_PER_THREAD, WORK_ROUNDS))
+                        black_box(sequential_total(threads, TASKS_PER_THREAD, WORK_ROUNDS))
                     })
                     .1
                 });
@@ -280,13 +287,13 @@ fn main() -> std::process::ExitCode {
                 for section in [Section::WorkInsideLock, Section::WorkOutsideLock] {
                     let mut last = None;
                     let wall = median_of(ROUNDS, || {
-                        let run = contention(section, THREADS, TASKS_PER_THREAD, WORK_ROUNDS);
+                        let run = contention(section, threads, TASKS_PER_THREAD, WORK_ROUNDS);
                         assert_eq!(run.total, expected, "a lost update");
                         last = Some(run);
                         run.wall
                     });
                     let run = last.expect("median_of ran at least once");
-                    let thread_time = run.wall.as_secs_f64() * THREADS as f64;
+                    let thread_time = run.wall.as_secs_f64() * threads as f64;
                     table.row([
                         format!("{section:?}"),
                         fmt_ms(wall),
@@ -296,7 +303,7 @@ fn main() -> std::process::ExitCode {
                 }
                 print!("{table}");
                 println!(
-                    "{THREADS} threads x {TASKS_PER_THREAD} tasks, total {expected} in every run"
+                    "{threads} threads x {TASKS_PER_THREAD} tasks, total {expected} in every run"
                 );
                 println!("{}", profile_note("lesson_01"));
                 // Work inside the lock: only one thread computes at a time,
@@ -307,6 +314,7 @@ fn main() -> std::process::ExitCode {
                 // are free: on a busy machine there is nothing to gain).
             }),
             Step::new("mutex_kinds", "std vs parking_lot vs FairMutex", || {
+                let threads = thread_count();
                 let mut table = Table::new([
                     "lock",
                     "ns per lock",
@@ -314,7 +322,7 @@ fn main() -> std::process::ExitCode {
                     "fewest / most per thread",
                 ]);
                 for kind in Kind::ALL {
-                    let run = mutex_kind(kind, THREADS, WINDOW);
+                    let run = mutex_kind(kind, threads, WINDOW);
                     assert_eq!(run.ledger_count, run.per_thread.iter().sum::<u64>());
                     let min = run.per_thread.iter().min().copied().unwrap_or(0);
                     let max = run.per_thread.iter().max().copied().unwrap_or(0);
@@ -329,7 +337,7 @@ fn main() -> std::process::ExitCode {
                     ]);
                 }
                 print!("{table}");
-                println!("{THREADS} threads, each locking as often as it can for {WINDOW:?}");
+                println!("{threads} threads, each locking as often as it can for {WINDOW:?}");
                 println!("{}", profile_note("lesson_01"));
                 // "Locks per hand-off" is how many times in a row one thread
                 // got the lock. The unfair locks show long runs (cheap: the
@@ -338,7 +346,7 @@ fn main() -> std::process::ExitCode {
                 // the lock straight to a parked waiter (one still spinning
                 // is not queued yet), paying a wake-up per hand-off. Pick
                 // fairness only when a starved thread is a real problem.
-                // With more threads than free cores, the scheduler's time
+                // On a machine busy with other work, the scheduler's time
                 // slices also decide who runs, which blurs every column.
             }),
         ],

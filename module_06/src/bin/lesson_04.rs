@@ -36,8 +36,11 @@ use crossbeam_utils::Backoff;
 use module_06::{Table, fmt_ms, fmt_ns, median_of, ns_per_op, profile_note};
 use step_runner::{Step, lesson_id};
 
-/// Threads competing for the lock (more than this machine's cores).
-const THREADS: usize = 4;
+/// Threads working at once: one per core this process may use, at least
+/// two, so that threads really can collide over a lock.
+fn thread_count() -> usize {
+    thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
 /// Increments per thread per round.
 const INCREMENTS_PER_THREAD: u64 = 2_000;
 /// Work done while holding the lock (a microsecond or two).
@@ -361,11 +364,12 @@ fn main() -> std::process::ExitCode {
                         "failed tries per increment",
                         "most in a row",
                     ]);
-                    let total = THREADS as u64 * INCREMENTS_PER_THREAD;
+                    let threads = thread_count();
+                    let total = threads as u64 * INCREMENTS_PER_THREAD;
                     for strategy in Strategy::ALL {
                         let mut last = None;
                         let wall = median_of(ROUNDS, || {
-                            let run = retry(strategy, THREADS, INCREMENTS_PER_THREAD, HELD_ROUNDS);
+                            let run = retry(strategy, threads, INCREMENTS_PER_THREAD, HELD_ROUNDS);
                             assert_eq!(run.counter, total, "an increment was lost");
                             last = Some(run);
                             run.wall
@@ -381,7 +385,7 @@ fn main() -> std::process::ExitCode {
                     }
                     print!("{table}");
                     println!(
-                        "{THREADS} threads x {INCREMENTS_PER_THREAD} increments, the lock held for \
+                        "{threads} threads x {INCREMENTS_PER_THREAD} increments, the lock held for \
                      {HELD_ROUNDS} rounds of work each time; the counter reached {total} in every run"
                     );
                     println!("{}", profile_note("lesson_04"));
@@ -390,8 +394,9 @@ fn main() -> std::process::ExitCode {
                     // and sleeps in between; each sleep lasts at least the
                     // kernel's granularity (~50 µs), so a too-long pause wastes
                     // wall time once the lock is free: that is what the cap is
-                    // for. crossbeam's Backoff spins only while that is cheaper
-                    // than sleeping, then hands over to the blocking lock().
+                    // for. crossbeam's Backoff spins, then yields, and after ten
+                    // steps reports `is_completed` ("blocking the thread is
+                    // advised", its docs); then this code calls lock().
                     // The blocking lock() is usually best: it does all this
                     // inside the lock, and the kernel wakes the next waiter.
                 },
