@@ -180,10 +180,11 @@ fn nested_pools(items: u64, inner: u64) -> ((u64, Duration, usize), (u64, Durati
 /// A task of a one-thread pool waits in `other.install`, holding a lock. rayon
 /// does not block the waiting thread: it runs its own pool's other jobs
 /// meanwhile, on top of the waiting task's stack ("Warning: execution order"
-/// in rayon-core's `ThreadPool::install` docs). Task B below runs there, on
-/// the same thread, while task A's lock is held: with `lock()` instead of
-/// `try_lock()`, B would wait for its own thread, for ever (std's `Mutex` is
-/// not re-entrant: "might panic or deadlock"). Returns the events in order.
+/// in rayon-core's `ThreadPool::install` docs). Task B, queued by `join` on
+/// this pool's only thread, runs there while task A still holds its lock:
+/// with `lock()` instead of `try_lock()`, B would wait for its own thread for
+/// ever (std's `Mutex::lock` docs: locking twice on one thread "might panic or
+/// deadlock"). Returns the events in order.
 fn install_reenters() -> Vec<String> {
     let (this, other) = (pool(1), pool(1));
     let (lock, events) = (Mutex::new(()), Mutex::new(Vec::new()));
