@@ -365,7 +365,8 @@ fn main() -> ExitCode {
 
 // The ordinary tests run on std's atomics; with the `model` feature the
 // lesson's atomics are loom's, which work only inside `loom::model`.
-#[cfg(all(test, not(feature = "model")))]
+#[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
 
