@@ -90,11 +90,14 @@ impl Step {
     }
 
     fn subcommand(&self) -> Command {
-        let command = Command::new(self.name).about(self.summary);
-        match &self.action {
+        let command = Command::new(self.name);
+        let command = match &self.action {
             Action::Plain(_) => command,
             Action::WithOptions { augment, .. } => augment(command),
-        }
+        };
+        // After `augment`: a doc comment on the options struct would
+        // otherwise replace the step's summary in `--help`.
+        command.about(self.summary)
     }
 
     fn run(&self, matches: &ArgMatches) -> Result<Outcome, clap::Error> {
