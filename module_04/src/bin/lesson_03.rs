@@ -32,7 +32,13 @@
 //! it times out. Why is `notify_one` enough in `push` but not here?
 
 use std::process::ExitCode;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+// The stack's synchronisation comes from std, or from the shuttle model
+// checker when the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(not(feature = "model"))]
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{PoisonError, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -329,7 +335,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's types; with the `model` feature the stack
+// is built from shuttle's, which work only inside `shuttle::check_*`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -536,5 +544,80 @@ mod tests {
         });
         assert_eq!(taken.len(), 4);
         assert_eq!(sorted(taken.concat()), (1..=200).collect::<Vec<_>>());
+    }
+}
+
+/// Model checks of the stack (`cargo test -p module_04 --features model`):
+/// shuttle runs the producer and consumer threads under many random and PCT
+/// schedules, with its own `Mutex` and `Condvar` in place of std's. A
+/// consumer that is never woken leaves every thread blocked, which shuttle
+/// reports as a deadlock.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use shuttle::thread;
+    use std::panic;
+
+    const ITERATIONS: usize = 1_000;
+
+    /// The property: two consumers wait on the stack while a producer pushes
+    /// three items and then goes (`close` drops its `Pusher`). Every item is
+    /// popped exactly once (no item lost to a missed wake-up, none twice),
+    /// and both consumers wake and stop (closing wakes every waiter).
+    fn every_item_once_and_close_wakes_every_consumer(close: fn(Pusher<u32>)) {
+        let (pusher, popper) = stack();
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let popper = popper.clone();
+                thread::spawn(move || std::iter::from_fn(|| popper.pop()).collect::<Vec<_>>())
+            })
+            .collect();
+        drop(popper);
+        let producer = thread::spawn(move || {
+            for item in 1..=3 {
+                pusher.push(item).expect("the consumers are alive");
+            }
+            close(pusher);
+        });
+        producer.join().expect("the producer does not panic");
+        let mut popped: Vec<u32> = consumers
+            .into_iter()
+            .flat_map(|c| c.join().expect("a consumer does not panic"))
+            .collect();
+        popped.sort_unstable();
+        assert_eq!(popped, [1, 2, 3], "every item popped exactly once");
+    }
+
+    fn run(close: fn(Pusher<u32>)) {
+        let property = move || every_item_once_and_close_wakes_every_consumer(close);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_stack_pops_every_item_once_and_close_wakes_every_consumer() {
+        run(drop);
+    }
+
+    /// Broken: the last `Pusher` goes with `notify_one` instead of
+    /// `notify_all` (the header's "Try").
+    fn close_waking_one(pusher: Pusher<u32>) {
+        let shared = Arc::clone(&pusher.0);
+        // Skip the real `Drop` and do its work, wrongly, by hand.
+        std::mem::forget(pusher);
+        shared.lock().pushers -= 1;
+        shared.changed.notify_one();
+    }
+
+    #[test]
+    fn model_catches_a_close_that_wakes_one_consumer() {
+        let failure = panic::catch_unwind(|| run(close_waking_one))
+            .expect_err("the checker must catch the lost wake-up");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(message.contains("deadlock"), "{message}");
     }
 }

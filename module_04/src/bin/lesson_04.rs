@@ -36,7 +36,13 @@
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::process::ExitCode;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+// The queue's synchronisation comes from std, or from the shuttle model
+// checker when the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::PoisonError;
+#[cfg(not(feature = "model"))]
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
@@ -382,7 +388,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's types; with the `model` feature the queue
+// is built from shuttle's, which work only inside `shuttle::check_*`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -572,5 +580,167 @@ mod tests {
             expected.sort_unstable();
             assert_eq!(all, expected, "{consumers} consumers");
         }
+    }
+}
+
+/// Model checks of the priority queue (`cargo test -p module_04 --features
+/// model`): shuttle runs producers and consumers under many random and PCT
+/// schedules, with its own `Mutex` and `Condvar` in place of std's. A thread
+/// that is never woken leaves every thread blocked, which shuttle reports as
+/// a deadlock.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use shuttle::thread;
+    use std::panic;
+
+    const ITERATIONS: usize = 1_000;
+    const CAPACITY: usize = 1;
+
+    type Push = fn(&Pusher<u32, u32>, u32, u32) -> Result<(), u32>;
+
+    /// The first property: two producers push two items each through a
+    /// queue of capacity 1 to two consumers, then go (`close` drops the
+    /// last `Pusher`). The queue never holds more than its capacity (checked
+    /// after every push); every item is popped exactly once; every waiter on
+    /// either side is woken (a missed wake-up is a deadlock).
+    fn every_item_once_within_capacity(push: Push, close: fn(Pusher<u32, u32>)) {
+        let (pusher, popper) = priority_queue(CAPACITY);
+        let consumers: Vec<_> = (0..2)
+            .map(|_| {
+                let popper = popper.clone();
+                thread::spawn(move || {
+                    std::iter::from_fn(|| popper.pop().map(|(_, item)| item)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        drop(popper);
+        let producers: Vec<_> = [[4, 2], [3, 1]]
+            .into_iter()
+            .map(|items| {
+                let pusher = pusher.clone();
+                thread::spawn(move || {
+                    for item in items {
+                        push(&pusher, item, item).expect("the consumers are alive");
+                        assert!(pusher.len() <= CAPACITY, "the bound was exceeded");
+                    }
+                })
+            })
+            .collect();
+        for producer in producers {
+            producer.join().expect("a producer does not panic");
+        }
+        close(pusher);
+        let mut popped: Vec<u32> = consumers
+            .into_iter()
+            .flat_map(|c| c.join().expect("a consumer does not panic"))
+            .collect();
+        popped.sort_unstable();
+        assert_eq!(popped, [1, 2, 3, 4], "every item popped exactly once");
+    }
+
+    /// The second property: two producers wait for room in a full queue
+    /// when the only consumer goes (`leave` drops its `Popper`): both wake,
+    /// and each gets its item back.
+    fn consumers_leaving_wake_every_waiting_producer(leave: fn(Popper<u32, u32>)) {
+        let (pusher, popper) = priority_queue(CAPACITY);
+        pusher.push(0, 0).expect("the consumer is alive");
+        let producers: Vec<_> = [1, 2]
+            .into_iter()
+            .map(|item| {
+                let pusher = pusher.clone();
+                thread::spawn(move || pusher.push(item, item))
+            })
+            .collect();
+        leave(popper);
+        let mut refused: Vec<Result<(), u32>> = producers
+            .into_iter()
+            .map(|p| p.join().expect("a producer does not panic"))
+            .collect();
+        refused.sort_unstable();
+        assert_eq!(refused, [Err(1), Err(2)], "every waiting push fails");
+    }
+
+    fn check(property: impl Fn() + Send + Sync + 'static) {
+        let property = Arc::new(property);
+        let random = Arc::clone(&property);
+        shuttle::check_random(move || random(), ITERATIONS);
+        shuttle::check_pct(move || property(), ITERATIONS, 3);
+    }
+
+    /// Runs a model that must fail and returns the checker's message.
+    fn caught(property: impl Fn() + Send + Sync + 'static) -> String {
+        let failure = panic::catch_unwind(panic::AssertUnwindSafe(|| check(property)))
+            .expect_err("the checker must catch the broken queue");
+        failure
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| failure.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn model_queue_pops_every_item_once_within_capacity() {
+        check(|| every_item_once_within_capacity(Pusher::push, drop));
+    }
+
+    #[test]
+    fn model_queue_wakes_every_waiting_producer_when_the_consumers_go() {
+        check(|| consumers_leaving_wake_every_waiting_producer(drop));
+    }
+
+    /// Broken: the last `Pusher` goes with `notify_one` instead of
+    /// `notify_all`.
+    fn close_waking_one(pusher: Pusher<u32, u32>) {
+        let shared = Arc::clone(&pusher.0);
+        // Skip the real `Drop` and do its work, wrongly, by hand.
+        std::mem::forget(pusher);
+        shared.lock().pushers -= 1;
+        shared.not_empty.notify_one();
+    }
+
+    /// Broken: the last `Popper` goes without waking anyone (the header's
+    /// "Try").
+    fn leave_waking_nobody(popper: Popper<u32, u32>) {
+        let shared = Arc::clone(&popper.0);
+        std::mem::forget(popper);
+        shared.lock().poppers -= 1;
+    }
+
+    #[test]
+    fn model_catches_a_close_that_wakes_one_consumer() {
+        let message = caught(|| every_item_once_within_capacity(Pusher::push, close_waking_one));
+        assert!(message.contains("deadlock"), "{message}");
+    }
+
+    #[test]
+    fn model_catches_consumers_that_leave_without_waking_the_producers() {
+        let message = caught(|| consumers_leaving_wake_every_waiting_producer(leave_waking_nobody));
+        assert!(message.contains("deadlock"), "{message}");
+    }
+
+    /// Broken: a push that does not wait for room.
+    fn push_ignoring_capacity(
+        pusher: &Pusher<u32, u32>,
+        priority: u32,
+        item: u32,
+    ) -> Result<(), u32> {
+        let mut state = pusher.0.lock();
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.heap.push(Reverse(Entry {
+            priority,
+            seq,
+            item,
+        }));
+        drop(state);
+        pusher.0.not_empty.notify_one();
+        Ok(())
+    }
+
+    #[test]
+    fn model_catches_a_push_that_exceeds_the_capacity() {
+        let message = caught(|| every_item_once_within_capacity(push_ignoring_capacity, drop));
+        assert!(message.contains("the bound was exceeded"), "{message}");
     }
 }
