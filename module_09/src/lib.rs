@@ -759,6 +759,23 @@ mod tests {
     }
 
     #[test]
+    fn dropping_a_busy_worker_kills_and_reaps_it() {
+        let program = lesson_binary("lesson_01");
+        let pid = course_tests::deadline(Duration::from_secs(60), move || {
+            let worker = WorkerProcess::spawn(&program).unwrap();
+            let pid = worker.pid();
+            // A task that would run for ten minutes, its answer never awaited.
+            let tasks = worker.tasks.as_ref().unwrap();
+            tasks.send(Task::Sleep(600_000).to_line()).unwrap();
+            drop(worker);
+            pid
+        });
+        if cfg!(target_os = "linux") {
+            assert!(!Path::new(&format!("/proc/{pid}")).exists());
+        }
+    }
+
+    #[test]
     fn the_old_worker_variable_does_not_make_a_lesson_a_worker() {
         let program = lesson_binary("lesson_01");
         let output = course_tests::deadline(Duration::from_secs(60), move || {
