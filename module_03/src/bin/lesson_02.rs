@@ -32,7 +32,13 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, mpsc};
+// The promise's synchronisation comes from std, or from the shuttle model
+// checker when the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::{Arc, Condvar, Mutex, MutexGuard};
+#[cfg(not(feature = "model"))]
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{PoisonError, mpsc};
 use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -390,7 +396,9 @@ fn main() -> ExitCode {
     )
 }
 
-#[cfg(test)]
+// The ordinary tests run on std's types; with the `model` feature the
+// promise is built from shuttle's, which work only inside `shuttle::check_*`.
+#[cfg(all(test, not(feature = "model")))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -541,5 +549,121 @@ mod tests {
     #[test]
     fn a_dropped_sender_cancels_the_receiver() {
         assert_eq!(deadline(LIMIT, dropped_sender), Err(oneshot::Canceled));
+    }
+}
+
+/// Model checks of `Promise` (`cargo test -p module_03 --features model`):
+/// shuttle runs a setter, two waiters and a late callback under many random
+/// and PCT schedules, with its own `Mutex` and `Condvar` in place of std's.
+/// Its `wait_timeout_while` never times out, so a waiter that misses its
+/// wake-up blocks for good, which shuttle reports as a deadlock.
+#[cfg(all(test, feature = "model"))]
+mod model {
+    use super::*;
+    use shuttle::thread;
+    use std::panic::{self, AssertUnwindSafe};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const ITERATIONS: usize = 1_000;
+
+    /// How a waiter asks for the outcome, and how the setter sets it.
+    type Wait = fn(&Promise<u32>) -> Option<Result<u32, String>>;
+    type Set = fn(&Promise<u32>, Result<u32, String>);
+
+    /// The property: while one thread sets the outcome, two threads wait for
+    /// it and a third adds a done callback. Each waiter gets the value (no
+    /// wake-up is lost between its look at the state and its wait), and the
+    /// callback runs exactly once with it, whichever came first.
+    fn every_waiter_sees_the_value_once(wait: Wait, set: Set) {
+        let promise = Arc::new(Promise::new());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let promise = Arc::clone(&promise);
+                thread::spawn(move || wait(&promise))
+            })
+            .collect();
+        let adder = {
+            let (promise, calls) = (Arc::clone(&promise), Arc::clone(&calls));
+            thread::spawn(move || {
+                promise.add_done_callback(move |outcome| {
+                    assert_eq!(outcome, &Ok(7), "the callback sees the value");
+                    calls.fetch_add(1, Ordering::SeqCst);
+                });
+            })
+        };
+        promise.set_running();
+        set(&promise, Ok(7));
+        for waiter in waiters {
+            assert_eq!(waiter.join().expect("a waiter does not panic"), Some(Ok(7)));
+        }
+        adder.join().expect("the adder does not panic");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "the callback ran once");
+    }
+
+    fn result(promise: &Promise<u32>) -> Option<Result<u32, String>> {
+        promise.result(Duration::from_secs(3600))
+    }
+
+    fn check(wait: Wait, set: Set) {
+        let property = move || every_waiter_sees_the_value_once(wait, set);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    /// Runs a model that must fail and returns the checker's message.
+    fn caught(wait: Wait, set: Set) -> String {
+        let failure = panic::catch_unwind(AssertUnwindSafe(|| check(wait, set)))
+            .expect_err("the checker must catch the broken promise");
+        failure
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| failure.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn model_promise_wakes_every_waiter_and_calls_back_once() {
+        check(result, Promise::set_outcome);
+    }
+
+    /// Broken: looks at the state, unlocks, then waits without looking again.
+    /// A `set_outcome` between the look and the wait is a lost wake-up.
+    fn wait_after_looking_once(promise: &Promise<u32>) -> Option<Result<u32, String>> {
+        if let State::Finished(outcome) = promise.state() {
+            return Some(outcome);
+        }
+        let inner = promise
+            .finished
+            .wait(promise.lock())
+            .unwrap_or_else(PoisonError::into_inner);
+        match &inner.state {
+            State::Finished(outcome) => Some(outcome.clone()),
+            _ => None,
+        }
+    }
+
+    /// Broken: wakes one waiter instead of every one.
+    fn set_waking_one(promise: &Promise<u32>, outcome: Result<u32, String>) {
+        let mut inner = promise.lock();
+        inner.state = State::Finished(outcome.clone());
+        let callbacks = std::mem::take(&mut inner.callbacks);
+        drop(inner);
+        promise.finished.notify_one();
+        for callback in callbacks {
+            callback(&outcome);
+        }
+    }
+
+    #[test]
+    fn model_catches_a_wait_that_does_not_look_again() {
+        let message = caught(wait_after_looking_once, Promise::set_outcome);
+        assert!(message.contains("deadlock"), "{message}");
+    }
+
+    #[test]
+    fn model_catches_a_set_that_wakes_one_waiter() {
+        let message = caught(result, set_waking_one);
+        assert!(message.contains("deadlock"), "{message}");
     }
 }
