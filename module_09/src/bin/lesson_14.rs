@@ -20,6 +20,10 @@
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_14`
 //! Run one step:  `cargo run -p module_09 --bin lesson_14 -- panic_in_task`
+//!
+//! Try: in `install_reenters`, change task B's `try_lock()` to `lock()` and
+//! run `-- install_reenters`. It hangs for good, although the gate's
+//! `recv_timeout` gives up after ten seconds: which thread is B waiting for?
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
