@@ -45,6 +45,10 @@ fn step_06(numbers: [u64; 6]) -> u64 {
     handle.join().expect("the summing thread panicked")
 }
 
+fn show_step_06() {
+    println!("sum: {}", step_06(STEP_06_NUMBERS));
+}
+
 /// Step 07 — in two threads: the sum of 1..=1000 and the product of 1..=10.
 fn step_07() -> (u64, u64) {
     let sum = thread::spawn(|| (1..=1000u64).sum::<u64>());
@@ -54,6 +58,12 @@ fn step_07() -> (u64, u64) {
         sum.join().expect("the sum thread panicked"),
         product.join().expect("the product thread panicked"),
     )
+}
+
+fn show_step_07() {
+    let (sum, product) = step_07();
+    println!("sum of the numbers 1 to 1000: {sum}");
+    println!("product of the numbers 1 to 10: {product}");
 }
 
 /// Step 08 — sum the even and the odd numbers of one array in two threads.
@@ -70,6 +80,12 @@ fn step_08(numbers: &[u64]) -> (u64, u64) {
             odd.join().expect("the odd thread panicked"),
         )
     })
+}
+
+fn show_step_08() {
+    let (even, odd) = step_08(&STEP_08_NUMBERS);
+    println!("sum of the even numbers: {even}");
+    println!("sum of the odd numbers: {odd}");
 }
 
 /// Step 09 — sort three arrays in place in three threads: numbers
@@ -96,6 +112,14 @@ fn step_09(descending: &mut [u32], ascending: &mut [u32], letters: &mut [char]) 
     });
 }
 
+fn show_step_09() {
+    let (mut descending, mut ascending, mut letters) = step_09_data();
+    step_09(&mut descending, &mut ascending, &mut letters);
+    println!("numbers, descending: {descending:?}");
+    println!("numbers, ascending: {ascending:?}");
+    println!("letters, alphabetical: {letters:?}");
+}
+
 fn step_09_data() -> ([u32; 10], [u32; 10], [char; 15]) {
     (
         [733, 725, 606, 544, 526, 496, 448, 389, 345, 239],
@@ -111,26 +135,18 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 1.3 — What threads are («Что такое потоки»)",
         &[
-            Step::new("step_06", "sum an array in a second thread", || {
-                println!("sum: {}", step_06(STEP_06_NUMBERS));
-            }),
-            Step::new("step_07", "sum of 1..=1000 and product of 1..=10", || {
-                let (sum, product) = step_07();
-                println!("sum of the numbers 1 to 1000: {sum}");
-                println!("product of the numbers 1 to 10: {product}");
-            }),
-            Step::new("step_08", "even and odd sums in two threads", || {
-                let (even, odd) = step_08(&STEP_08_NUMBERS);
-                println!("sum of the even numbers: {even}");
-                println!("sum of the odd numbers: {odd}");
-            }),
-            Step::new("step_09", "sort three arrays in three threads", || {
-                let (mut descending, mut ascending, mut letters) = step_09_data();
-                step_09(&mut descending, &mut ascending, &mut letters);
-                println!("numbers, descending: {descending:?}");
-                println!("numbers, ascending: {ascending:?}");
-                println!("letters, alphabetical: {letters:?}");
-            }),
+            Step::new("step_06", "sum an array in a second thread", show_step_06),
+            Step::new(
+                "step_07",
+                "sum of 1..=1000 and product of 1..=10",
+                show_step_07,
+            ),
+            Step::new("step_08", "even and odd sums in two threads", show_step_08),
+            Step::new(
+                "step_09",
+                "sort three arrays in three threads",
+                show_step_09,
+            ),
         ],
     )
 }

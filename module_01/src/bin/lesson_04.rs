@@ -50,6 +50,17 @@ fn step_12() -> ThreadInfo {
     }
 }
 
+fn show_step_12() {
+    let info = step_12();
+    println!("main thread name: {:?}", info.name);
+    println!("main thread id: {:?}", info.id);
+    println!("rename: not possible, a Rust thread's name is fixed when it is spawned");
+    println!(
+        "daemon: no such flag; the process ends when main returns, \
+                     whatever other threads are doing"
+    );
+}
+
 /// A thread that is not joined does not keep the process alive.
 ///
 /// Python waits at exit for every non-daemon thread; Rust does not wait for
@@ -67,6 +78,12 @@ fn unjoined_thread_is_cut_off(delay: Duration) -> bool {
     background.is_finished()
 }
 
+fn show_unjoined_thread() {
+    let finished = unjoined_thread_is_cut_off(Duration::from_secs(5));
+    println!("background thread finished before main moved on: {finished}");
+    println!("main returns now; the background thread's line is never printed");
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -75,27 +92,12 @@ fn main() -> ExitCode {
             Step::new(
                 "step_12",
                 "the main thread's name, id and daemon flag",
-                || {
-                    let info = step_12();
-                    println!("main thread name: {:?}", info.name);
-                    println!("main thread id: {:?}", info.id);
-                    println!(
-                        "rename: not possible, a Rust thread's name is fixed when it is spawned"
-                    );
-                    println!(
-                        "daemon: no such flag; the process ends when main returns, \
-                     whatever other threads are doing"
-                    );
-                },
+                show_step_12,
             ),
             Step::new(
                 "unjoined_thread",
                 "an unjoined thread dies when main returns",
-                || {
-                    let finished = unjoined_thread_is_cut_off(Duration::from_secs(5));
-                    println!("background thread finished before main moved on: {finished}");
-                    println!("main returns now; the background thread's line is never printed");
-                },
+                show_unjoined_thread,
             ),
         ],
     )

@@ -58,6 +58,15 @@ fn polling(work: Duration, poll: Duration) -> (u64, u32) {
     poll_for_result(&result, &done, Ordering::Acquire, || thread::sleep(poll))
 }
 
+fn show_polling() {
+    let started = Instant::now();
+    let (value, looks) = polling(WORK, Duration::from_millis(200));
+    println!(
+        "result {value} after {:.2?}, having looked {looks} times",
+        started.elapsed()
+    );
+}
+
 /// The worker's half of `polling`: store the result, then raise the flag.
 ///
 /// The result store is `Relaxed`, like a write to a Python global: on its
@@ -109,6 +118,10 @@ fn condvar_signal(work: Duration) -> u64 {
     guard.expect("wait_while returned, so the value is there")
 }
 
+fn show_condvar_signal() {
+    println!("result {}", condvar_signal(WORK));
+}
+
 /// A channel: the idiomatic way to hand a value from one thread to another.
 fn channel(work: Duration) -> u64 {
     let (tx, rx) = mpsc::channel();
@@ -121,11 +134,19 @@ fn channel(work: Duration) -> u64 {
     rx.recv().expect("the worker panicked before sending")
 }
 
+fn show_channel() {
+    println!("result {}", channel(WORK));
+}
+
 /// Joining: when the result is the thread's last act, return it.
 fn join_value(work: Duration) -> u64 {
     thread::spawn(move || slow_sum(work))
         .join()
         .expect("the worker panicked")
+}
+
+fn show_join_value() {
+    println!("result {}", join_value(WORK));
 }
 
 /// Step 13 — two threads print 1..=5 every `fast` and 6..=10 every `slow`;
@@ -158,6 +179,11 @@ fn step_13(fast: Duration, slow: Duration) -> Vec<u32> {
     printed.into_inner().unwrap()
 }
 
+fn show_step_13() {
+    step_13(Duration::from_millis(500), Duration::from_secs(1));
+    println!("Both threads have finished.");
+}
+
 /// How long the worker takes in the demos of `main`.
 const WORK: Duration = Duration::from_millis(500);
 
@@ -169,36 +195,20 @@ fn main() -> ExitCode {
             Step::new(
                 "polling",
                 "poll a flag (works, but late and wasteful)",
-                || {
-                    let started = Instant::now();
-                    let (value, looks) = polling(WORK, Duration::from_millis(200));
-                    println!(
-                        "result {value} after {:.2?}, having looked {looks} times",
-                        started.elapsed()
-                    );
-                },
+                show_polling,
             ),
             Step::new(
                 "condvar_signal",
                 "sleep until signalled (Mutex + Condvar)",
-                || {
-                    println!("result {}", condvar_signal(WORK));
-                },
+                show_condvar_signal,
             ),
-            Step::new("channel", "receive the result from a channel", || {
-                println!("result {}", channel(WORK));
-            }),
+            Step::new("channel", "receive the result from a channel", show_channel),
             Step::new(
                 "join_value",
                 "join the thread and take its return value",
-                || {
-                    println!("result {}", join_value(WORK));
-                },
+                show_join_value,
             ),
-            Step::new("step_13", "two printers at different rates", || {
-                step_13(Duration::from_millis(500), Duration::from_secs(1));
-                println!("Both threads have finished.");
-            }),
+            Step::new("step_13", "two printers at different rates", show_step_13),
         ],
     )
 }

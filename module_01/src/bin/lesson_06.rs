@@ -50,6 +50,11 @@ fn step_14(fast: Duration, slow: Duration) -> (Vec<char>, Vec<char>) {
     )
 }
 
+fn show_step_14() {
+    step_14(Duration::from_millis(500), Duration::from_secs(1));
+    println!("Done!");
+}
+
 /// Waits up to `timeout` for the thread to end by polling `is_finished`.
 ///
 /// Returns the join result if it ended in time, or the handle back if it is
@@ -68,6 +73,24 @@ fn join_timeout<T>(
     }
     // Finished, so this does not block.
     Ok(handle.join())
+}
+
+fn show_join_timeout() {
+    let slow = thread::spawn(|| {
+        thread::sleep(Duration::from_secs(1));
+        42
+    });
+    let slow = match join_timeout(slow, Duration::from_millis(300)) {
+        Ok(result) => {
+            println!("finished early: {result:?}");
+            return;
+        }
+        Err(still_running) => {
+            println!("still running after 300 ms; waiting without a limit");
+            still_running
+        }
+    };
+    println!("it returned {}", slow.join().expect("no panic"));
 }
 
 /// Waits with a deadline without polling: the thread owns a `Sender` it never
@@ -103,59 +126,50 @@ fn panic_message(message: &'static str) -> Option<String> {
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
 }
 
+fn show_recv_timeout() {
+    let work = Duration::from_millis(400);
+    for timeout in [Duration::from_millis(100), Duration::from_secs(2)] {
+        let finished = finished_within(work, timeout);
+        println!("{work:?} of work, waited up to {timeout:?}: finished in time: {finished}");
+    }
+}
+
+fn show_panic_in_thread() {
+    // The default panic hook prints the panic to stderr first, as Python
+    // prints a thread's traceback.
+    match panic_message("the sensor is offline") {
+        Some(message) => {
+            println!("join returned Err: the thread panicked with {message:?}")
+        }
+        None => println!("the thread did not panic"),
+    }
+    println!("main carries on");
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 1.6 — Waiting for a thread to finish («Ожидание выполнения потока»)",
         &[
-            Step::new("step_14", "join two printer threads, then say done", || {
-                step_14(Duration::from_millis(500), Duration::from_secs(1));
-                println!("Done!");
-            }),
+            Step::new(
+                "step_14",
+                "join two printer threads, then say done",
+                show_step_14,
+            ),
             Step::new(
                 "join_timeout",
                 "wait with a deadline by polling is_finished",
-                || {
-                    let slow = thread::spawn(|| {
-                        thread::sleep(Duration::from_secs(1));
-                        42
-                    });
-                    let slow = match join_timeout(slow, Duration::from_millis(300)) {
-                        Ok(result) => {
-                            println!("finished early: {result:?}");
-                            return;
-                        }
-                        Err(still_running) => {
-                            println!("still running after 300 ms; waiting without a limit");
-                            still_running
-                        }
-                    };
-                    println!("it returned {}", slow.join().expect("no panic"));
-                },
+                show_join_timeout,
             ),
-            Step::new("recv_timeout", "wait with a deadline on a channel", || {
-                let work = Duration::from_millis(400);
-                for timeout in [Duration::from_millis(100), Duration::from_secs(2)] {
-                    let finished = finished_within(work, timeout);
-                    println!(
-                        "{work:?} of work, waited up to {timeout:?}: finished in time: {finished}"
-                    );
-                }
-            }),
+            Step::new(
+                "recv_timeout",
+                "wait with a deadline on a channel",
+                show_recv_timeout,
+            ),
             Step::new(
                 "panic_in_thread",
                 "a panic comes back from join as Err",
-                || {
-                    // The default panic hook prints the panic to stderr first,
-                    // as Python prints a thread's traceback.
-                    match panic_message("the sensor is offline") {
-                        Some(message) => {
-                            println!("join returned Err: the thread panicked with {message:?}")
-                        }
-                        None => println!("the thread did not panic"),
-                    }
-                    println!("main carries on");
-                },
+                show_panic_in_thread,
             ),
         ],
     )

@@ -81,6 +81,17 @@ fn step_14(a_work: Duration, b_work: Duration, timeout: Duration) -> Vec<String>
     still_running
 }
 
+fn show_step_14() {
+    let running = step_14(
+        Duration::from_secs(2),
+        Duration::from_secs(3),
+        Duration::from_millis(2100),
+    );
+    for name in running {
+        println!("thread {name} did not finish in the time allowed.");
+    }
+}
+
 /// The course's ten call signs for step 15.
 const CALL_SIGNS: [&str; 10] = [
     "OF95RK", "VH61DX", "NB03WA", "WO40ZF", "NJ48EG", "SX21ET", "AT01PA", "MR36DD", "DD84HR",
@@ -111,6 +122,10 @@ fn step_15(work: Duration) -> Vec<String> {
         .into_iter()
         .map(|w| w.join().expect("a worker panicked"))
         .collect()
+}
+
+fn show_step_15() {
+    step_15(Duration::from_secs(1));
 }
 
 /// The course's files for step 16.
@@ -150,6 +165,12 @@ fn step_16(files: &[&str], work: Duration) -> Vec<String> {
     log.into_inner().unwrap()
 }
 
+fn show_step_16() {
+    for line in step_16(&FILES, Duration::from_secs(1)) {
+        println!("{line}");
+    }
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -158,28 +179,13 @@ fn main() -> ExitCode {
             Step::new(
                 "step_14",
                 "join A with a timeout, report who is still running",
-                || {
-                    let running = step_14(
-                        Duration::from_secs(2),
-                        Duration::from_secs(3),
-                        Duration::from_millis(2100),
-                    );
-                    for name in running {
-                        println!("thread {name} did not finish in the time allowed.");
-                    }
-                },
+                show_step_14,
             ),
-            Step::new("step_15", "ten named workers", || {
-                step_15(Duration::from_secs(1));
-            }),
+            Step::new("step_15", "ten named workers", show_step_15),
             Step::new(
                 "step_16",
                 "load, process and save each file in named threads",
-                || {
-                    for line in step_16(&FILES, Duration::from_secs(1)) {
-                        println!("{line}");
-                    }
-                },
+                show_step_16,
             ),
         ],
     )

@@ -64,6 +64,10 @@ fn step_15(work: Duration) -> Vec<String> {
         .collect()
 }
 
+fn show_step_15() {
+    step_15(Duration::from_secs(1));
+}
+
 /// The course's missions for step 16: thread name and mission.
 const MISSIONS: [(&str, &str); 2] = [
     ("Thread-Scan", "Data scan"),
@@ -118,6 +122,10 @@ fn step_16(unit: Duration) -> Vec<MissionStatus> {
         .collect()
 }
 
+fn show_step_16() {
+    step_16(Duration::from_secs(1));
+}
+
 /// The attributes a running thread can report, and the ones set at spawn.
 fn attributes() -> (String, thread::ThreadId, usize) {
     const STACK: usize = 256 * 1024;
@@ -134,30 +142,32 @@ fn attributes() -> (String, thread::ThreadId, usize) {
     (me.name().unwrap_or("<unnamed>").to_owned(), me.id(), STACK)
 }
 
+fn show_attributes() {
+    let (name, id, stack) = attributes();
+    println!("name: {name}, id: {id:?}, stack size requested: {stack} bytes");
+    println!("main thread id: {:?}", thread::current().id());
+    match thread::available_parallelism() {
+        Ok(n) => println!("threads that can run at once here: {n}"),
+        Err(e) => println!("the number of CPUs is unknown: {e}"),
+    }
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 1.8 — Thread attributes («Атрибуты потока»)",
         &[
-            Step::new("step_15", "five threads with code names", || {
-                step_15(Duration::from_secs(1));
-            }),
+            Step::new("step_15", "five threads with code names", show_step_15),
             Step::new(
                 "step_16",
                 "is the mission thread alive? before, during, after",
-                || {
-                    step_16(Duration::from_secs(1));
-                },
+                show_step_16,
             ),
-            Step::new("attributes", "name, id and stack size of a thread", || {
-                let (name, id, stack) = attributes();
-                println!("name: {name}, id: {id:?}, stack size requested: {stack} bytes");
-                println!("main thread id: {:?}", thread::current().id());
-                match thread::available_parallelism() {
-                    Ok(n) => println!("threads that can run at once here: {n}"),
-                    Err(e) => println!("the number of CPUs is unknown: {e}"),
-                }
-            }),
+            Step::new(
+                "attributes",
+                "name, id and stack size of a thread",
+                show_attributes,
+            ),
         ],
     )
 }

@@ -59,6 +59,10 @@ fn step_14() -> Vec<String> {
         .collect()
 }
 
+fn show_step_14() {
+    step_14();
+}
+
 /// One of the course's student records. `None` marks a field the course
 /// leaves empty.
 #[derive(Clone, Debug, PartialEq)]
@@ -191,6 +195,14 @@ fn step_15(students: &[Student], unit: Duration, stagger: Duration) -> Vec<Vec<S
         .collect()
 }
 
+fn show_step_15() {
+    step_15(
+        &STUDENTS,
+        Duration::from_secs(1),
+        Duration::from_millis(100),
+    );
+}
+
 /// Main sets its own copy; a spawned thread counts to 1000 in its copy; main's
 /// copy is untouched. Returns (main's value, the thread's value).
 fn main_value_survives() -> (u32, u32) {
@@ -207,6 +219,11 @@ fn main_value_survives() -> (u32, u32) {
     (COUNTER.get(), other)
 }
 
+fn show_main_value_survives() {
+    let (main_value, thread_value) = main_value_survives();
+    println!("main's counter: {main_value}; the other thread's counter: {thread_value}");
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -215,30 +232,17 @@ fn main() -> ExitCode {
             Step::new(
                 "step_14",
                 "three threads, each with its own message",
-                || {
-                    step_14();
-                },
+                show_step_14,
             ),
             Step::new(
                 "step_15",
                 "each student's record in its thread's storage",
-                || {
-                    step_15(
-                        &STUDENTS,
-                        Duration::from_secs(1),
-                        Duration::from_millis(100),
-                    );
-                },
+                show_step_15,
             ),
             Step::new(
                 "main_value_survives",
                 "another thread's writes never reach main's copy",
-                || {
-                    let (main_value, thread_value) = main_value_survives();
-                    println!(
-                        "main's counter: {main_value}; the other thread's counter: {thread_value}"
-                    );
-                },
+                show_main_value_survives,
             ),
         ],
     )

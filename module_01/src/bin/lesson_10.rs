@@ -75,6 +75,18 @@ fn lost_update(threads: u64, per_thread: u64, between: impl Fn() + Sync) -> u64 
     counter.into_inner()
 }
 
+fn show_lost_update() {
+    let expected = THREADS * PER_THREAD;
+    let got = lost_update(THREADS, PER_THREAD, || {});
+    println!(
+        "expected {expected}, got {got}: {} updates lost",
+        expected - got
+    );
+    println!(
+        "(on a single core, or with luck, nothing may be lost: the race is real all the same)"
+    );
+}
+
 /// One increment the way Python's `x += 1` does it: a load, then a store.
 fn racy_increment(counter: &AtomicU64, between: impl Fn()) {
     let seen = counter.load(Ordering::Relaxed);
@@ -105,6 +117,12 @@ fn fetch_add(threads: u64, per_thread: u64) -> u64 {
         }
     });
     counter.into_inner()
+}
+
+fn show_fetch_add() {
+    let expected = THREADS * PER_THREAD;
+    let got = fetch_add(THREADS, PER_THREAD);
+    println!("expected {expected}, got {got}");
 }
 
 /// `compare_exchange`: "set it to `new` only if it is still `current`".
@@ -145,6 +163,14 @@ fn bounded_tickets(threads: u64, attempts: u64, limit: u64) -> Vec<u64> {
     })
 }
 
+fn show_compare_exchange() {
+    let per_thread = bounded_tickets(THREADS, 1_000, 1_000);
+    println!(
+        "tickets per thread: {per_thread:?}, in total {}",
+        per_thread.iter().sum::<u64>()
+    );
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -153,33 +179,13 @@ fn main() -> ExitCode {
             Step::new(
                 "lost_update",
                 "load + store is not one operation: updates are lost",
-                || {
-                    let expected = THREADS * PER_THREAD;
-                    let got = lost_update(THREADS, PER_THREAD, || {});
-                    println!(
-                        "expected {expected}, got {got}: {} updates lost",
-                        expected - got
-                    );
-                    println!(
-                        "(on a single core, or with luck, nothing may be lost: the race is real all the same)"
-                    );
-                },
+                show_lost_update,
             ),
-            Step::new("fetch_add", "fetch_add: every update lands", || {
-                let expected = THREADS * PER_THREAD;
-                let got = fetch_add(THREADS, PER_THREAD);
-                println!("expected {expected}, got {got}");
-            }),
+            Step::new("fetch_add", "fetch_add: every update lands", show_fetch_add),
             Step::new(
                 "compare_exchange",
                 "compare_exchange: at most 1000 tickets, none twice",
-                || {
-                    let per_thread = bounded_tickets(THREADS, 1_000, 1_000);
-                    println!(
-                        "tickets per thread: {per_thread:?}, in total {}",
-                        per_thread.iter().sum::<u64>()
-                    );
-                },
+                show_compare_exchange,
             ),
         ],
     )

@@ -134,6 +134,10 @@ fn step_14(increment: u32, max: u32, interval: Duration) -> Vec<u32> {
     auctioneer.join().expect("the auctioneer panicked")
 }
 
+fn show_step_14() {
+    step_14(1, 10, Duration::from_secs(1));
+}
+
 /// The course's data for step 15: astronaut, task, delay.
 const ASTRONAUTS: [(&str, &str, Duration); 3] = [
     (
@@ -177,6 +181,10 @@ fn step_15(crew: &[(&'static str, &'static str, Duration)]) -> Vec<String> {
     messages
 }
 
+fn show_step_15() {
+    step_15(&ASTRONAUTS);
+}
+
 /// A timer cancelled before its delay is up never runs its function.
 /// Returns what `cancel` reported and, separately, whether the function
 /// really ran (it leaves a message on a channel when it does).
@@ -207,36 +215,40 @@ fn after_or_cancel(delay: Duration, cancel_after: Duration) -> bool {
     fired
 }
 
+fn show_cancel() {
+    let (_, ran) = cancel_before_firing(Duration::from_secs(1), Duration::from_millis(300));
+    println!("1 s timer cancelled after 300 ms; its function ran: {ran}");
+}
+
+fn show_after() {
+    for (delay, cancel) in [(300, 600), (600, 300)] {
+        let fired = after_or_cancel(Duration::from_millis(delay), Duration::from_millis(cancel));
+        let winner = if fired { "the timer" } else { "the cancel" };
+        println!("timer {delay} ms vs cancel {cancel} ms: {winner} won");
+    }
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 1.11 — Timer threads («Поток-таймер»)",
         &[
-            Step::new("step_14", "an auction: a bid every second up to 10", || {
-                step_14(1, 10, Duration::from_secs(1));
-            }),
+            Step::new(
+                "step_14",
+                "an auction: a bid every second up to 10",
+                show_step_14,
+            ),
             Step::new(
                 "step_15",
                 "astronauts start their tasks after delays",
-                || {
-                    step_15(&ASTRONAUTS);
-                },
+                show_step_15,
             ),
-            Step::new("cancel", "a timer cancelled in time never fires", || {
-                let (_, ran) =
-                    cancel_before_firing(Duration::from_secs(1), Duration::from_millis(300));
-                println!("1 s timer cancelled after 300 ms; its function ran: {ran}");
-            }),
-            Step::new("after", "crossbeam's after() racing a cancel", || {
-                for (delay, cancel) in [(300, 600), (600, 300)] {
-                    let fired = after_or_cancel(
-                        Duration::from_millis(delay),
-                        Duration::from_millis(cancel),
-                    );
-                    let winner = if fired { "the timer" } else { "the cancel" };
-                    println!("timer {delay} ms vs cancel {cancel} ms: {winner} won");
-                }
-            }),
+            Step::new(
+                "cancel",
+                "a timer cancelled in time never fires",
+                show_cancel,
+            ),
+            Step::new("after", "crossbeam's after() racing a cancel", show_after),
         ],
     )
 }

@@ -179,6 +179,16 @@ fn step_14(second: Duration, report: fn(&Snapshot)) -> Snapshot {
     run_and_look(&flights, second * 5, "took off", report)
 }
 
+fn show_step_14() {
+    step_14(Duration::from_secs(1), |snapshot| {
+        println!(
+            "aircraft in the air after {:.1?}: {}",
+            snapshot.at,
+            snapshot.names.len()
+        );
+    });
+}
+
 /// The course's task durations for step 15, in milliseconds.
 const DELAYS_MS: [u64; 12] = [
     700, 2400, 1000, 8000, 4300, 400, 1300, 2500, 1700, 3200, 4700, 3600,
@@ -205,48 +215,51 @@ fn step_15(scale: u32, report: fn(&Snapshot)) -> Snapshot {
     )
 }
 
+fn show_step_15() {
+    step_15(1, |snapshot| {
+        println!("still running after {:.1?}:", snapshot.at);
+        for name in &snapshot.names {
+            println!("  {name}");
+        }
+    });
+}
+
+fn show_utilities() {
+    let me = thread::current();
+    println!("current thread: {:?}, id {:?}", me.name(), me.id());
+    let other = thread::spawn(|| thread::current().id())
+        .join()
+        .expect("no panic");
+    println!("another thread's id: {other:?} (ids are never reused)");
+    // Not `os.cpu_count()`, which is the number of logical CPUs in the
+    // machine (Python's docs). `available_parallelism` is an estimate of how
+    // many this process should use: on Linux it counts the affinity mask
+    // (`taskset`, cpusets) and caps it by a cgroup CPU quota, as a
+    // container's `--cpus` sets (std's docs, "Platform-specific behavior").
+    // The nearest Python is `len(os.sched_getaffinity(0))`, or
+    // `os.process_cpu_count()` from 3.13.
+    match thread::available_parallelism() {
+        Ok(n) => println!("available parallelism: {n}"),
+        Err(e) => println!("available parallelism unknown: {e}"),
+    }
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 1.12 — Thread utility functions («Вспомогательные функции для работы с потоками»)",
         &[
-            Step::new("step_14", "aircraft in the air after 5 seconds", || {
-                step_14(Duration::from_secs(1), |snapshot| {
-                    println!(
-                        "aircraft in the air after {:.1?}: {}",
-                        snapshot.at,
-                        snapshot.names.len()
-                    );
-                });
-            }),
-            Step::new("step_15", "threads still running after 1.5 seconds", || {
-                step_15(1, |snapshot| {
-                    println!("still running after {:.1?}:", snapshot.at);
-                    for name in &snapshot.names {
-                        println!("  {name}");
-                    }
-                });
-            }),
-            Step::new("utilities", "current thread, ids, CPUs", || {
-                let me = thread::current();
-                println!("current thread: {:?}, id {:?}", me.name(), me.id());
-                let other = thread::spawn(|| thread::current().id())
-                    .join()
-                    .expect("no panic");
-                println!("another thread's id: {other:?} (ids are never reused)");
-                // Not `os.cpu_count()`, which is the number of logical CPUs in
-                // the machine (Python's docs). `available_parallelism` is an
-                // estimate of how many this process should use: on Linux it
-                // counts the affinity mask (`taskset`, cpusets) and caps it
-                // by a cgroup CPU quota, as a container's `--cpus` sets
-                // (std's docs, "Platform-specific behavior"). The nearest
-                // Python is `len(os.sched_getaffinity(0))`, or
-                // `os.process_cpu_count()` from 3.13.
-                match thread::available_parallelism() {
-                    Ok(n) => println!("available parallelism: {n}"),
-                    Err(e) => println!("available parallelism unknown: {e}"),
-                }
-            }),
+            Step::new(
+                "step_14",
+                "aircraft in the air after 5 seconds",
+                show_step_14,
+            ),
+            Step::new(
+                "step_15",
+                "threads still running after 1.5 seconds",
+                show_step_15,
+            ),
+            Step::new("utilities", "current thread, ids, CPUs", show_utilities),
         ],
     )
 }

@@ -87,6 +87,12 @@ fn lost_update(threads: u64, increments: u64, between: impl Fn() + Sync) -> u64 
     counter.into_inner()
 }
 
+fn show_lost_update() {
+    let expected = THREADS * INCREMENTS;
+    let got = lost_update(THREADS, INCREMENTS, || {});
+    println!("expected {expected}, got {got}: {} lost", expected - got);
+}
+
 /// Fix 1: a `Mutex<u64>`. The guard makes read-add-write one critical
 /// section. Works for any data, not just numbers.
 fn mutex_counter(threads: u64, increments: u64) -> u64 {
@@ -103,6 +109,11 @@ fn mutex_counter(threads: u64, increments: u64) -> u64 {
         }
     });
     counter.into_inner().unwrap()
+}
+
+fn show_mutex_counter() {
+    let got = mutex_counter(THREADS, INCREMENTS);
+    println!("expected {}, got {got}", THREADS * INCREMENTS);
 }
 
 /// Fix 2: an `AtomicU64`. `fetch_add` is one indivisible read-modify-write
@@ -125,6 +136,11 @@ fn atomic_counter(threads: u64, increments: u64) -> u64 {
         }
     });
     counter.into_inner()
+}
+
+fn show_atomic_counter() {
+    let got = atomic_counter(THREADS, INCREMENTS);
+    println!("expected {}, got {got}", THREADS * INCREMENTS);
 }
 
 /// A thread-safe counter to share between threads (`Arc<Counter>`) or keep
@@ -171,6 +187,18 @@ fn counter_type(threads: u64, increments: u64) -> (u64, Vec<Vec<u64>>) {
     (counter.get(), seen)
 }
 
+fn show_counter_type() {
+    let (total, seen) = counter_type(THREADS, INCREMENTS);
+    println!("final value: {total}");
+    for (thread, values) in seen.iter().enumerate() {
+        let last = values.last().copied().unwrap_or_default();
+        println!(
+            "thread {thread}: {} increments, last id {last}",
+            values.len()
+        );
+    }
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -179,35 +207,23 @@ fn main() -> ExitCode {
             Step::new(
                 "lost_update",
                 "load + store from many threads loses increments",
-                || {
-                    let expected = THREADS * INCREMENTS;
-                    let got = lost_update(THREADS, INCREMENTS, || {});
-                    println!("expected {expected}, got {got}: {} lost", expected - got);
-                },
+                show_lost_update,
             ),
-            Step::new("mutex_counter", "Mutex<u64>: nothing lost", || {
-                let got = mutex_counter(THREADS, INCREMENTS);
-                println!("expected {}, got {got}", THREADS * INCREMENTS);
-            }),
+            Step::new(
+                "mutex_counter",
+                "Mutex<u64>: nothing lost",
+                show_mutex_counter,
+            ),
             Step::new(
                 "atomic_counter",
                 "AtomicU64::fetch_add: nothing lost",
-                || {
-                    let got = atomic_counter(THREADS, INCREMENTS);
-                    println!("expected {}, got {got}", THREADS * INCREMENTS);
-                },
+                show_atomic_counter,
             ),
-            Step::new("counter_type", "a Counter type shared through Arc", || {
-                let (total, seen) = counter_type(THREADS, INCREMENTS);
-                println!("final value: {total}");
-                for (thread, values) in seen.iter().enumerate() {
-                    let last = values.last().copied().unwrap_or_default();
-                    println!(
-                        "thread {thread}: {} increments, last id {last}",
-                        values.len()
-                    );
-                }
-            }),
+            Step::new(
+                "counter_type",
+                "a Counter type shared through Arc",
+                show_counter_type,
+            ),
         ],
     )
 }

@@ -82,6 +82,10 @@ where
     })
 }
 
+fn show_line_per_lock() {
+    line_per_lock(|| io::stdout().lock(), WORKERS, LINES).expect("writing to stdout");
+}
+
 /// One lock for the whole block: prepare the report first, then hold the
 /// writer only while writing it, so no other thread's line lands inside.
 fn block_per_lock<F, W>(open: F, workers: usize, lines: usize) -> io::Result<()>
@@ -100,6 +104,10 @@ where
         }
         Ok(())
     })
+}
+
+fn show_block_per_lock() {
+    block_per_lock(|| io::stdout().lock(), WORKERS, LINES).expect("writing to stdout");
 }
 
 /// A printer thread owns the writer; workers send it whole blocks through a
@@ -136,6 +144,10 @@ fn printer_thread<W: Write + Send>(out: W, workers: usize, lines: usize) -> io::
     })
 }
 
+fn show_printer_thread() {
+    printer_thread(io::stdout(), WORKERS, LINES).expect("writing to stdout");
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -144,25 +156,17 @@ fn main() -> ExitCode {
             Step::new(
                 "line_per_lock",
                 "one lock per line, as println! does: reports interleave",
-                || {
-                    line_per_lock(|| io::stdout().lock(), WORKERS, LINES)
-                        .expect("writing to stdout");
-                },
+                show_line_per_lock,
             ),
             Step::new(
                 "block_per_lock",
                 "stdout().lock() held for a whole report",
-                || {
-                    block_per_lock(|| io::stdout().lock(), WORKERS, LINES)
-                        .expect("writing to stdout");
-                },
+                show_block_per_lock,
             ),
             Step::new(
                 "printer_thread",
                 "one printer thread fed by a channel",
-                || {
-                    printer_thread(io::stdout(), WORKERS, LINES).expect("writing to stdout");
-                },
+                show_printer_thread,
             ),
         ],
     )

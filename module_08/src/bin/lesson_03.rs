@@ -124,6 +124,12 @@ fn named_workers(tasks: &[(u32, u64)], delay: Duration) -> Vec<(u32, u64)> {
     results
 }
 
+fn show_named_workers() {
+    for (id, sum) in named_workers(&TASKS, TASK_DELAY) {
+        println!("task {id}: {sum}");
+    }
+}
+
 /// Many threads, many events: every line comes out whole, because the fmt
 /// layer formats an event completely before a single write.
 fn many_threads(threads: usize, events: usize) {
@@ -142,6 +148,10 @@ fn many_threads(threads: usize, events: usize) {
     for handle in handles {
         handle.join().expect("a logging thread panicked");
     }
+}
+
+fn show_many_threads() {
+    many_threads(4, 5);
 }
 
 /// One event per level; `RUST_LOG` decides which ones appear.
@@ -165,18 +175,12 @@ fn main() -> ExitCode {
             Step::new(
                 "named_workers",
                 "named threads, a span per task, thread names and ids",
-                || {
-                    for (id, sum) in named_workers(&TASKS, TASK_DELAY) {
-                        println!("task {id}: {sum}");
-                    }
-                },
+                show_named_workers,
             ),
             Step::new(
                 "many_threads",
                 "4 threads × 5 events, every line whole",
-                || {
-                    many_threads(4, 5);
-                },
+                show_many_threads,
             ),
             Step::new("levels", "the level filter from RUST_LOG", levels),
         ],

@@ -128,6 +128,13 @@ fn word_count(chunks: &[Vec<String>]) -> HashMap<String, u64> {
     counts.into_inner().unwrap()
 }
 
+fn show_word_count() {
+    let counts = word_count(&word_chunks(THREADS, 10_000));
+    for (word, count) in sorted(&counts) {
+        println!("{word:>8}: {count}");
+    }
+}
+
 /// A read-mostly cache: `RwLock` lets any number of readers look values up
 /// at once; only a miss takes the exclusive write lock.
 #[derive(Debug, Default)]
@@ -215,6 +222,38 @@ fn sorted<K: Ord + Clone, V: Clone>(map: &HashMap<K, V>) -> Vec<(K, V)> {
     pairs
 }
 
+fn show_check_then_act_race() {
+    let (won, bookings) = race_for_seats(THREADS, SEATS, book_racy);
+    let reported: usize = won.iter().map(Vec::len).sum();
+    println!(
+        "{SEATS} seats, {} booked, {reported} bookings confirmed",
+        bookings.len()
+    );
+    println!(
+        "confirmed, then overwritten by another thread: {}",
+        reported - bookings.len()
+    );
+}
+
+fn show_claim_with_entry() {
+    let (won, bookings) = race_for_seats(THREADS, SEATS, book);
+    let reported: usize = won.iter().map(Vec::len).sum();
+    println!(
+        "{SEATS} seats, {} booked, {reported} bookings confirmed",
+        bookings.len()
+    );
+    for (who, seats) in won.iter().enumerate() {
+        println!("thread {who} got {} seats", seats.len());
+    }
+}
+
+fn show_rwlock_cache() {
+    let (values, computed) = cached_lookups(THREADS, 1_000);
+    println!("{} keys cached, {computed} computations", values.len());
+    let (key, steps) = values.iter().max_by_key(|&(_, s)| s).expect("not empty");
+    println!("longest Collatz chain below 1001: {key} takes {steps} steps");
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
@@ -223,49 +262,22 @@ fn main() -> ExitCode {
             Step::new(
                 "check_then_act_race",
                 "check, unlock, insert: seats booked twice",
-                || {
-                    let (won, bookings) = race_for_seats(THREADS, SEATS, book_racy);
-                    let reported: usize = won.iter().map(Vec::len).sum();
-                    println!(
-                        "{SEATS} seats, {} booked, {reported} bookings confirmed",
-                        bookings.len()
-                    );
-                    println!(
-                        "confirmed, then overwritten by another thread: {}",
-                        reported - bookings.len()
-                    );
-                },
+                show_check_then_act_race,
             ),
             Step::new(
                 "claim_with_entry",
                 "the entry API under one guard: each seat once",
-                || {
-                    let (won, bookings) = race_for_seats(THREADS, SEATS, book);
-                    let reported: usize = won.iter().map(Vec::len).sum();
-                    println!(
-                        "{SEATS} seats, {} booked, {reported} bookings confirmed",
-                        bookings.len()
-                    );
-                    for (who, seats) in won.iter().enumerate() {
-                        println!("thread {who} got {} seats", seats.len());
-                    }
-                },
+                show_claim_with_entry,
             ),
-            Step::new("word_count", "counting into a Mutex<HashMap>", || {
-                let counts = word_count(&word_chunks(THREADS, 10_000));
-                for (word, count) in sorted(&counts) {
-                    println!("{word:>8}: {count}");
-                }
-            }),
+            Step::new(
+                "word_count",
+                "counting into a Mutex<HashMap>",
+                show_word_count,
+            ),
             Step::new(
                 "rwlock_cache",
                 "a read-mostly RwLock<HashMap> cache",
-                || {
-                    let (values, computed) = cached_lookups(THREADS, 1_000);
-                    println!("{} keys cached, {computed} computations", values.len());
-                    let (key, steps) = values.iter().max_by_key(|&(_, s)| s).expect("not empty");
-                    println!("longest Collatz chain below 1001: {key} takes {steps} steps");
-                },
+                show_rwlock_cache,
             ),
         ],
     )

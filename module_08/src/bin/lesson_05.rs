@@ -72,6 +72,15 @@ fn mutex_vec(threads: u64, per_thread: u64) -> Vec<u64> {
     results.into_inner().unwrap()
 }
 
+fn show_mutex_vec() {
+    let results = mutex_vec(THREADS, PER_THREAD);
+    println!(
+        "{} of {TOTAL} results, first ten: {:?}",
+        results.len(),
+        &results[..10]
+    );
+}
+
 /// "Keep the first `capacity` results": the length check and the push happen
 /// under one guard. With the lock dropped between them, two threads could
 /// both see `len == capacity - 1` and both push.
@@ -94,6 +103,11 @@ fn bounded_append(threads: u64, per_thread: u64, capacity: usize) -> Vec<u64> {
     results.into_inner().unwrap()
 }
 
+fn show_bounded_append() {
+    let results = bounded_append(THREADS, PER_THREAD, CAPACITY);
+    println!("kept {} results (capacity {CAPACITY})", results.len());
+}
+
 /// No shared list at all: each thread builds and returns its own `Vec`, and
 /// joining the handles in spawn order gives the sequential order back.
 fn collect_by_join(threads: u64, per_thread: u64) -> Vec<u64> {
@@ -106,6 +120,12 @@ fn collect_by_join(threads: u64, per_thread: u64) -> Vec<u64> {
             .flat_map(|h| h.join().expect("a worker panicked"))
             .collect()
     })
+}
+
+fn show_collect_by_join() {
+    let results = collect_by_join(THREADS, PER_THREAD);
+    println!("{} results, first ten: {:?}", results.len(), &results[..10]);
+    println!("in input order: {}", results.is_sorted());
 }
 
 /// Results sent through a channel as they are ready, tagged with their
@@ -128,49 +148,37 @@ fn collect_by_channel(threads: u64, per_thread: u64) -> Vec<(u64, u64)> {
     })
 }
 
+fn show_collect_by_channel() {
+    let mut results = collect_by_channel(THREADS, PER_THREAD);
+    println!(
+        "{} results, first five as received: {:?}",
+        results.len(),
+        &results[..5]
+    );
+    results.sort_unstable();
+    println!("after sorting by input: {:?}", &results[..5]);
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 8.5 — Thread-safe list («Потокобезопасный список»)",
         &[
-            Step::new("mutex_vec", "push into one Mutex<Vec>", || {
-                let results = mutex_vec(THREADS, PER_THREAD);
-                println!(
-                    "{} of {TOTAL} results, first ten: {:?}",
-                    results.len(),
-                    &results[..10]
-                );
-            }),
+            Step::new("mutex_vec", "push into one Mutex<Vec>", show_mutex_vec),
             Step::new(
                 "bounded_append",
                 "check the length and push under one guard",
-                || {
-                    let results = bounded_append(THREADS, PER_THREAD, CAPACITY);
-                    println!("kept {} results (capacity {CAPACITY})", results.len());
-                },
+                show_bounded_append,
             ),
             Step::new(
                 "collect_by_join",
                 "each thread returns its Vec; join in order",
-                || {
-                    let results = collect_by_join(THREADS, PER_THREAD);
-                    println!("{} results, first ten: {:?}", results.len(), &results[..10]);
-                    println!("in input order: {}", results.is_sorted());
-                },
+                show_collect_by_join,
             ),
             Step::new(
                 "collect_by_channel",
                 "results through a channel, in completion order",
-                || {
-                    let mut results = collect_by_channel(THREADS, PER_THREAD);
-                    println!(
-                        "{} results, first five as received: {:?}",
-                        results.len(),
-                        &results[..5]
-                    );
-                    results.sort_unstable();
-                    println!("after sorting by input: {:?}", &results[..5]);
-                },
+                show_collect_by_channel,
             ),
         ],
     )

@@ -99,6 +99,10 @@ fn mutex_writer(path: &Path, threads: usize, lines: usize) -> io::Result<()> {
     out.into_inner().unwrap().flush()
 }
 
+fn show_mutex_writer() {
+    demo(mutex_writer);
+}
+
 /// Design 2: one writer thread owns the file; the others send it lines. No
 /// lock around the file; the bounded channel makes fast producers wait for
 /// a slow disk instead of piling lines up in memory.
@@ -130,6 +134,10 @@ fn writer_thread(path: &Path, threads: usize, lines: usize) -> io::Result<()> {
         drop(sender);
         writer.join().expect("the writer thread panicked")
     })
+}
+
+fn show_writer_thread() {
+    demo(writer_thread);
 }
 
 /// Reads the file back and checks it: every expected line exactly once,
@@ -199,12 +207,12 @@ fn main() -> ExitCode {
             Step::new(
                 "mutex_writer",
                 "Mutex<BufWriter<File>> shared by all threads",
-                || demo(mutex_writer),
+                show_mutex_writer,
             ),
             Step::new(
                 "writer_thread",
                 "one writer thread fed by a channel",
-                || demo(writer_thread),
+                show_writer_thread,
             ),
         ],
     )
