@@ -28,7 +28,7 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, RwLock, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -92,11 +92,20 @@ fn pool_of(workers: usize) -> ThreadPool {
 fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec<&'static str>) {
     let pool = pool_of(2);
     let (ran_tx, ran_rx) = mpsc::channel();
+    // The course cancels right after submitting and counts on the first two
+    // tasks still running by then. A gate makes that so on any machine:
+    // every task first passes it (a shared read lock), and main holds it
+    // shut (the write lock) until it has submitted and cancelled. The first
+    // two tasks wait at the gate on the two workers, as if already working.
+    let gate = Arc::new(RwLock::new(()));
+    let shut = gate.write().expect("a new lock is not poisoned");
     let handles: Vec<_> = tasks
         .iter()
         .map(|&(tenths, name)| {
             let ran_tx = ran_tx.clone();
+            let gate = Arc::clone(&gate);
             let (task, abort) = abortable(async move {
+                let _open = gate.read();
                 // Blocking on purpose: like a call in Python's
                 // `ThreadPoolExecutor`, a started task holds its worker, so
                 // the tasks behind the first two must wait, and only those
@@ -113,6 +122,7 @@ fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec
             (name, handle)
         })
         .collect();
+    drop(shut);
     drop(ran_tx);
     let outcomes = block_on(join_all(
         handles
@@ -131,11 +141,17 @@ fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec
 fn step_09(tasks: &[(&'static str, u32)], tenth: Duration) -> Vec<&'static str> {
     let pool = pool_of(5);
     let (ran_tx, ran_rx) = mpsc::channel();
+    // The same gate as in step 08: the first five wait on the five workers
+    // until the last five handles are dropped.
+    let gate = Arc::new(RwLock::new(()));
+    let shut = gate.write().expect("a new lock is not poisoned");
     let mut handles: Vec<_> = tasks
         .iter()
         .map(|&(name, tenths)| {
             let ran_tx = ran_tx.clone();
+            let gate = Arc::clone(&gate);
             pool.spawn_with_handle(async move {
+                let _open = gate.read();
                 // Blocking on purpose, as in step 08: the first five hold
                 // the five workers, so the rest are still queued.
                 thread::sleep(tenth * tenths);
@@ -147,6 +163,7 @@ fn step_09(tasks: &[(&'static str, u32)], tenth: Duration) -> Vec<&'static str> 
     drop(ran_tx);
     // `futures[5:]`: dropping a handle is the cancel.
     drop(handles.split_off(5));
+    drop(shut);
     // Keep the first five handles alive until they finish: dropping them
     // now would cancel them too (or `forget()` them to let them run).
     block_on(join_all(handles));
@@ -350,8 +367,8 @@ mod tests {
     use super::*;
     use course_tests::deadline;
 
-    /// Long enough that the first tasks keep the workers busy while the
-    /// test cancels the rest.
+    /// Short: the steps' gate, not the delays, keeps the first tasks on the
+    /// workers while the rest are cancelled.
     const TENTH: Duration = Duration::from_millis(20);
 
     #[test]
