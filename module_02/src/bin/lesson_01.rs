@@ -9,7 +9,8 @@
 //! |-------------------------------------------------|-------------------------------------------------------------|
 //! | `ThreadPoolExecutor(max_workers=4)`             | `rayon::ThreadPoolBuilder::new().num_threads(4).build()`     |
 //! | `ThreadPoolExecutor()` (default size)           | `ThreadPoolBuilder::new()` (one worker per CPU this process may use) |
-//! | `with ThreadPoolExecutor() as ex:` (leaving it waits for the tasks) | `pool.scope(\|s\| …)`: returns once every task spawned in it has finished; dropping a rayon pool does not wait |
+//! | `with ThreadPoolExecutor() as ex:` (leaving it waits for the tasks) | `pool.scope_fifo(\|s\| …)`: returns once every task spawned in it has finished; dropping a rayon pool does not wait |
+//! | `ex.submit(f)` inside the `with` (first in, first out) | `s.spawn_fifo(\|_\| f())`: started in the order queued, like Python's queue |
 //! | `ex.submit(f, x).result()`                      | `pool.install(\|\| f(x))`: runs on a worker, returns the value |
 //! | `future = ex.submit(f, x)` … `future.result()`  | `futures` pool: `pool.spawn_with_handle(fut)` → `block_on(handle)` |
 //! | `thread_name_prefix="DemoThread"`               | `.thread_name(\|i\| format!("DemoThread_{i}"))`               |
@@ -18,15 +19,31 @@
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_01`
 //! Run one step:  `cargo run -p module_02 --bin lesson_01 -- step_09`
+//!
+//! The steps named after course steps (`step_09`…) are the exercises; the
+//! others are the lecture's demos `02a` (`submit_two`), `02b`
+//! (`reused_workers`) and `02c` (`one_worker`).
+//!
+//! Try:
+//! - In `reused_workers`, change `scope_fifo`/`spawn_fifo` to `scope`/`spawn`
+//!   and run `-- reused_workers`: task 3, the last one queued, starts in the
+//!   first second beside task 0, and task 1 waits for the second wave.
+//! - In `show_reused_workers`, ask for 1 worker instead of 2: one greeting,
+//!   all four tasks on `DemoThread_0`, one after another, in 4 s instead of 2.
+//! - In `submit_two`, make the pool size 1: the second task starts only when
+//!   the first has finished, and the results come after 4 s instead of 2.
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 use futures::executor::{ThreadPool, block_on};
 use futures::task::SpawnExt;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+const TITLE: &str = "Lesson 2.1 — What thread pools are («Что такое пулы потоков»)";
 
 /// Step 09's strings (rendered in English).
 const STEP_09_STRINGS: [&str; 4] = [
@@ -46,7 +63,7 @@ fn step_09(strings: &[&str]) -> Vec<String> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(4)
         .build()
-        .expect("building a 4-thread pool");
+        .expect("a 4-thread pool should build");
     // `install` runs the closure on a pool worker and blocks until it returns:
     // `submit(f).result()` in one call. It may borrow `s` because it waits.
     strings
@@ -55,17 +72,28 @@ fn step_09(strings: &[&str]) -> Vec<String> {
         .collect()
 }
 
+fn show_step_09() {
+    for line in step_09(&STEP_09_STRINGS) {
+        println!("{line}");
+    }
+}
+
 fn sum_range((start, end): (u64, u64)) -> u64 {
     (start..end).sum()
 }
 
 /// Step 10 — three range sums submitted at once to three workers; the
 /// results are read through their handles, in submission order.
+///
+/// Python's loop calls `future.result()` right after each `submit`, so its
+/// three sums run one after another. Here all three are queued first and
+/// then read in order: the same values in the same order, and the handles
+/// show what `submit` gives back.
 fn step_10(ranges: &[(u64, u64)]) -> Vec<u64> {
     let pool = ThreadPool::builder()
         .pool_size(3)
         .create()
-        .expect("creating a 3-thread pool");
+        .expect("a 3-thread pool should start");
     // `spawn_with_handle` is `submit`: the task is queued now, and the
     // `RemoteHandle` is its future. Dropping a handle would cancel the task if
     // it had not started yet (Python needs an explicit `future.cancel()`).
@@ -73,11 +101,18 @@ fn step_10(ranges: &[(u64, u64)]) -> Vec<u64> {
         .iter()
         .map(|&range| {
             pool.spawn_with_handle(async move { sum_range(range) })
-                .expect("the pool accepts tasks while it exists")
+                .expect("the pool should accept tasks while it exists")
         })
         .collect();
     // `block_on(handle)` is `future.result()`: wait for that one task.
     handles.into_iter().map(block_on).collect()
+}
+
+fn show_step_10() {
+    let sums = step_10(&STEP_10_RANGES);
+    for (&(start, end), sum) in STEP_10_RANGES.iter().zip(sums) {
+        println!("sum of the numbers {start} to {}: {sum}", end - 1);
+    }
 }
 
 /// The 20th Fibonacci number from Binet's formula, as the course computes it.
@@ -97,7 +132,7 @@ fn step_11() -> Vec<String> {
     // `available_parallelism()`; Python's is `min(32, CPUs + 4)`.
     let pool = rayon::ThreadPoolBuilder::new()
         .build()
-        .expect("building the default pool");
+        .expect("the default pool should build");
     let tasks: [fn() -> String; 3] = [
         || format!("20th Fibonacci number: {}", fibonacci_binet(20)),
         || {
@@ -109,92 +144,138 @@ fn step_11() -> Vec<String> {
     tasks.iter().map(|task| pool.install(task)).collect()
 }
 
-/// Lecture demo — four one-second tasks on two named workers with an
-/// initializer. Returns the names of the threads that ran the tasks and the
-/// greetings the workers printed when they started.
+fn show_step_11() {
+    for line in step_11() {
+        println!("{line}");
+    }
+}
+
+/// Lecture demo `02a` — two two-second tasks submitted to a pool of three;
+/// each reports when it starts and ends, and `main` then reads both results
+/// through their handles, in submission order.
 ///
-/// Only two threads ever exist: the pool *reuses* them for all four tasks.
-/// That reuse is the point of a pool.
-fn reused_workers(tasks: usize, delay: Duration) -> (Vec<String>, Vec<String>) {
-    let (greet_tx, greet_rx) = crossbeam_channel::unbounded();
+/// The tasks report through the sink as it happens (both start at once, both
+/// end two seconds later); the results come back as values.
+fn submit_two(sink: &Arc<Sink>, delay: Duration) -> Vec<String> {
+    let pool = ThreadPool::builder()
+        .pool_size(3)
+        .name_prefix("worker-")
+        .create()
+        .expect("a 3-thread pool should start");
+    let handles: Vec<_> = ["Hello, World!", "Another task."]
+        .into_iter()
+        .map(|message| {
+            // A pool task must own what it uses (`'static`): each gets its
+            // own handle to the sink.
+            let sink = Arc::clone(sink);
+            pool.spawn_with_handle(async move {
+                sink.note(format!("task started on {}", current_name()));
+                thread::sleep(delay);
+                sink.note(format!("task finished on {}", current_name()));
+                format!("task done with the message: {message}")
+            })
+            .expect("the pool should accept tasks while it exists")
+        })
+        .collect();
+    handles.into_iter().map(block_on).collect()
+}
+
+fn show_submit_two() {
+    let sink = Arc::new(Sink::stdout_timed());
+    for result in submit_two(&sink, Duration::from_secs(2)) {
+        sink.note(result);
+    }
+}
+
+fn current_name() -> String {
+    thread::current().name().unwrap_or("unnamed").to_owned()
+}
+
+/// Lecture demo `02b` — four one-second tasks on `workers` named workers
+/// with an initializer. Each worker greets when it starts, each task reports
+/// its start and end. Returns the names of the threads that ran the tasks.
+///
+/// Only `workers` threads ever exist: the pool *reuses* them for all four
+/// tasks. That reuse is the point of a pool.
+fn reused_workers(sink: &Arc<Sink>, workers: usize, tasks: usize, delay: Duration) -> Vec<String> {
+    let greeter = Arc::clone(sink);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(2)
+        .num_threads(workers)
         .thread_name(|i| format!("DemoThread_{i}"))
         // `initializer` + `initargs`: the closure captures its arguments.
-        .start_handler(move |_index| {
-            let name = thread::current().name().unwrap_or("?").to_owned();
-            greet_tx
-                .send(format!("Hello from {name}"))
-                .expect("main keeps the receiver");
-        })
+        // Rayon starts every worker up front (Python starts them lazily: at
+        // most one per `submit`, none while an idle worker is waiting), so
+        // every worker greets, even one that gets no task.
+        .start_handler(move |_index| greeter.note(format!("Hello from {}", current_name())))
         .build()
-        .expect("building the demo pool");
+        .expect("the demo pool should build");
 
     let (done_tx, done_rx) = crossbeam_channel::unbounded();
-    // `scope` is the `with` block: it returns once every task spawned in it
-    // has finished.
-    pool.scope(|s| {
+    // `scope_fifo` is the `with` block: it returns once every task spawned in
+    // it has finished. The `_fifo` forms start the tasks in the order they
+    // were queued, as Python's executor does (its work queue is first in,
+    // first out). Plain `scope`/`spawn` would let the worker that queued
+    // them start the *newest* one first: task 3 before task 0 (rayon-core's
+    // `scope_fifo` docs: "FIFO order ... as opposed to `scope()`'s LIFO").
+    pool.scope_fifo(|s| {
         for task in 0..tasks {
             let done_tx = done_tx.clone();
-            s.spawn(move |_| {
-                let name = thread::current().name().unwrap_or("?").to_owned();
-                println!("task {task} runs on {name}");
+            s.spawn_fifo(move |_| {
+                let name = current_name();
+                sink.note(format!("task {task} runs on {name}"));
                 thread::sleep(delay);
-                done_tx.send(name).expect("main keeps the receiver");
+                sink.note(format!("task {task} finished on {name}"));
+                done_tx.send(name).expect("main should keep the receiver");
             });
         }
     });
     drop(done_tx);
-    let ran_on = done_rx.iter().collect();
-    // Dropping the pool lets its workers exit; once the last one has gone,
-    // rayon drops the start handler and with it `greet_tx`, which ends this
-    // loop. Rayon starts every worker up front (Python starts them lazily: at
-    // most one per `submit`, none while an idle worker is waiting), so both
-    // greet even if one ran no task.
-    drop(pool);
-    let greetings = greet_rx.iter().collect();
-    (ran_on, greetings)
+    done_rx.iter().collect()
 }
 
+fn show_reused_workers() {
+    let sink = Arc::new(Sink::stdout_timed());
+    let ran_on = reused_workers(&sink, 2, 4, Duration::from_secs(1));
+    let distinct: BTreeSet<_> = ran_on.iter().collect();
+    println!(
+        "{} tasks ran on {} threads: {distinct:?}",
+        ran_on.len(),
+        distinct.len()
+    );
+}
+
+/// Lecture demo `02c` — a pool of one worker runs a task that counts 0..5,
+/// one number per `delay`; `main` waits for it and then says it is done.
+fn one_worker(sink: &Sink, delay: Duration) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a 1-thread pool should build");
+    // `install` is `submit(…).result()`: it blocks until the task returns,
+    // so the task may borrow `sink`.
+    pool.install(|| {
+        for number in 0..5 {
+            sink.note(number);
+            thread::sleep(delay);
+        }
+    });
+    sink.note("the task has finished");
+}
+
+fn show_one_worker() {
+    one_worker(&Sink::stdout_timed(), Duration::from_secs(1));
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.1 — What thread pools are («Что такое пулы потоков»)",
-        &[
-            Step::new("step_09", "upper-case strings, one task at a time", || {
-                for line in step_09(&STEP_09_STRINGS) {
-                    println!("{line}");
-                }
-            }),
-            Step::new("step_10", "three range sums with task handles", || {
-                let sums = step_10(&STEP_10_RANGES);
-                for (&(start, end), sum) in STEP_10_RANGES.iter().zip(sums) {
-                    println!("sum of the numbers {start} to {}: {sum}", end - 1);
-                }
-            }),
-            Step::new("step_11", "three functions on a default pool", || {
-                for line in step_11() {
-                    println!("{line}");
-                }
-            }),
-            Step::new(
-                "reused_workers",
-                "four tasks, two named workers, an initializer",
-                || {
-                    let (ran_on, greetings) = reused_workers(4, Duration::from_secs(1));
-                    for greeting in greetings {
-                        println!("{greeting}");
-                    }
-                    let distinct: BTreeSet<_> = ran_on.iter().collect();
-                    println!(
-                        "{} tasks ran on {} threads: {distinct:?}",
-                        ran_on.len(),
-                        distinct.len()
-                    );
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_09", "upper-case strings, one task at a time", show_step_09),
+        Step::new("step_10", "three range sums with task handles", show_step_10),
+        Step::new("step_11", "three functions on a default pool", show_step_11),
+        Step::new("submit_two", "two tasks, their results by handle", show_submit_two),
+        Step::new("reused_workers", "four tasks, two named workers, an initializer", show_reused_workers),
+        Step::new("one_worker", "a pool of one runs one long task", show_one_worker),
+    ])
 }
 
 #[cfg(test)]
@@ -230,18 +311,82 @@ mod tests {
 
     #[test]
     fn four_tasks_reuse_two_threads() {
-        let (ran_on, greetings) = course_tests::deadline(Duration::from_secs(20), || {
-            reused_workers(4, Duration::from_millis(20))
+        let sink = Arc::new(Sink::collect());
+        let shared = Arc::clone(&sink);
+        let ran_on = course_tests::deadline(Duration::from_secs(20), move || {
+            reused_workers(&shared, 2, 4, Duration::from_millis(20))
         });
         assert_eq!(ran_on.len(), 4);
         let distinct: BTreeSet<_> = ran_on.iter().map(String::as_str).collect();
         assert!(distinct.len() <= 2, "{distinct:?}");
         assert!(distinct.iter().all(|name| name.starts_with("DemoThread_")));
-        assert_eq!(greetings.len(), 2, "{greetings:?}");
-        assert!(
-            greetings
+        let lines = sink.lines();
+        let greetings = lines
+            .iter()
+            .filter(|l| l.starts_with("Hello from DemoThread_"));
+        assert_eq!(greetings.count(), 2, "{lines:?}");
+    }
+
+    #[test]
+    fn tasks_start_in_the_order_they_were_queued() {
+        // One worker runs the tasks one by one, so the order it starts them
+        // in is exactly its queue's order: first in, first out, as in
+        // Python. With `scope`/`spawn` it would be 3, 2, 1, 0.
+        let sink = Arc::new(Sink::collect());
+        let shared = Arc::clone(&sink);
+        course_tests::deadline(Duration::from_secs(20), move || {
+            reused_workers(&shared, 1, 4, Duration::ZERO)
+        });
+        let started: Vec<String> = sink
+            .lines()
+            .into_iter()
+            .filter(|l| l.contains(" runs on "))
+            .collect();
+        let expected: Vec<String> = (0..4)
+            .map(|t| format!("task {t} runs on DemoThread_0"))
+            .collect();
+        assert_eq!(started, expected);
+        assert_eq!(sink.lines()[0], "Hello from DemoThread_0");
+    }
+
+    #[test]
+    fn submit_two_returns_both_results_in_submission_order() {
+        let sink = Arc::new(Sink::collect());
+        let shared = Arc::clone(&sink);
+        let results = course_tests::deadline(Duration::from_secs(20), move || {
+            submit_two(&shared, Duration::ZERO)
+        });
+        assert_eq!(
+            results,
+            [
+                "task done with the message: Hello, World!",
+                "task done with the message: Another task."
+            ]
+        );
+        let lines = sink.lines();
+        assert_eq!(
+            lines
                 .iter()
-                .all(|g| g.starts_with("Hello from DemoThread_"))
+                .filter(|l| l.starts_with("task started on "))
+                .count(),
+            2
+        );
+        assert_eq!(
+            lines
+                .iter()
+                .filter(|l| l.starts_with("task finished on "))
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn one_worker_counts_to_four_and_then_returns() {
+        let sink = Sink::collect();
+        one_worker(&sink, Duration::ZERO);
+        assert_eq!(
+            sink.lines(),
+            ["0", "1", "2", "3", "4", "the task has finished"]
         );
     }
 }
