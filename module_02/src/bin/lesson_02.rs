@@ -12,17 +12,27 @@
 //! | `initializer=f, initargs=(…)`           | `.start_handler(\|i\| …)`            | `.after_start(\|i\| …)`                 |
 //! | (no counterpart)                        | `.exit_handler(\|i\| …)`             | `.before_stop(\|i\| …)`                 |
 //! | `threading.stack_size(n)` (global)      | `.stack_size(n)` (this pool only)  | `.stack_size(n)`                       |
-//! | `executor.submit(worker, texts=…, thread_num=…)` | `s.spawn(move \|_\| worker(…))` in `pool.scope` | `pool.spawn_ok(async move { … })` |
+//! | `executor.submit(worker, texts=…, thread_num=…)` | `s.spawn_fifo(move \|_\| worker(…))` in `pool.scope_fifo` | `pool.spawn_ok(async move { … })` |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_02`
 //! Run one step:  `cargo run -p module_02 --bin lesson_02 -- step_08`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try:
+//! - In `show_step_08`, give the pool 1 worker: the nine lines come out
+//!   always in the order Python prints them: task 1's three, then 2's, then 3's.
+//! - Then change `scope_fifo`/`spawn_fifo` in `step_08` to `scope`/`spawn`:
+//!   the single worker now takes the newest task first, task 3 before 1.
+//! - Set `RAYON_NUM_THREADS=5` and run `-- builder_parameters`: the default
+//!   rayon pool has 5 threads; Python's default ignores that variable.
 
 use std::process::ExitCode;
 use std::thread;
 
 use futures::executor::ThreadPool;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+const TITLE: &str = "Lesson 2.2 — Creating a thread pool («Создание пула потоков»)";
 
 const STEP_08_LISTS: [[&str; 3]; 3] = [
     ["kw63vdxI", "YmSsWblC", "5OJ3Mto9"],
@@ -31,30 +41,34 @@ const STEP_08_LISTS: [[&str; 3]; 3] = [
 ];
 
 /// Step 08 — three workers, each walks its own list and reports every text
-/// it takes, tagged with its task number (1, 2, 3).
+/// it takes, tagged with its task number (1, 2, 3), as it takes it.
 ///
-/// Returns the reports in the order they happened; the lines of one task
-/// keep their order, the tasks interleave freely.
-fn step_08(lists: &[[&'static str; 3]]) -> Vec<(usize, &'static str)> {
+/// The lines of one task keep their order; with more than one worker the
+/// tasks interleave freely.
+fn step_08(sink: &Sink, workers: usize, lists: &[[&str; 3]]) {
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(3)
+        .num_threads(workers)
         .build()
-        .expect("building a 3-thread pool");
-    let (tx, rx) = crossbeam_channel::unbounded();
+        .expect("the pool should build");
     // The scope waits for its tasks, as leaving Python's `with` block does.
-    pool.scope(|s| {
+    // `_fifo`: the tasks start in the order they were submitted, as from
+    // Python's queue; plain `scope`/`spawn` would start task 3 first (see
+    // lesson 2.1).
+    pool.scope_fifo(|s| {
         for (thread_num, texts) in (1..).zip(lists) {
-            let tx = tx.clone();
-            s.spawn(move |_| {
-                for &text in texts {
-                    tx.send((thread_num, text))
-                        .expect("main keeps the receiver");
+            s.spawn_fifo(move |_| {
+                for text in texts {
+                    sink.note(format!(
+                        "task {thread_num} took a text from its list: {text}"
+                    ));
                 }
             });
         }
     });
-    drop(tx);
-    rx.iter().collect()
+}
+
+fn show_step_08() {
+    step_08(&Sink::stdout(), 3, &STEP_08_LISTS);
 }
 
 /// What each builder produces when given nothing but defaults, and with
@@ -76,7 +90,7 @@ fn builder_parameters() -> Vec<String> {
 
     let default_rayon = rayon::ThreadPoolBuilder::new()
         .build()
-        .expect("building the default rayon pool");
+        .expect("the default rayon pool should build");
     lines.push(format!(
         "rayon default pool: {} threads",
         default_rayon.current_num_threads()
@@ -95,14 +109,14 @@ fn builder_parameters() -> Vec<String> {
         .start_handler(move |index| {
             start_tx
                 .send(format!("worker {index} started (start handler)"))
-                .expect("main keeps the receiver");
+                .expect("main should keep the receiver");
         })
         .exit_handler(move |index| {
             tx.send(format!("worker {index} stopped (exit handler)"))
-                .expect("main keeps the receiver");
+                .expect("main should keep the receiver");
         })
         .build()
-        .expect("building the configured rayon pool");
+        .expect("the configured rayon pool should build");
     let name = configured.install(|| thread::current().name().map(str::to_owned));
     lines.push(format!(
         "configured rayon pool: {} threads, a worker is named {name:?}",
@@ -119,38 +133,31 @@ fn builder_parameters() -> Vec<String> {
         .pool_size(2)
         .name_prefix("fut-worker-")
         .create()
-        .expect("creating the futures pool");
+        .expect("the futures pool should start");
     let (name_tx, name_rx) = crossbeam_channel::bounded(1);
     futures_pool.spawn_ok(async move {
         let name = thread::current().name().map(str::to_owned);
-        name_tx.send(name).expect("main keeps the receiver");
+        name_tx.send(name).expect("main should keep the receiver");
     });
-    let name = name_rx.recv().expect("the task sends its thread's name");
+    let name = name_rx
+        .recv()
+        .expect("the task should send its thread's name");
     lines.push(format!("futures pool of 2: a worker is named {name:?}"));
     lines
 }
 
+fn show_builder_parameters() {
+    for line in builder_parameters() {
+        println!("{line}");
+    }
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.2 — Creating a thread pool («Создание пула потоков»)",
-        &[
-            Step::new("step_08", "three workers, three lists", || {
-                for (thread_num, text) in step_08(&STEP_08_LISTS) {
-                    println!("task {thread_num} took a text from its list: {text}");
-                }
-            }),
-            Step::new(
-                "builder_parameters",
-                "pool parameters and their defaults",
-                || {
-                    for line in builder_parameters() {
-                        println!("{line}");
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_08", "three workers, three lists", show_step_08),
+        Step::new("builder_parameters", "pool parameters and their defaults", show_builder_parameters),
+    ])
 }
 
 #[cfg(test)]
@@ -159,16 +166,32 @@ mod tests {
 
     #[test]
     fn step_08_reports_every_text_once_in_list_order() {
-        let reports = step_08(&STEP_08_LISTS);
+        let sink = Sink::collect();
+        step_08(&sink, 3, &STEP_08_LISTS);
+        let reports = sink.lines();
         assert_eq!(reports.len(), 9);
         for (thread_num, list) in (1..).zip(&STEP_08_LISTS) {
+            let prefix = format!("task {thread_num} took a text from its list: ");
             let seen: Vec<&str> = reports
                 .iter()
-                .filter(|(n, _)| *n == thread_num)
-                .map(|&(_, text)| text)
+                .filter_map(|line| line.strip_prefix(&prefix))
                 .collect();
             assert_eq!(seen, list, "task {thread_num}");
         }
+    }
+
+    #[test]
+    fn one_worker_takes_the_tasks_first_in_first_out() {
+        // As Python's executor: task 1's lines, then 2's, then 3's. With
+        // `scope`/`spawn` the one worker would start with task 3.
+        let sink = Sink::collect();
+        step_08(&sink, 1, &STEP_08_LISTS);
+        let tasks: Vec<char> = sink
+            .lines()
+            .iter()
+            .filter_map(|l| l.chars().nth(5))
+            .collect();
+        assert_eq!(tasks, ['1', '1', '1', '2', '2', '2', '3', '3', '3']);
     }
 
     #[test]
