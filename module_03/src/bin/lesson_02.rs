@@ -32,16 +32,22 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
-// The promise's synchronisation comes from std, or from the shuttle model
-// checker when the `model` feature is on (see `mod model` at the bottom).
+// The promise's and the timer's synchronisation and threads come from std,
+// or from the shuttle model checker when the `model` feature is on (see
+// `mod model` at the bottom).
 #[cfg(feature = "model")]
-use shuttle::sync::{Arc, Condvar, Mutex, MutexGuard};
-#[cfg(not(feature = "model"))]
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use shuttle::{
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    thread,
+};
 use std::sync::{PoisonError, mpsc};
 use std::task::{Context, Poll, Waker};
-use std::thread;
 use std::time::{Duration, Instant};
+#[cfg(not(feature = "model"))]
+use std::{
+    sync::{Arc, Condvar, Mutex, MutexGuard},
+    thread,
+};
 
 use futures::channel::oneshot;
 use futures::executor::block_on;
@@ -664,6 +670,77 @@ mod model {
     #[test]
     fn model_catches_a_set_that_wakes_one_waiter() {
         let message = caught(result, set_waking_one);
+        assert!(message.contains("deadlock"), "{message}");
+    }
+
+    /// The second property, of the hand-written `Delay`: polled once by hand
+    /// and then driven by `block_on`, it always completes. The timer thread
+    /// may set `elapsed` at any point around a `poll`; a wake-up lost
+    /// between the poll's look at `elapsed` and its storing of the waker
+    /// leaves `block_on` asleep for good: a deadlock.
+    fn delay_always_completes<F: Future<Output = usize> + Unpin>(delay: F) {
+        let mut delay = delay;
+        let waker = futures::task::noop_waker();
+        let first = Pin::new(&mut delay).poll(&mut Context::from_waker(&waker));
+        if first.is_pending() {
+            let polls = shuttle::future::block_on(delay);
+            assert!(polls >= 2, "ready only after a second poll");
+        }
+    }
+
+    #[test]
+    fn model_delay_wakes_its_task_whenever_the_timer_fires() {
+        let property = || delay_always_completes(Delay::new(Duration::from_millis(1)));
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    /// Broken: looks at `elapsed` and stores the waker under two separate
+    /// locks. The timer can fire in between and wake the old waker.
+    struct SplitLockDelay(Delay);
+
+    impl Future for SplitLockDelay {
+        type Output = usize;
+
+        fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+            let this = &mut self.get_mut().0;
+            this.polls += 1;
+            if this.shared.lock().expect("not poisoned").elapsed {
+                return Poll::Ready(this.polls);
+            }
+            this.shared.lock().expect("not poisoned").waker = Some(cx.waker().clone());
+            if !this.started {
+                this.started = true;
+                let shared = Arc::clone(&this.shared);
+                thread::spawn(move || {
+                    let waker = {
+                        let mut shared = shared.lock().expect("not poisoned");
+                        shared.elapsed = true;
+                        shared.waker.take()
+                    };
+                    if let Some(waker) = waker {
+                        waker.wake();
+                    }
+                });
+            }
+            Poll::Pending
+        }
+    }
+
+    #[test]
+    fn model_catches_a_delay_that_loses_the_wake_up() {
+        let failure = panic::catch_unwind(|| {
+            let property =
+                || delay_always_completes(SplitLockDelay(Delay::new(Duration::from_millis(1))));
+            shuttle::check_random(property, ITERATIONS);
+            shuttle::check_pct(property, ITERATIONS, 3);
+        })
+        .expect_err("the checker must catch the lost wake-up");
+        let message = failure
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| failure.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default();
         assert!(message.contains("deadlock"), "{message}");
     }
 }
