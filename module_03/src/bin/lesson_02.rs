@@ -570,7 +570,7 @@ mod model {
     use std::panic::{self, AssertUnwindSafe};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    const ITERATIONS: usize = 1_000;
+    const ITERATIONS: usize = 5_000;
 
     /// How a waiter asks for the outcome, and how the setter sets it.
     type Wait = fn(&Promise<u32>) -> Option<Result<u32, String>>;

@@ -558,7 +558,7 @@ mod model {
     use shuttle::thread;
     use std::panic;
 
-    const ITERATIONS: usize = 1_000;
+    const ITERATIONS: usize = 5_000;
 
     /// The property: two consumers wait on the stack while a producer pushes
     /// three items and then goes (`close` drops its `Pusher`). Every item is

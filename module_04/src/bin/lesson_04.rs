@@ -594,7 +594,7 @@ mod model {
     use shuttle::thread;
     use std::panic;
 
-    const ITERATIONS: usize = 1_000;
+    const ITERATIONS: usize = 5_000;
     const CAPACITY: usize = 1;
 
     type Push = fn(&Pusher<u32, u32>, u32, u32) -> Result<(), u32>;
