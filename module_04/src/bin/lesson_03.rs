@@ -4,7 +4,8 @@
 //! only, so a thread-safe stack is a `Vec` behind a `Mutex`, with a `Condvar`
 //! that consumers sleep on while it is empty. Writing that small type is the
 //! lesson; for work-stealing schedulers, `crossbeam_deque::Worker::new_lifo`
-//! is the ready-made (non-blocking) LIFO.
+//! is the ready-made LIFO: non-blocking, and LIFO only for its owner, whose
+//! `push` and `pop` use the same end (other threads steal from the other).
 //!
 //! The stack behaves like a channel: `stack()` returns a `Pusher` and a
 //! `Popper`, each can be cloned, and dropping the last of either side closes

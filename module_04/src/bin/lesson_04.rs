@@ -72,8 +72,10 @@ const CAPACITY: usize = 5;
 /// A heap entry, ordered by `(priority, seq)` only, so the item itself needs
 /// no ordering. Python compares whole tuples: two equal priorities fall
 /// through to comparing the items (`TypeError` if they cannot be compared),
-/// which is why its docs suggest a counter as the second field; `seq` is that
-/// counter, and it makes equal priorities come out first in, first out.
+/// which is why `heapq`'s docs suggest an entry count as the second field
+/// (the `queue` docs instead wrap the item in a dataclass that leaves it out
+/// of the comparison); `seq` is that count, and it makes equal priorities
+/// come out first in, first out.
 struct Entry<P, T> {
     priority: P,
     seq: u64,
