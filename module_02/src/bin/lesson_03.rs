@@ -7,8 +7,8 @@
 //! | Python                                       | Rust                                                           |
 //! |----------------------------------------------|----------------------------------------------------------------|
 //! | `ThreadPoolExecutor(max_workers=2)`          | `rayon::ThreadPoolBuilder::new().num_threads(2).build()`        |
-//! | `ex.submit(f)` (result not needed)           | `s.spawn(\|_\| f())` inside `pool.scope`                         |
-//! | leaving `with`: wait for all tasks           | `pool.scope(…)` returns when every spawned task has finished    |
+//! | `ex.submit(f)` (result not needed)           | `s.spawn_fifo(\|_\| f())` inside `pool.scope_fifo`               |
+//! | leaving `with`: wait for all tasks           | `pool.scope_fifo(…)` returns when every spawned task has finished |
 //! | `ex.map(f, items)` (ordered results)         | `pool.install(\|\| items.par_iter().map(f).collect::<Vec<_>>())` |
 //! | `ex.submit(f, x)` → `Future`                 | `pool.spawn(…)` + a channel the task sends its result on        |
 //! | `as_completed(futures)`                      | one shared channel: `rx.iter()` yields results as they finish   |
@@ -16,13 +16,23 @@
 //! Run all steps: `cargo run -p module_02 --bin lesson_03`
 //! Run one step:  `cargo run -p module_02 --bin lesson_03 -- step_07`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try:
+//! - In `step_07`, make the pool 1 thread: the tasks no longer overlap, all
+//!   numbers come before all letters (the lecture's order), in 7.5 s.
+//! - In `as_completed`, make the pool 5 threads: all five results arrive
+//!   after one second instead of three, in any order.
+//! - In `step_08`, replace `par_iter` with `iter`: the same six squares in
+//!   the same order, now computed on one worker.
 
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+const TITLE: &str = "Lesson 2.3 — Submitting tasks with submit() and map() («Отправка задач в пул потоков с помощью submit() и map()»)";
 
 const STEP_08_NUMBERS: [u64; 6] = [2, 17, 8, 11, 14, 5];
 
@@ -30,75 +40,95 @@ fn pool_of(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .expect("building a thread pool")
+        .expect("the pool should build")
 }
 
 /// Step 07 — two workers: one prints 1..=5 every `number_delay`, the other
 /// a..=e every `letter_delay`; "Done!" comes only after both.
 ///
-/// The tasks print as they go and also return what they printed, in the
-/// order it happened, so the test can check it.
-fn step_07(number_delay: Duration, letter_delay: Duration) -> Vec<String> {
+/// This follows the exercise's solution: both tasks are submitted at once and
+/// run side by side, so the numbers and letters interleave. The lecture's
+/// version of this step calls `future.result()` right after each `submit`,
+/// which runs the two tasks one after the other (1…5, then a…e).
+fn step_07(sink: &Sink, number_delay: Duration, letter_delay: Duration) {
     let pool = pool_of(2);
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let say = move |line: String| {
-        println!("{line}");
-        tx.send(line).expect("the receiver lives until the end");
-    };
-    pool.scope(|s| {
-        let say_number = say.clone();
-        s.spawn(move |_| {
+    // `_fifo`: started in the order submitted, as from Python's queue (see
+    // lesson 2.1); with two workers both start at once either way.
+    pool.scope_fifo(|s| {
+        s.spawn_fifo(move |_| {
             for i in 1..=5 {
                 thread::sleep(number_delay);
-                say_number(i.to_string());
+                sink.note(i);
             }
         });
-        let say_letter = say.clone();
-        s.spawn(move |_| {
+        s.spawn_fifo(move |_| {
             for c in 'a'..='e' {
                 thread::sleep(letter_delay);
-                say_letter(c.to_string());
+                sink.note(c);
             }
         });
     });
-    // `scope` has returned, so both tasks are done: this is the line after
-    // Python's `with` block.
-    say("Done!".to_owned());
-    rx.try_iter().collect()
+    // `scope_fifo` has returned, so both tasks are done: this is the line
+    // after Python's `with` block.
+    sink.note("Done!");
 }
 
-/// Step 08 — square each number on three workers with `map`.
-///
-/// The Python task prints inside the worker, so its lines come out in any
-/// order; `map` itself returns results in input order, which is what this
-/// returns and the caller prints.
+fn show_step_07() {
+    step_07(
+        &Sink::stdout(),
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+    );
+}
+
+/// Step 08 — square each number on three workers with `map`; the results
+/// come back in input order, whichever task finishes first.
 fn step_08(numbers: &[u64]) -> Vec<u64> {
     pool_of(3).install(|| numbers.par_iter().map(|n| n * n).collect())
 }
 
-/// Lecture demo — five tasks (`n + 5` after a delay) submitted to two
-/// workers; results are taken as they complete. Returns `(input, result)`
-/// pairs in completion order.
-fn as_completed(delay: Duration) -> Vec<(u64, u64)> {
+fn show_step_08() {
+    for square in step_08(&STEP_08_NUMBERS) {
+        println!("{square}");
+    }
+}
+
+/// Lecture demo `01a` — five tasks (`n + 5` after a delay) submitted to two
+/// workers; each result is reported the moment it arrives. Returns `(input,
+/// result)` pairs in completion order.
+///
+/// The lecture sleeps 2 s in the main thread before its `as_completed` loop;
+/// that only decides how many results are already waiting, so it is left
+/// out here.
+fn as_completed(sink: &Sink, delay: Duration) -> Vec<(u64, u64)> {
     let pool = pool_of(2);
     let (tx, rx) = crossbeam_channel::unbounded();
     for n in 0..5u64 {
         let tx = tx.clone();
         // `spawn` needs `'static` tasks: the task owns its sender and input.
+        // Spawned from outside the pool, the tasks go to the pool's shared
+        // queue, which is first in, first out, like Python's.
         pool.spawn(move || {
             thread::sleep(delay);
-            tx.send((n, n + 5)).expect("main keeps the receiver");
+            tx.send((n, n + 5)).expect("main should keep the receiver");
         });
     }
     // Drop main's sender, or `rx.iter()` would wait for it forever after the
     // last task's sender is gone.
     drop(tx);
     rx.iter()
-        .inspect(|(n, result)| println!("task {n} finished: {result}"))
+        .inspect(|(n, result)| sink.note(format!("task {n} finished: {result}")))
         .collect()
 }
 
-/// Lecture demo — `map` over 0..5 on three workers, squaring after a delay:
+fn show_as_completed() {
+    let sink = Sink::stdout();
+    let started = Instant::now();
+    let results = as_completed(&sink, Duration::from_secs(1));
+    println!("{} results in {:.1?}", results.len(), started.elapsed());
+}
+
+/// Lecture demo `01b` — `map` over 0..5 on three workers, squaring after a delay:
 /// results come back in input order although tasks finish in any order.
 fn map_in_order(delay: Duration) -> Vec<u64> {
     pool_of(3).install(|| {
@@ -112,31 +142,20 @@ fn map_in_order(delay: Duration) -> Vec<u64> {
     })
 }
 
+fn show_map_in_order() {
+    let started = Instant::now();
+    let squares = map_in_order(Duration::from_secs(1));
+    println!("{squares:?} in {:.1?}", started.elapsed());
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.3 — Submitting tasks with submit() and map() («Отправка задач в пул потоков с помощью submit() и map()»)",
-        &[
-            Step::new("step_07", "numbers and letters on two workers", || {
-                step_07(Duration::from_millis(500), Duration::from_secs(1));
-            }),
-            Step::new("step_08", "squares with map", || {
-                for square in step_08(&STEP_08_NUMBERS) {
-                    println!("{square}");
-                }
-            }),
-            Step::new("as_completed", "results in completion order", || {
-                let started = Instant::now();
-                let results = as_completed(Duration::from_secs(1));
-                println!("{} results in {:.1?}", results.len(), started.elapsed());
-            }),
-            Step::new("map_in_order", "map keeps the input order", || {
-                let started = Instant::now();
-                let squares = map_in_order(Duration::from_secs(1));
-                println!("{squares:?} in {:.1?}", started.elapsed());
-            }),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_07", "numbers and letters on two workers", show_step_07),
+        Step::new("step_08", "squares with map", show_step_08),
+        Step::new("as_completed", "results in completion order", show_as_completed),
+        Step::new("map_in_order", "map keeps the input order", show_map_in_order),
+    ])
 }
 
 #[cfg(test)]
@@ -145,9 +164,12 @@ mod tests {
 
     #[test]
     fn step_07_keeps_each_sequence_in_order_and_finishes_last() {
-        let lines = course_tests::deadline(Duration::from_secs(20), || {
-            step_07(Duration::from_millis(5), Duration::from_millis(10))
+        let sink = std::sync::Arc::new(Sink::collect());
+        let shared = std::sync::Arc::clone(&sink);
+        course_tests::deadline(Duration::from_secs(20), move || {
+            step_07(&shared, Duration::from_millis(5), Duration::from_millis(10));
         });
+        let lines = sink.lines();
         let numbers: Vec<&str> = lines
             .iter()
             .map(String::as_str)
@@ -172,7 +194,7 @@ mod tests {
     #[test]
     fn as_completed_yields_every_result_once() {
         let mut results = course_tests::deadline(Duration::from_secs(20), || {
-            as_completed(Duration::from_millis(10))
+            as_completed(&Sink::collect(), Duration::from_millis(10))
         });
         results.sort();
         assert_eq!(results, [(0, 5), (1, 6), (2, 7), (3, 8), (4, 9)]);
