@@ -128,8 +128,9 @@ fn step_11(
     runtime: tokio::runtime::Runtime,
 ) -> Step11 {
     runtime.block_on(async {
-        // Async sleeps need no thread each: one runtime worker per core
-        // serves all twenty, where Python needs twenty pool threads.
+        // Async sleeps need no thread each: the runtime's workers (one per
+        // core by default) serve all twenty, where a Python thread pool needs
+        // a thread per sleeping call to run them all at once.
         let handles: Vec<_> = timeouts
             .iter()
             .zip(numbers)

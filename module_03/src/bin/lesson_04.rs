@@ -220,8 +220,10 @@ fn life_cycle(work: Duration) -> LifeCycle {
     // The only worker is busy with A, so B and C must wait: PENDING.
     snapshots.push(snapshot("A, B, C submitted; A started"));
 
-    // `future.cancel()` on a pending task: drop its handle. The pool drops
-    // the task, unpolled, when the worker gets to it.
+    // `future.cancel()` on a pending task: drop its handle. When the worker
+    // gets to it, it polls only `spawn_with_handle`'s wrapper, which sees the
+    // handle gone and ends without polling C (futures-util 0.3.34,
+    // `remote_handle.rs`); then the pool drops C.
     drop(c_handle);
     go_tx.send(()).expect("A waits for the go");
     let results = (block_on(a_handle), block_on(b_handle));
