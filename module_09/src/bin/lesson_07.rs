@@ -194,7 +194,8 @@ fn main() -> ExitCode {
 
 // The ordinary tests run on std's channel; with the `model` feature it is
 // shuttle's, which works only inside a shuttle test (`mod model`).
-#[cfg(all(test, not(feature = "model")))]
+#[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
 
