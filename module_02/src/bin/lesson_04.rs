@@ -15,6 +15,12 @@
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_04`
 //! Run one step:  `cargo run -p module_02 --bin lesson_04 -- step_10`
+//!
+//! Try:
+//! - In `show_step_10`, make the time-out 1.0 s: `zxcl` and `vbnm` now print
+//!   `wait`, and both arrive after the loop. Why is `poiu` (2.7 s) on time?
+//! - In `step_11`, count with `message.len()`: `[85, 99]`, the UTF-8 bytes,
+//!   since each Cyrillic letter takes two.
 
 use std::process::ExitCode;
 use std::thread;
@@ -22,7 +28,10 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rayon::prelude::*;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+const TITLE: &str =
+    "Lesson 2.4 — Getting results from a thread pool («Получаем результаты из пула потоков»)";
 
 /// Step 10's tasks: a name and how many seconds the task takes.
 const STEP_10_TASKS: [(&str, f64); 7] = [
@@ -81,12 +90,14 @@ enum Outcome {
 /// may still be on time if earlier reads already waited long. A task that
 /// misses its time-out keeps running (a running thread cannot be stopped);
 /// here its value is **collected after the loop**, not abandoned.
-fn step_10(tasks: &[(&'static str, Duration)], timeout: Duration) -> Vec<Outcome> {
+fn step_10(sink: &Sink, tasks: &[(&'static str, Duration)], timeout: Duration) -> Vec<Outcome> {
     // One worker per task, so no task waits in the queue behind another.
+    // Python uses its default size, `min(32, CPUs + 4)`; with 5 or more
+    // workers the course's tasks print the same lines.
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(tasks.len())
         .build()
-        .expect("building the pool");
+        .expect("the pool should build");
     // A `bounded(1)` channel per task plays the role of its Future: the task
     // sends exactly once, and the receiver can wait with or without a limit.
     let futures: Vec<Receiver<&'static str>> = tasks
@@ -96,19 +107,28 @@ fn step_10(tasks: &[(&'static str, Duration)], timeout: Duration) -> Vec<Outcome
             pool.spawn(move || {
                 thread::sleep(delay);
                 // Never fails: every receiver is kept until its value is read.
-                tx.send(name).expect("the future is kept until read");
+                tx.send(name).expect("the future should be kept until read");
             });
             rx
         })
         .collect();
-    let (mut outcomes, late) = read_on_time(&futures, timeout);
-    outcomes.extend(collect_late(&futures, &late));
+    let (mut outcomes, late) = read_on_time(sink, &futures, timeout);
+    outcomes.extend(collect_late(sink, &futures, &late));
     outcomes
+}
+
+fn show_step_10() {
+    step_10(
+        &Sink::stdout(),
+        &course_tasks(),
+        Duration::from_secs_f64(1.5),
+    );
 }
 
 /// Read each future in submission order, waiting at most `timeout` for each.
 /// Returns the values that were on time and the indices of the late ones.
 fn read_on_time(
+    sink: &Sink,
     futures: &[Receiver<&'static str>],
     timeout: Duration,
 ) -> (Vec<Outcome>, Vec<usize>) {
@@ -117,11 +137,11 @@ fn read_on_time(
     for (index, future) in futures.iter().enumerate() {
         match future.recv_timeout(timeout) {
             Ok(name) => {
-                println!("{name}");
+                sink.note(name);
                 outcomes.push(Outcome::OnTime(name));
             }
             Err(RecvTimeoutError::Timeout) => {
-                println!("wait");
+                sink.note("wait");
                 late.push(index);
             }
             Err(RecvTimeoutError::Disconnected) => unreachable!("a task sends before it ends"),
@@ -131,13 +151,13 @@ fn read_on_time(
 }
 
 /// The late tasks are still running; block for their values now.
-fn collect_late(futures: &[Receiver<&'static str>], late: &[usize]) -> Vec<Outcome> {
+fn collect_late(sink: &Sink, futures: &[Receiver<&'static str>], late: &[usize]) -> Vec<Outcome> {
     late.iter()
         .map(|&index| {
             let name = futures[index]
                 .recv()
-                .expect("the task sends before it ends");
-            println!("{name} (arrived after its time-out)");
+                .expect("the task should send before it ends");
+            sink.note(format!("{name} (arrived after its time-out)"));
             Outcome::Late(name)
         })
         .collect()
@@ -155,7 +175,7 @@ fn course_tasks() -> Vec<(&'static str, Duration)> {
 fn step_11(messages: &[&str]) -> Vec<usize> {
     let pool = rayon::ThreadPoolBuilder::new()
         .build()
-        .expect("building the pool");
+        .expect("the pool should build");
     let futures: Vec<Receiver<usize>> = messages
         .iter()
         .map(|message| {
@@ -163,14 +183,22 @@ fn step_11(messages: &[&str]) -> Vec<usize> {
             let message = message.to_string();
             // Python's `len` counts code points; `str::len` would count UTF-8
             // bytes (about twice as many for Cyrillic text).
-            pool.spawn(move || tx.send(message.chars().count()).expect("receiver kept"));
+            pool.spawn(move || {
+                tx.send(message.chars().count())
+                    .expect("main should keep the receiver")
+            });
             rx
         })
         .collect();
     futures
         .iter()
-        .map(|rx| rx.recv().expect("the task sends before it ends"))
+        .map(|rx| rx.recv().expect("the task should send before it ends"))
         .collect()
+}
+
+fn show_step_11() {
+    let counts = step_11(&STEP_11_MESSAGES);
+    println!("characters in each message: {counts:?}");
 }
 
 /// Step 12 — every student's average grade, rounded to two places, with
@@ -179,7 +207,7 @@ fn step_12(students: &[Student]) -> Vec<(&'static str, String)> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(5)
         .build()
-        .expect("building a 5-thread pool");
+        .expect("a 5-thread pool should build");
     pool.install(|| {
         students
             .par_iter()
@@ -192,30 +220,22 @@ fn step_12(students: &[Student]) -> Vec<(&'static str, String)> {
     })
 }
 
+/// Printed like Python's dict: `{Alice: 3.75, …}`.
+fn show_step_12() {
+    let shown: Vec<String> = step_12(&STUDENTS)
+        .iter()
+        .map(|(name, avg)| format!("{name}: {avg}"))
+        .collect();
+    println!("{{{}}}", shown.join(", "));
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.4 — Getting results from a thread pool («Получаем результаты из пула потоков»)",
-        &[
-            Step::new("step_10", "results with a 1.5 s time-out per read", || {
-                step_10(&course_tasks(), Duration::from_secs_f64(1.5));
-            }),
-            Step::new("step_11", "characters per message", || {
-                println!(
-                    "characters in each message: {:?}",
-                    step_11(&STEP_11_MESSAGES)
-                );
-            }),
-            Step::new("step_12", "average grades with map", || {
-                let averages = step_12(&STUDENTS);
-                let shown: Vec<String> = averages
-                    .iter()
-                    .map(|(name, avg)| format!("{name}: {avg}"))
-                    .collect();
-                println!("{{{}}}", shown.join(", "));
-            }),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_10", "results with a 1.5 s time-out per read", show_step_10),
+        Step::new("step_11", "characters per message", show_step_11),
+        Step::new("step_12", "average grades with map", show_step_12),
+    ])
 }
 
 #[cfg(test)]
@@ -228,16 +248,35 @@ mod tests {
             (0..3).map(|_| crossbeam_channel::bounded(1)).unzip();
         // The quick tasks have sent before the reads begin; "slow" sends only
         // after its read has timed out: ordered by the test, not the clock.
-        senders[0].send("quick").expect("receiver kept");
-        senders[2].send("also_quick").expect("receiver kept");
-        let (on_time, late) = read_on_time(&futures, Duration::from_millis(10));
+        senders[0]
+            .send("quick")
+            .expect("main should keep the receiver");
+        senders[2]
+            .send("also_quick")
+            .expect("main should keep the receiver");
+        let sink = Sink::collect();
+        let (on_time, late) = read_on_time(&sink, &futures, Duration::from_millis(10));
         assert_eq!(
             on_time,
             [Outcome::OnTime("quick"), Outcome::OnTime("also_quick")]
         );
         assert_eq!(late, [1]);
-        senders[1].send("slow").expect("receiver kept");
-        assert_eq!(collect_late(&futures, &late), [Outcome::Late("slow")]);
+        senders[1]
+            .send("slow")
+            .expect("main should keep the receiver");
+        assert_eq!(
+            collect_late(&sink, &futures, &late),
+            [Outcome::Late("slow")]
+        );
+        assert_eq!(
+            sink.lines(),
+            [
+                "quick",
+                "wait",
+                "also_quick",
+                "slow (arrived after its time-out)"
+            ]
+        );
     }
 
     #[test]
@@ -247,7 +286,7 @@ mod tests {
             .map(|&(name, s)| (name, Duration::from_secs_f64(s / 100.0)))
             .collect();
         let outcomes = course_tests::deadline(Duration::from_secs(20), move || {
-            step_10(&tasks, Duration::from_secs(10))
+            step_10(&Sink::collect(), &tasks, Duration::from_secs(10))
         });
         let names: Vec<_> = outcomes
             .iter()
