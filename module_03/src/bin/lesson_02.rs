@@ -15,26 +15,22 @@
 //! | a coroutine object `f()`: lazy, runs once awaited or wrapped in a task | `impl Future for T { fn poll(…) -> Poll<T::Output> }`, `Waker`: lazy the same way |
 //! | a future set by one thread, read by many | `futures::channel::oneshot` + `FutureExt::shared`        |
 //!
-//! `concurrent.futures.Future` and `asyncio.Future` are only result holders
-//! for work that something else runs; `Promise` below is that kind. What
-//! runs lazily in Python is a coroutine object: calling an `async def`
-//! runs nothing until it is awaited or scheduled, exactly like calling a
-//! Rust `async fn` or polling `Delay` below.
+//! `concurrent.futures.Future` and `asyncio.Future` only hold the result of
+//! work something else runs, like `Promise`. Python's lazy kind is the
+//! coroutine object: it runs nothing until awaited, like `Delay` until polled.
 //!
 //! Run all steps: `cargo run -p module_03 --bin lesson_02`
 //! Run one step:  `cargo run -p module_03 --bin lesson_02 -- hand_written_future`
 //!
-//! Try: in `Delay::poll`, store the waker only on the first poll (move
-//! `shared.waker = …` into the `if !this.started` block) and run
-//! `-- hand_written_future`: it never ends. Which waker does the timer
-//! thread call, and who is listening to it?
+//! Try: in `Delay::poll`, move `shared.waker = …` into the `if !this.started`
+//! block and run `-- hand_written_future`: it never ends. Which waker does
+//! the timer thread call, and who is listening to it?
 
 use std::future::Future;
 use std::pin::Pin;
 use std::process::ExitCode;
-// The promise's and the timer's synchronisation and threads come from std,
-// or from the shuttle model checker when the `model` feature is on (see
-// `mod model` at the bottom).
+// std's types, or the shuttle model checker's when the `model` feature is
+// on (see `mod model` at the bottom).
 #[cfg(feature = "model")]
 use shuttle::{
     sync::{Arc, Condvar, Mutex, MutexGuard},
@@ -90,9 +86,8 @@ impl<T: Clone> Promise<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner<T>> {
-        // Under the lock only `T::clone` and `Vec::push` run, never a
-        // callback, and a panicking `clone` leaves the state as it was: the
-        // state is consistent even if the mutex were poisoned, so take it.
+        // Under the lock run only `T::clone` (a panic there leaves the state
+        // as it was) and `Vec::push`: even a poisoned state is sound.
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -195,9 +190,8 @@ fn promise_demo(work: Duration) -> Vec<String> {
             .spawn(move || {
                 promise.set_running();
                 running_tx.send(()).expect("main is listening");
-                // The work starts when main has looked at the running
-                // promise, so main's early look is early on any machine. If
-                // main is gone, `recv` fails: work anyway.
+                // Work only once main has looked, so its early look is
+                // early on any machine (main gone: `recv` fails, work on).
                 let _ = go_rx.recv();
                 thread::sleep(work);
                 promise.set_outcome(Ok((1..=20).product()));
@@ -404,7 +398,8 @@ fn main() -> ExitCode {
 
 // The ordinary tests run on std's types; with the `model` feature the
 // promise is built from shuttle's, which work only inside `shuttle::check_*`.
-#[cfg(all(test, not(feature = "model")))]
+#[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -563,7 +558,8 @@ mod tests {
 /// and PCT schedules, with its own `Mutex` and `Condvar` in place of std's.
 /// Its `wait_timeout_while` never times out, so a waiter that misses its
 /// wake-up blocks for good, which shuttle reports as a deadlock.
-#[cfg(all(test, feature = "model"))]
+#[cfg(test)]
+#[cfg(feature = "model")]
 mod model {
     use super::*;
     use shuttle::thread;

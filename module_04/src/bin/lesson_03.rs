@@ -338,7 +338,8 @@ fn main() -> ExitCode {
 
 // The ordinary tests run on std's types; with the `model` feature the stack
 // is built from shuttle's, which work only inside `shuttle::check_*`.
-#[cfg(all(test, not(feature = "model")))]
+#[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -553,7 +554,8 @@ mod tests {
 /// schedules, with its own `Mutex` and `Condvar` in place of std's. A
 /// consumer that is never woken leaves every thread blocked, which shuttle
 /// reports as a deadlock.
-#[cfg(all(test, feature = "model"))]
+#[cfg(test)]
+#[cfg(feature = "model")]
 mod model {
     use super::*;
     use shuttle::thread;

@@ -392,7 +392,8 @@ fn main() -> ExitCode {
 
 // The ordinary tests run on std's types; with the `model` feature the queue
 // is built from shuttle's, which work only inside `shuttle::check_*`.
-#[cfg(all(test, not(feature = "model")))]
+#[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
     use course_tests::deadline;
@@ -590,7 +591,8 @@ mod tests {
 /// schedules, with its own `Mutex` and `Condvar` in place of std's. A thread
 /// that is never woken leaves every thread blocked, which shuttle reports as
 /// a deadlock.
-#[cfg(all(test, feature = "model"))]
+#[cfg(test)]
+#[cfg(feature = "model")]
 mod model {
     use super::*;
     use shuttle::thread;
