@@ -54,6 +54,8 @@ use rand::{RngExt, SeedableRng};
 use rayon::prelude::*;
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 2.5 — What executors are («Что такое Executors»)";
+
 /// A unit of work: any closure that can be sent to another thread and run
 /// once.
 type Job = Box<dyn FnOnce() + Send + 'static>;
@@ -78,7 +80,10 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
         // is released before the job runs, and another worker can take the
         // next job meanwhile. No job runs under the lock, so it is never
         // poisoned.
-        let next = jobs.lock().expect("no job runs under the lock").recv();
+        let next = jobs
+            .lock()
+            .expect("the lock should be unpoisoned: no job runs under it")
+            .recv();
         // `Err`: every sender is gone and the queue is empty, so queued jobs
         // still run after shutdown begins.
         let Ok(job) = next else { break };
@@ -103,7 +108,7 @@ impl MiniPool {
                 thread::Builder::new()
                     .name(format!("mini-pool-{i}"))
                     .spawn(move || work(&jobs))
-                    .expect("spawning a worker")
+                    .expect("a worker thread should spawn")
             })
             .collect();
         Self {
@@ -114,10 +119,15 @@ impl MiniPool {
 
     /// Queue a job; some idle worker will run it.
     fn execute(&self, job: impl FnOnce() + Send + 'static) {
-        let queue = self.queue.as_ref().expect("the queue is open until drop");
+        let queue = self
+            .queue
+            .as_ref()
+            .expect("the queue should be open until drop");
         // Workers survive their jobs' panics and leave only once the queue
         // is closed (in `drop`), so while `self` exists someone receives.
-        queue.send(Box::new(job)).expect("workers live until drop");
+        queue
+            .send(Box::new(job))
+            .expect("the workers should live until drop");
     }
 
     /// `submit`: queue a job and return a receiver for its outcome — the
@@ -154,7 +164,7 @@ impl MiniPool {
             .collect();
         futures
             .into_iter()
-            .map(|rx| match rx.recv().expect("every queued job runs") {
+            .map(|rx| match rx.recv().expect("every queued job should run") {
                 Ok(value) => value,
                 // `resume_unwind` does not call the panic hook again: the
                 // message was printed once, where the job panicked.
@@ -260,7 +270,7 @@ fn a_job_panics(divisors: &[u64]) -> (Vec<Result<u64, String>>, Vec<u64>) {
     let outcomes = futures
         .into_iter()
         .map(|rx| {
-            let outcome = rx.recv().expect("every queued job runs");
+            let outcome = rx.recv().expect("every queued job should run");
             outcome.map_err(|payload| panic_message(&*payload).to_owned())
         })
         .collect();
@@ -292,33 +302,19 @@ fn show_a_job_panics() {
     println!("jobs submitted after the panics still run: {later:?}");
 }
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.5 — What executors are («Что такое Executors»)",
-        &[
-            Step::new(
-                "step_06",
-                "big powers with a hand-written pool's map",
-                show_step_06,
-            ),
-            Step::new(
-                "step_07",
-                "sort the parts of a split array in parallel",
-                show_step_07,
-            ),
-            Step::new(
-                "a_job_panics",
-                "a panicking job loses no worker",
-                show_a_job_panics,
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_06", "big powers with a hand-written pool's map", show_step_06),
+        Step::new("step_07", "sort the parts of a split array in parallel", show_step_07),
+        Step::new("a_job_panics", "a panicking job loses no worker", show_a_job_panics),
+    ])
 }
 
 // The ordinary tests run on std's types; with the `model` feature the pool
 // is built from shuttle's, which work only inside `shuttle::check_*`.
-#[cfg(all(test, not(feature = "model")))]
+#[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
