@@ -29,7 +29,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Condvar, Mutex, TryLockError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, TryLockError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -466,18 +466,33 @@ impl Kitchen {
             let seen = *self.released.lock().expect("the counter is never poisoned");
             for (number, oven) in self.ovens.iter().enumerate() {
                 // `acquire(blocking=False)`: a busy oven answers at once.
-                let mut baked = match oven.try_lock() {
+                let baked = match oven.try_lock() {
                     Ok(baked) => baked,
                     Err(TryLockError::WouldBlock) => continue,
-                    Err(TryLockError::Poisoned(_)) => panic!("a cook panicked at oven {number}"),
+                    Err(TryLockError::Poisoned(poisoned)) => {
+                        // Even a look at the oven held its lock, and a cook
+                        // who found it busy meanwhile now waits: release it
+                        // the same way, with a wake-up, then pass it on.
+                        drop(InUse {
+                            kitchen: self,
+                            baked: Some(poisoned.into_inner()),
+                        });
+                        panic!("a cook panicked at oven {number}");
+                    }
+                };
+                let mut in_use = InUse {
+                    kitchen: self,
+                    baked: Some(baked),
                 };
                 let from = start.elapsed();
                 bake(order);
-                baked.push(order.pizza);
+                in_use
+                    .baked
+                    .as_mut()
+                    .expect("held until dropped")
+                    .push(order.pizza);
                 let to = start.elapsed();
-                drop(baked);
-                *self.released.lock().expect("the counter is never poisoned") += 1;
-                self.oven_freed.notify_all();
+                drop(in_use); // frees the oven and tells the waiting cooks
                 return OvenUse {
                     order,
                     oven: number,
@@ -495,6 +510,30 @@ impl Kitchen {
                     .expect("the counter is never poisoned"),
             );
         }
+    }
+}
+
+/// An oven in use. Dropping it — after baking, or while a panic unwinds
+/// through the cook — unlocks the oven and then wakes the waiting cooks: a
+/// cook who drops the tray must not leave the others waiting for an oven
+/// that is never freed. (They find it poisoned and pass the panic on.)
+struct InUse<'k> {
+    kitchen: &'k Kitchen,
+    baked: Option<MutexGuard<'k, Vec<&'static str>>>,
+}
+
+impl Drop for InUse<'_> {
+    fn drop(&mut self) {
+        // Unlock first, so that a woken cook finds the oven free.
+        drop(self.baked.take());
+        // Nothing panics while this counter is locked: a poisoned lock
+        // still holds a valid count.
+        *self
+            .kitchen
+            .released
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) += 1;
+        self.kitchen.oven_freed.notify_all();
     }
 }
 
@@ -775,6 +814,28 @@ mod tests {
         }
         // A cook waits only while five others bake: at most two of seven.
         assert!(uses.iter().filter(|u| u.waited).count() <= 2);
+    }
+
+    #[test]
+    fn step_16_a_cook_who_panics_does_not_leave_the_others_waiting() {
+        // One oven: while the first cook bakes, the others find it busy and
+        // wait. The first cook then drops the tray. Its oven must still be
+        // "freed", so that the waiting cooks wake up, find the oven poisoned
+        // and pass the panic on, instead of waiting forever.
+        let outcome = deadline(Duration::from_secs(20), || {
+            let first = AtomicUsize::new(0);
+            std::panic::catch_unwind(|| {
+                step_16(&STEP_16_DISHES[..3], 1, |_| {
+                    if first.fetch_add(1, Ordering::SeqCst) == 0 {
+                        // Give the other cooks time to start waiting.
+                        thread::sleep(FAST);
+                        panic!("the cook dropped the tray");
+                    }
+                })
+            })
+            .is_err()
+        });
+        assert!(outcome, "the panic reaches the caller");
     }
 
     #[test]
