@@ -34,6 +34,8 @@ use crossbeam_channel::Receiver;
 use rayon::prelude::*;
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 2.6 — Waiting for tasks to complete («Ожидание завершения задач»)";
+
 const STEP_11_TASKS: [(&str, f64); 7] = [
     ("asdf", 0.7),
     ("ghjk", 1.4),
@@ -124,6 +126,10 @@ fn wait_for<T>(
 
 /// Run one task per input on a pool with one worker per task, wait up to
 /// `timeout`, then wait for the stragglers too.
+///
+/// Step 11's Python uses the default pool size (`min(32, CPUs + 4)`); with
+/// six or more workers (its default on two or more CPUs) the same four
+/// tasks are done at 1.5 s; with five, `wqsx` waits for a worker and is not.
 fn run_and_wait<I, T, F>(inputs: Vec<I>, timeout: Duration, task: F) -> Waited<T>
 where
     I: Send + 'static,
@@ -134,7 +140,7 @@ where
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(total)
         .build()
-        .expect("building the pool");
+        .expect("the pool should build");
     let rx = submit_all(&pool, inputs, task);
     let (done, not_done) = wait_for(&rx, total, timeout);
     let finished_later = rx.iter().collect();
@@ -162,7 +168,7 @@ fn step_12(unit: Duration, timeout: Duration) -> Waited<u64> {
         .zip(STEP_12_NUMBERS)
         .collect();
     run_and_wait(inputs, timeout, move |(time, pair)| {
-        thread::sleep(unit * u32::try_from(time).expect("a small work time"));
+        thread::sleep(unit * u32::try_from(time).expect("a work time should fit in u32"));
         sum_or_product(time, pair)
     })
 }
@@ -177,12 +183,12 @@ fn step_13(numbers: &[u64], tenth: Duration) -> Vec<(u64, u64)> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(numbers.len())
         .build()
-        .expect("building the pool");
+        .expect("the pool should build");
     pool.install(|| {
         numbers
             .par_iter()
             .map(|&n| {
-                thread::sleep(tenth * u32::try_from(n).expect("a small number"));
+                thread::sleep(tenth * u32::try_from(n).expect("the number should fit in u32"));
                 (n, (1..=n).product())
             })
             .collect()
@@ -201,9 +207,9 @@ where
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(inputs.len())
         .build()
-        .expect("building the pool");
+        .expect("the pool should build");
     let rx = submit_all(&pool, inputs, task);
-    let (first, _) = rx.recv().expect("at least one task");
+    let (first, _) = rx.recv().expect("at least one task should send");
     std::iter::once(first)
         .chain(rx.try_iter().map(|(index, _)| index))
         .collect()
@@ -301,6 +307,8 @@ fn show_step_11() {
         .map(|&(name, s)| (name, Duration::from_secs_f64(s)))
         .collect();
     let waited = step_11(&tasks, Duration::from_secs_f64(1.5));
+    // Python's `done` is a set, printed in no particular order; here the
+    // done tasks come in the order they finished.
     for (_, name) in &waited.done {
         println!("{name}");
     }
@@ -347,7 +355,7 @@ fn show_first_exception() {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(2)
         .build()
-        .expect("building the pool");
+        .expect("the pool should build");
     let result = first_exception(&pool, &DIVISORS, divide_after(Duration::from_millis(200)));
     for (index, outcome) in &result.done {
         match outcome {
@@ -361,34 +369,15 @@ fn show_first_exception() {
     );
 }
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.6 — Waiting for tasks to complete («Ожидание завершения задач»)",
-        &[
-            Step::new("step_11", "which tasks are done after 1.5 s", show_step_11),
-            Step::new(
-                "step_12",
-                "which of 20 tasks are done after 2.5 s",
-                show_step_12,
-            ),
-            Step::new(
-                "step_13",
-                "factorials with map, in input order",
-                show_step_13,
-            ),
-            Step::new(
-                "first_completed",
-                "return at the first finished task",
-                show_first_completed,
-            ),
-            Step::new(
-                "first_exception",
-                "stop at the first error, cancel the queued",
-                show_first_exception,
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_11", "which tasks are done after 1.5 s", show_step_11),
+        Step::new("step_12", "which of 20 tasks are done after 2.5 s", show_step_12),
+        Step::new("step_13", "factorials with map, in input order", show_step_13),
+        Step::new("first_completed", "return at the first finished task", show_first_completed),
+        Step::new("first_exception", "stop at the first error, cancel the queued", show_first_exception),
+    ])
 }
 
 #[cfg(test)]
@@ -405,7 +394,7 @@ mod tests {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(3)
                 .build()
-                .expect("building the pool");
+                .expect("the pool should build");
             // "slow" waits at a gate that opens only after `wait_for` has
             // returned; the other two return at once.
             let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
@@ -498,7 +487,7 @@ mod tests {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(2)
                 .build()
-                .expect("building the pool");
+                .expect("the pool should build");
             let (started_tx, started_rx) = crossbeam_channel::bounded::<()>(1);
             let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
             // Task 0 (n = 5) starts, then waits at a gate that opens only
@@ -540,12 +529,15 @@ mod tests {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(1)
                 .build()
-                .expect("building the pool");
+                .expect("the pool should build");
             let ran = Arc::new(std::sync::Mutex::new(Vec::new()));
             let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
             let task = {
                 let ran = Arc::clone(&ran);
                 move |n: u64| {
+                    // `lock().unwrap()` (here and wherever module 2 uses it):
+                    // a lock is poisoned only when another thread panicked
+                    // while holding it, and `unwrap` relays that panic.
                     ran.lock().unwrap().push(n);
                     if n == 0 {
                         return Err("division by zero".to_owned());
@@ -579,7 +571,7 @@ mod tests {
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(2)
                 .build()
-                .expect("building the pool");
+                .expect("the pool should build");
             first_exception(&pool, &DIVISORS, divide_after(ms(1)))
         });
         assert_partition(&result, DIVISORS.len());
