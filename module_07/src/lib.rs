@@ -8,14 +8,20 @@
 //!   time.
 //! * [`UrlArgs`] and [`Targets`]: a step's URLs from its command line
 //!   (`step_runner` makes each step a subcommand), or the demo server's
-//!   files when none are given.
+//!   files when none are given; [`SaveArgs`], lesson 7.2's `--out` and
+//!   `--jobs`.
+//! * [`saving`]: safe file names for lesson 7.2's downloads.
 //!
 //! This is infrastructure; the downloading itself is written out in each
 //! lesson file.
 
+pub mod saving;
+
 use std::collections::HashMap;
+use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -131,8 +137,8 @@ pub struct ServerConfig {
     /// Every response waits this long first: the network latency that makes
     /// concurrent downloads pay off.
     pub delay: Duration,
-    /// How long the `/slow/…` route waits before answering; longer than the
-    /// client's time-out.
+    /// How long the `/slow/…` route waits before answering (longer than the
+    /// client's time-out), and how long `/trickle/…` takes to send a body.
     pub slow: Duration,
 }
 
@@ -160,10 +166,10 @@ struct ServerState {
 /// | route                           | answer                                             |
 /// |---------------------------------|----------------------------------------------------|
 /// | `/files/{size}/{name}`          | 200, `size` bytes of [`demo_content`]              |
-/// | `/attachment/{size}/{suggest}`  | 200, with `Content-Disposition: attachment; filename="{suggest}"` (`filename*=UTF-8''…` if not ASCII) |
 /// | `/status/{code}`                | that status (404, 500, …) and a short text body    |
 /// | `/flaky/{n}/{size}/{name}`      | 500 the first `n` times, then the file             |
 /// | `/slow/{size}/{name}`           | the file, after [`ServerConfig::slow`]             |
+/// | `/trickle/{size}/{name}`        | the headers at once, the body in 100 pieces spread over [`ServerConfig::slow`] |
 /// | `/drop/{size}/{name}`           | announces `size` bytes, sends half, drops the connection |
 pub struct DemoServer {
     addr: SocketAddr,
@@ -250,10 +256,10 @@ impl Drop for DemoServer {
 fn router(state: Arc<ServerState>) -> Router {
     Router::new()
         .route("/files/{size}/{name}", get(file))
-        .route("/attachment/{size}/{suggest}", get(attachment))
         .route("/status/{code}", get(status))
         .route("/flaky/{failures}/{size}/{name}", get(flaky))
         .route("/slow/{size}/{name}", get(slow))
+        .route("/trickle/{size}/{name}", get(trickle))
         .route("/drop/{size}/{name}", get(drop_midway))
         .with_state(state)
 }
@@ -279,31 +285,6 @@ async fn file(
 ) -> Response {
     tokio::time::sleep(state.config.delay).await;
     file_response(&name, size)
-}
-
-async fn attachment(
-    State(state): State<Arc<ServerState>>,
-    Path((size, suggest)): Path<(usize, String)>,
-) -> Response {
-    tokio::time::sleep(state.config.delay).await;
-    let mut response = file_response(&suggest, size);
-    let value = if suggest.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
-        // A quoted string: `\` and `"` are escaped with a backslash.
-        let quoted = suggest.replace('\\', "\\\\").replace('"', "\\\"");
-        format!("attachment; filename=\"{quoted}\"")
-    } else {
-        // A header value is visible ASCII: any other name goes into RFC
-        // 6266's `filename*=UTF-8''…`, percent-encoded.
-        let encoded =
-            percent_encoding::utf8_percent_encode(&suggest, percent_encoding::NON_ALPHANUMERIC);
-        format!("attachment; filename*=UTF-8''{encoded}")
-    };
-    if let Ok(value) = header::HeaderValue::from_str(&value) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, value);
-    }
-    response
 }
 
 async fn status(State(state): State<Arc<ServerState>>, Path(code): Path<u16>) -> Response {
@@ -339,6 +320,37 @@ async fn slow(
 ) -> Response {
     tokio::time::sleep(state.config.slow).await;
     file_response(&name, size)
+}
+
+async fn trickle(
+    State(state): State<Arc<ServerState>>,
+    Path((size, name)): Path<(usize, String)>,
+) -> Response {
+    tokio::time::sleep(state.config.delay).await;
+    if size > MAX_DEMO_SIZE {
+        return (StatusCode::BAD_REQUEST, "size too large\n").into_response();
+    }
+    const PIECES: usize = 100;
+    let pause = state.config.slow / PIECES as u32;
+    let pieces: Vec<Bytes> = demo_content(&name, size)
+        .chunks(size.div_ceil(PIECES).max(1))
+        .map(Bytes::copy_from_slice)
+        .collect();
+    // The first piece goes out with the headers, each further one after a
+    // pause: a download in progress, with part of the file on the client.
+    let body = futures::stream::iter(pieces)
+        .enumerate()
+        .then(move |(i, piece)| async move {
+            if i > 0 {
+                tokio::time::sleep(pause).await;
+            }
+            Ok::<_, io::Error>(piece)
+        });
+    Response::builder()
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_LENGTH, size)
+        .body(Body::from_stream(body))
+        .expect("static headers are valid")
 }
 
 async fn drop_midway(
@@ -383,17 +395,64 @@ pub struct UrlArgs {
     pub urls: Vec<Url>,
 }
 
-/// A URL given on the command line: absolute, `http` or `https`, with a host.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BadUrl(pub String);
+/// Downloads at once unless `--jobs` says otherwise: lesson 7.2's 10 demo
+/// files in 3 rounds.
+pub const DEFAULT_JOBS: usize = 4;
+/// The most `--jobs` accepts: one thread per download.
+pub const MAX_JOBS: usize = 256;
 
-impl std::fmt::Display for BadUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+// The options of lesson 7.2's step `save_files` (a plain comment: clap would take a doc
+// comment for the step's summary in `--help`).
+#[derive(clap::Args, Debug)]
+pub struct SaveArgs {
+    /// Keep the files in DIR (created if needed); without it they go to a
+    /// temporary directory that is removed at the end
+    #[arg(long, value_name = "DIR", value_parser = parse_out)]
+    pub out: Option<PathBuf>,
+    /// How many downloads run at once (1 to 256)
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_JOBS, value_parser = parse_jobs)]
+    pub jobs: usize,
+    #[command(flatten)]
+    pub urls: UrlArgs,
+}
+
+fn parse_out(text: &str) -> Result<PathBuf, String> {
+    if text.is_empty() {
+        Err("--out needs a directory".to_owned())
+    } else {
+        Ok(PathBuf::from(text))
     }
 }
 
-impl std::error::Error for BadUrl {}
+fn parse_jobs(text: &str) -> Result<usize, String> {
+    text.parse()
+        .ok()
+        .filter(|jobs| (1..=MAX_JOBS).contains(jobs))
+        .ok_or_else(|| format!("--jobs needs a number from 1 to {MAX_JOBS}"))
+}
+
+/// The output directory: `out` (created if needed), or a temporary one that
+/// is removed when the returned guard drops.
+pub fn output_dir(
+    out: Option<&std::path::Path>,
+) -> io::Result<(PathBuf, Option<tempfile::TempDir>)> {
+    match out {
+        Some(dir) => {
+            fs::create_dir_all(dir)?;
+            Ok((dir.to_owned(), None))
+        }
+        None => {
+            let temporary = tempfile::tempdir()?;
+            Ok((temporary.path().to_owned(), Some(temporary)))
+        }
+    }
+}
+
+/// A URL given on the command line that is not absolute `http` or `https`
+/// with a host.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BadUrl(pub String);
 
 /// Parses a URL given on the command line: absolute, `http` or `https`, with
 /// a host.
@@ -409,6 +468,15 @@ pub fn parse_url(text: &str) -> Result<Url, BadUrl> {
         return Err(BadUrl(format!("malformed URL `{text}`: no host")));
     }
     Ok(url)
+}
+
+/// A blocking client whose requests fail after `timeout` instead of hanging
+/// on a server that stops answering.
+pub fn blocking_client(timeout: Duration) -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(timeout)
+        .build()
+        .expect("a client with rustls and a time-out builds")
 }
 
 /// An error with its chain of causes, `outer: inner: root`. reqwest's
@@ -462,9 +530,13 @@ impl Targets {
         }
     }
 
-    /// The demo server, when the URLs are the demo's.
-    pub fn server(&self) -> Option<&DemoServer> {
-        self.server.as_ref()
+    /// `url` for printing: only its path when it is on the demo server,
+    /// whose port changes from run to run, so the output stays the same.
+    pub fn short(&self, url: &Url) -> String {
+        match &self.server {
+            Some(server) if url.port() == Some(server.addr().port()) => url.path().to_owned(),
+            _ => url.to_string(),
+        }
     }
 }
 

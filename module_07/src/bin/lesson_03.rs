@@ -27,13 +27,13 @@
 //! `-- retry_with_backoff`: the 404 is now tried three times, adding load for
 //! an answer that cannot change.
 
-use std::any::Any;
-use std::fmt;
 use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_07::{DemoServer, ServerConfig, Targets, Url, UrlArgs, error_chain, map_on_workers};
+use module_07::{
+    DemoServer, ServerConfig, Targets, Url, UrlArgs, blocking_client, error_chain, map_on_workers,
+};
 use reqwest::StatusCode;
 use step_runner::{Outcome, Step, lesson_id};
 
@@ -51,18 +51,24 @@ const RETRY: RetryPolicy = RetryPolicy {
     max_backoff: Duration::from_secs(5),
 };
 
-/// Why one attempt failed, sorted by what the caller can do about it.
-#[derive(Debug)]
+/// Why one attempt failed, sorted by what the caller can do about it. The
+/// cause is the `source()`; [`error_chain`] prints the whole chain.
+#[derive(Debug, thiserror::Error)]
 enum DownloadError {
     /// The server answered with an error status.
+    #[error("the server answered {0}")]
     Status(StatusCode),
     /// No complete answer within the client's time-out.
-    TimedOut(reqwest::Error),
+    #[error("timed out")]
+    TimedOut(#[source] reqwest::Error),
     /// No connection: refused, unreachable, DNS failure.
-    Connect(reqwest::Error),
+    #[error("cannot connect")]
+    Connect(#[source] reqwest::Error),
     /// The connection broke while the body was arriving.
-    Interrupted(reqwest::Error),
+    #[error("connection broke")]
+    Interrupted(#[source] reqwest::Error),
     /// Anything else (a redirect loop, an invalid response…).
+    #[error(transparent)]
     Other(reqwest::Error),
 }
 
@@ -116,20 +122,6 @@ impl DownloadError {
     }
 }
 
-impl fmt::Display for DownloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Status(status) => write!(f, "the server answered {status}"),
-            Self::TimedOut(error) => write!(f, "timed out: {}", error_chain(error)),
-            Self::Connect(error) => write!(f, "cannot connect: {}", error_chain(error)),
-            Self::Interrupted(error) => write!(f, "connection broke: {}", error_chain(error)),
-            Self::Other(error) => write!(f, "{}", error_chain(error)),
-        }
-    }
-}
-
-impl std::error::Error for DownloadError {}
-
 /// One attempt: the whole body, or why not. Reading the body can fail too
 /// (a dropped connection), so its error is classified like the request's.
 fn download(client: &reqwest::blocking::Client, url: &Url) -> Result<Vec<u8>, DownloadError> {
@@ -157,14 +149,6 @@ struct RetryPolicy {
     max_backoff: Duration,
 }
 
-impl RetryPolicy {
-    const NONE: Self = Self {
-        attempts: 1,
-        first_backoff: Duration::ZERO,
-        max_backoff: Duration::ZERO,
-    };
-}
-
 /// What happened to one task.
 #[derive(Debug)]
 struct TaskReport {
@@ -190,28 +174,22 @@ fn download_with_retry(
 ) -> TaskReport {
     let mut retried = Vec::new();
     let mut backoff = policy.first_backoff;
-    loop {
-        let error = match download(client, url) {
-            Ok(body) => {
-                return TaskReport {
-                    url: url.clone(),
-                    retried,
-                    result: Ok(body.len()),
-                };
+    let result = loop {
+        match download(client, url) {
+            Ok(body) => break Ok(body.len()),
+            // `retried.len() + 1` tries so far: is one left?
+            Err(error) if error.is_transient() && retried.len() + 1 < policy.attempts as usize => {
+                retried.push(error);
+                thread::sleep(backoff);
+                backoff = (backoff * 2).min(policy.max_backoff);
             }
-            Err(error) => error,
-        };
-        let tries_left = retried.len() + 1 < policy.attempts as usize;
-        if !(error.is_transient() && tries_left) {
-            return TaskReport {
-                url: url.clone(),
-                retried,
-                result: Err(error),
-            };
+            Err(error) => break Err(error),
         }
-        retried.push(error);
-        thread::sleep(backoff);
-        backoff = (backoff * 2).min(policy.max_backoff);
+    };
+    TaskReport {
+        url: url.clone(),
+        retried,
+        result,
     }
 }
 
@@ -242,7 +220,7 @@ type Joined = Result<Result<u8, DownloadError>, String>;
 
 /// The message inside a panic's payload: `panic!` makes a `&str` or a
 /// `String`; anything else is rare.
-fn panic_message(payload: &(dyn Any + Send)) -> String {
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
         .map(|s| (*s).to_owned())
@@ -279,13 +257,6 @@ fn panicking_task(client: &reqwest::blocking::Client, urls: &[Url]) -> Vec<(Url,
     })
 }
 
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(TIMEOUT)
-        .build()
-        .expect("a client with rustls and a time-out builds")
-}
-
 /// The demo's tasks: two good files, one that fails twice before it works,
 /// and one for each kind of failure.
 fn demo_urls(server: &DemoServer) -> Vec<Url> {
@@ -310,21 +281,9 @@ fn refused_url() -> Url {
     Url::parse("http://127.0.0.1:1/refused.bin").expect("a valid URL")
 }
 
-fn demo_targets(args: &UrlArgs) -> Targets {
-    Targets::new(args, ServerConfig::with_delay(DELAY), demo_urls)
-}
-
-/// A URL without the demo server's changing port, for stable output.
-fn short(url: &Url, targets: &Targets) -> String {
-    match targets.server() {
-        Some(server) if url.port() == Some(server.addr().port()) => url.path().to_owned(),
-        _ => url.to_string(),
-    }
-}
-
 fn print_reports(reports: &[TaskReport], targets: &Targets, elapsed: Duration) -> Outcome {
     for report in reports {
-        let name = short(&report.url, targets);
+        let name = targets.short(&report.url);
         let attempts = report.attempts();
         let tries = if attempts == 1 { "try" } else { "tries" };
         match &report.result {
@@ -335,32 +294,29 @@ fn print_reports(reports: &[TaskReport], targets: &Targets, elapsed: Duration) -
                 } else {
                     "permanent, not retried"
                 };
-                println!("FAILED  {name}: {error} ({permanence}; {attempts} {tries})");
+                println!(
+                    "FAILED  {name}: {} ({permanence}; {attempts} {tries})",
+                    error_chain(error)
+                );
             }
         }
         for (n, error) in report.retried.iter().enumerate() {
             println!("          try {}: {}", n + 1, error.kind());
         }
     }
-    let failed: Vec<&TaskReport> = reports.iter().filter(|r| r.result.is_err()).collect();
-    let kinds: Vec<String> = failed
+    let kinds: Vec<String> = reports
         .iter()
-        .filter_map(|r| r.result.as_ref().err())
-        .map(DownloadError::kind)
+        .filter_map(|r| r.result.as_ref().err().map(DownloadError::kind))
         .collect();
-    println!(
-        "summary: {} succeeded, {} failed{} in {:.2} s",
-        reports.len() - failed.len(),
-        failed.len(),
-        if kinds.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", kinds.join(", "))
-        },
-        elapsed.as_secs_f64()
-    );
+    let (failed, ok) = (kinds.len(), reports.len() - kinds.len());
+    let kinds = match kinds.is_empty() {
+        true => String::new(),
+        false => format!(" ({})", kinds.join(", ")),
+    };
+    let seconds = elapsed.as_secs_f64();
+    println!("summary: {ok} succeeded, {failed} failed{kinds} in {seconds:.2} s");
     // The demo's failures are on purpose; a failed URL of the user's is not.
-    if targets.given && !failed.is_empty() {
+    if targets.given && failed > 0 {
         Outcome::Failed
     } else {
         Outcome::Done
@@ -368,14 +324,20 @@ fn print_reports(reports: &[TaskReport], targets: &Targets, elapsed: Duration) -
 }
 
 fn run_step(args: &UrlArgs, policy: RetryPolicy) -> Outcome {
-    let targets = demo_targets(args);
+    let targets = Targets::new(args, ServerConfig::with_delay(DELAY), demo_urls);
     let started = Instant::now();
-    let reports = run_tasks(&client(), &targets.urls, WORKERS, policy);
+    let reports = run_tasks(&blocking_client(TIMEOUT), &targets.urls, WORKERS, policy);
     print_reports(&reports, &targets, started.elapsed())
 }
 
 fn show_per_task_results(args: UrlArgs) -> Outcome {
-    run_step(&args, RetryPolicy::NONE)
+    run_step(
+        &args,
+        RetryPolicy {
+            attempts: 1,
+            ..RETRY
+        },
+    )
 }
 
 fn show_retry_with_backoff(args: UrlArgs) -> Outcome {
@@ -396,12 +358,12 @@ fn show_panicking_task(args: UrlArgs) -> Outcome {
     // The panicking thread also prints the usual panic message on standard
     // error; the program carries on.
     let mut outcome = Outcome::Done;
-    for (url, joined) in panicking_task(&client(), &targets.urls) {
-        let name = short(&url, &targets);
+    for (url, joined) in panicking_task(&blocking_client(TIMEOUT), &targets.urls) {
+        let name = targets.short(&url);
         match joined {
             Ok(Ok(byte)) => println!("ok        {name}: first byte {byte:#04x}"),
             Ok(Err(error)) => {
-                println!("FAILED    {name}: {error}");
+                println!("FAILED    {name}: {}", error_chain(&error));
                 if targets.given {
                     outcome = Outcome::Failed;
                 }
@@ -457,6 +419,11 @@ mod tests {
             .expect("a client")
     }
 
+    const NO_RETRY: RetryPolicy = RetryPolicy {
+        attempts: 1,
+        ..QUICK_RETRY
+    };
+
     const QUICK_RETRY: RetryPolicy = RetryPolicy {
         attempts: 3,
         first_backoff: Duration::from_millis(10),
@@ -484,7 +451,7 @@ mod tests {
     fn each_failure_is_its_own_tasks_error() {
         course_tests::deadline(Duration::from_secs(30), || {
             let server = server();
-            let reports = run_tasks(&quick_client(), &demo_urls(&server), 8, RetryPolicy::NONE);
+            let reports = run_tasks(&quick_client(), &demo_urls(&server), 8, NO_RETRY);
             assert_eq!(
                 summary(&reports),
                 [
