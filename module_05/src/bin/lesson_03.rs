@@ -26,7 +26,13 @@
 //! fails on its deadline. Why does `wait_while` not rescue the others?
 
 use std::process::ExitCode;
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+// The event's synchronisation comes from std, or from the shuttle model
+// checker when the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::PoisonError;
+#[cfg(not(feature = "model"))]
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
@@ -433,7 +439,10 @@ fn main() -> ExitCode {
     )
 }
 
+// The ordinary tests run on std's types; with the `model` feature the event
+// is built from shuttle's, which work only inside `shuttle::check_*`.
 #[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -617,5 +626,84 @@ mod tests {
                 notify_waiters_lost: true,
             }
         );
+    }
+}
+
+/// Model checks of the event (`cargo test -p module_05 --features model`):
+/// shuttle runs the threads under many random and PCT schedules, with its
+/// own `Mutex` and `Condvar` in place of std's. A waiter that is never
+/// woken leaves every thread blocked, which shuttle reports as a deadlock.
+#[cfg(test)]
+#[cfg(feature = "model")]
+mod model {
+    use super::*;
+    use shuttle::sync::Arc;
+    use shuttle::thread;
+    use std::panic;
+
+    const ITERATIONS: usize = 2_000;
+
+    /// The property: three waiters wait while a setter either sets the event
+    /// (`keep`) or drops its `Setter` unset. Every waiter wakes, and all see
+    /// the same answer: `Ok` after `set`, `Err(Abandoned)` after the drop.
+    fn every_waiter_wakes(set: fn(&Event), keep: bool) {
+        let event = Arc::new(Event::new());
+        let waiters: Vec<_> = (0..3)
+            .map(|_| {
+                let event = Arc::clone(&event);
+                thread::spawn(move || event.wait())
+            })
+            .collect();
+        let setter_event = Arc::clone(&event);
+        thread::spawn(move || {
+            let setter = setter_event.setter();
+            if keep {
+                set(&setter_event);
+                std::mem::forget(setter);
+            } else {
+                drop(setter);
+            }
+        })
+        .join()
+        .expect("the setter does not panic");
+        let expected = if keep { Ok(()) } else { Err(Abandoned) };
+        for waiter in waiters {
+            assert_eq!(waiter.join().expect("a waiter does not panic"), expected);
+        }
+    }
+
+    fn run(set: fn(&Event), keep: bool) {
+        let property = move || every_waiter_wakes(set, keep);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_set_releases_every_waiter() {
+        run(Event::set, true);
+    }
+
+    #[test]
+    fn model_a_dropped_setter_releases_every_waiter_with_an_error() {
+        run(Event::set, false);
+    }
+
+    /// Broken: `set` with `notify_one` instead of `notify_all` (the
+    /// header's "Try").
+    fn set_waking_one(event: &Event) {
+        *event.state() = State::Set;
+        event.changed.notify_one();
+    }
+
+    #[test]
+    fn model_catches_a_set_that_wakes_one_waiter() {
+        let failure = panic::catch_unwind(|| run(set_waking_one, true))
+            .expect_err("the checker must catch the lost wake-up");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(message.contains("deadlock"), "{message}");
     }
 }

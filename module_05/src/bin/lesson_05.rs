@@ -24,7 +24,13 @@
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+// The semaphore's synchronisation comes from std, or from the shuttle model
+// checker when the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, PoisonError};
+#[cfg(not(feature = "model"))]
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -380,7 +386,10 @@ fn main() -> ExitCode {
     )
 }
 
+// The ordinary tests run on std's types; with the `model` feature the
+// semaphore is built from shuttle's, which work only inside `shuttle::check_*`.
 #[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use std::collections::BTreeSet;
 
@@ -514,5 +523,84 @@ mod tests {
     #[test]
     fn permits_cannot_raise_the_count() {
         assert_eq!(bounded_check(), (3, 4));
+    }
+}
+
+/// Model checks of the semaphore (`cargo test -p module_05 --features model`):
+/// shuttle runs the threads under many random and PCT schedules, with its
+/// own `Mutex` and `Condvar` in place of std's.
+#[cfg(test)]
+#[cfg(feature = "model")]
+mod model {
+    use super::*;
+    use shuttle::sync::atomic::{AtomicUsize, Ordering};
+    use shuttle::thread;
+    use std::panic;
+
+    const ITERATIONS: usize = 2_000;
+    const PERMITS: usize = 2;
+
+    /// The property: three threads take a permit of a 2-permit semaphore
+    /// (twice each) through `acquire`, and the bounded form's promise holds:
+    /// at most 2 permits are held at any moment, nobody waits forever, and
+    /// all 2 are available again at the end.
+    fn at_most_n_permits_held(acquire: for<'a> fn(&'a Semaphore) -> Permit<'a>) {
+        let semaphore = Arc::new(Semaphore::new(PERMITS));
+        let held = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let (semaphore, held) = (Arc::clone(&semaphore), Arc::clone(&held));
+                thread::spawn(move || {
+                    for _ in 0..2 {
+                        let permit = acquire(&semaphore);
+                        let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                        assert!(now <= PERMITS, "{now} permits held, at most {PERMITS}");
+                        held.fetch_sub(1, Ordering::SeqCst);
+                        drop(permit);
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("a thread does not panic");
+        }
+        assert_eq!(semaphore.available(), PERMITS, "every permit came back");
+    }
+
+    fn run(acquire: for<'a> fn(&'a Semaphore) -> Permit<'a>) {
+        let property = move || at_most_n_permits_held(acquire);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_at_most_n_permits_are_held_and_all_come_back() {
+        run(Semaphore::acquire);
+    }
+
+    /// Broken: check and take under two separate locks. Two threads can
+    /// both see the last permit free and both take it.
+    fn acquire_check_then_take(semaphore: &Semaphore) -> Permit<'_> {
+        drop(
+            semaphore
+                .released
+                .wait_while(semaphore.count(), |n| *n == 0)
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let mut available = semaphore.count();
+        *available = available.saturating_sub(1);
+        Permit { semaphore }
+    }
+
+    #[test]
+    fn model_catches_a_check_then_take_semaphore() {
+        let failure = panic::catch_unwind(|| run(acquire_check_then_take))
+            .expect_err("the checker must catch the over-admission");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(message.contains("permits"), "{message}");
     }
 }

@@ -26,7 +26,14 @@
 //! deadline, and how long would its parties have waited?
 
 use std::process::ExitCode;
-use std::sync::{Barrier, Condvar, Mutex, MutexGuard, PoisonError};
+// The time-out barrier's synchronisation comes from std, or from the shuttle
+// model checker when the `model` feature is on (see `mod model` at the
+// bottom). std's `Barrier` is the one demonstrated, not modelled.
+#[cfg(feature = "model")]
+use shuttle::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Barrier, PoisonError};
+#[cfg(not(feature = "model"))]
+use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -446,7 +453,10 @@ fn main() -> ExitCode {
     )
 }
 
+// The ordinary tests run on std's types; with the `model` feature the
+// barrier is built from shuttle's, which work only inside `shuttle::check_*`.
 #[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -589,5 +599,107 @@ mod tests {
             (Ok(true), Ok(false)) | (Ok(false), Ok(true))
         ));
         assert_eq!(second, Err(BarrierError::Broken));
+    }
+}
+
+/// Model checks of the time-out barrier (`cargo test -p module_05 --features
+/// model`): shuttle runs the parties under many random and PCT schedules,
+/// with its own `Mutex` and `Condvar` in place of std's. Its `Condvar` never
+/// times out, so a party left waiting blocks for good, which shuttle reports
+/// as a deadlock.
+#[cfg(test)]
+#[cfg(feature = "model")]
+mod model {
+    use super::*;
+    use shuttle::sync::Arc;
+    use shuttle::thread;
+    use std::panic;
+
+    const ITERATIONS: usize = 2_000;
+    const PATIENCE: Duration = Duration::from_secs(3600);
+
+    /// The property, part 1: three parties pass two rounds; each round has
+    /// exactly one leader, and nobody sees an error.
+    fn every_round_opens_with_one_leader() {
+        let barrier = Arc::new(TimeoutBarrier::new(3));
+        let parties: Vec<_> = (0..3)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    let party = barrier.party();
+                    [(); 2].map(|()| party.wait_timeout(PATIENCE))
+                })
+            })
+            .collect();
+        let answers: Vec<_> = parties
+            .into_iter()
+            .map(|p| p.join().expect("a party does not panic"))
+            .collect();
+        for round in 0..2 {
+            let leaders = answers.iter().filter(|a| a[round] == Ok(true)).count();
+            assert_eq!(leaders, 1, "round {round}: {answers:?}");
+            assert!(answers.iter().all(|a| a[round].is_ok()), "{answers:?}");
+        }
+    }
+
+    /// The property, part 2: two parties wait while the third leaves without
+    /// arriving (`leave` gets rid of its handle). The barrier breaks and
+    /// releases both with `Broken`; nobody waits forever.
+    fn a_party_that_leaves_releases_everyone(leave: fn(Party<'_>)) {
+        let barrier = Arc::new(TimeoutBarrier::new(3));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || barrier.party().wait_timeout(PATIENCE))
+            })
+            .collect();
+        let leaving = Arc::clone(&barrier);
+        thread::spawn(move || leave(leaving.party()))
+            .join()
+            .expect("the leaving party does not panic");
+        for waiter in waiters {
+            let answer = waiter.join().expect("a waiter does not panic");
+            assert_eq!(answer, Err(BarrierError::Broken));
+        }
+    }
+
+    fn check(property: impl Fn() + Send + Sync + Clone + 'static) {
+        shuttle::check_random(property.clone(), ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_every_round_opens_with_one_leader() {
+        check(every_round_opens_with_one_leader);
+    }
+
+    #[test]
+    fn model_a_party_that_leaves_breaks_the_barrier_for_everyone() {
+        check(|| a_party_that_leaves_releases_everyone(leave));
+    }
+
+    /// The party leaves as any owner goes: its handle is dropped.
+    fn leave(party: Party<'_>) {
+        drop(party);
+    }
+
+    /// Broken: the party vanishes without its handle's `Drop`, as a Python
+    /// thread that dies without calling `abort()`.
+    fn vanish(party: Party<'_>) {
+        std::mem::forget(party);
+    }
+
+    #[test]
+    fn model_catches_a_party_that_vanishes_without_breaking_the_barrier() {
+        let failure = panic::catch_unwind(|| {
+            check(|| a_party_that_leaves_releases_everyone(vanish));
+        })
+        .expect_err("the checker must catch the waiters left waiting");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(message.contains("deadlock"), "{message}");
     }
 }
