@@ -27,6 +27,11 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};
+// The stripes' locks come from std, or from the shuttle model checker when
+// the `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::{Mutex, MutexGuard};
+#[cfg(not(feature = "model"))]
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -373,7 +378,10 @@ fn main() -> std::process::ExitCode {
     )
 }
 
+// The ordinary tests run on std's types; with the `model` feature the
+// stripes' locks are shuttle's, which work only inside `shuttle::check_*`.
 #[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
 
@@ -423,5 +431,101 @@ mod tests {
         assert!(map.transfer(&1, &2, 5));
         assert!(!map.transfer(&1, &2, 1), "balance is 0 now");
         assert_eq!(map.snapshot(), HashMap::from([(1, 0), (2, 5)]));
+    }
+}
+
+/// Model checks of the striped map (`cargo test -p module_06 --features
+/// model`): shuttle runs the threads under many random and PCT schedules,
+/// with its own `Mutex` in place of std's. Two threads that each hold one
+/// stripe and wait for the other block for good, which shuttle reports as a
+/// deadlock.
+#[cfg(test)]
+#[cfg(feature = "model")]
+mod model {
+    use super::*;
+    use shuttle::sync::Arc;
+    use shuttle::thread;
+    use std::panic;
+
+    const ITERATIONS: usize = 2_000;
+
+    type Transfer = fn(&StripedMap<u64, u64>, &u64, &u64, u64) -> bool;
+
+    /// The property: two accounts in different stripes; one thread moves
+    /// money from the first to the second while another moves it back, and
+    /// the main thread takes a snapshot. No schedule deadlocks, the snapshot
+    /// and the final map both hold the starting total.
+    fn transfers_keep_the_total_and_never_deadlock(transfer: Transfer) {
+        let map = Arc::new(StripedMap::new(2));
+        let (a, b) = two_keys_in_different_stripes(&map);
+        for account in [a, b] {
+            map.update(account, |balance: &mut u64| *balance = START_BALANCE);
+        }
+        let movers: Vec<_> = [(a, b), (b, a)]
+            .into_iter()
+            .map(|(from, to)| {
+                let map = Arc::clone(&map);
+                thread::spawn(move || transfer(&map, &from, &to, 10))
+            })
+            .collect();
+        let seen: u64 = map.snapshot().values().sum();
+        for mover in movers {
+            assert!(mover.join().expect("a mover does not panic"));
+        }
+        assert_eq!(
+            seen,
+            2 * START_BALANCE,
+            "a snapshot saw a half-done transfer"
+        );
+        assert_eq!(map.snapshot().values().sum::<u64>(), 2 * START_BALANCE);
+    }
+
+    fn two_keys_in_different_stripes(map: &StripedMap<u64, u64>) -> (u64, u64) {
+        let a = 0;
+        let b = (1..)
+            .find(|k| map.stripe_of(k) != map.stripe_of(&a))
+            .expect("some key hashes to the other stripe");
+        (a, b)
+    }
+
+    fn run(transfer: Transfer) {
+        let property = move || transfers_keep_the_total_and_never_deadlock(transfer);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    #[test]
+    fn model_transfers_in_stripe_order_never_deadlock_and_keep_the_total() {
+        run(StripedMap::transfer);
+    }
+
+    /// Broken: the source's stripe first, whatever its number. Two
+    /// transfers in opposite directions each hold one stripe and wait for
+    /// the other.
+    fn transfer_source_first(
+        map: &StripedMap<u64, u64>,
+        from: &u64,
+        to: &u64,
+        amount: u64,
+    ) -> bool {
+        let mut source = map.lock(map.stripe_of(from));
+        let mut target = map.lock(map.stripe_of(to));
+        if !take(&mut source, from, amount) {
+            return false;
+        }
+        give(&mut target, to, amount);
+        true
+    }
+
+    #[test]
+    fn model_catches_transfers_that_lock_the_source_first() {
+        let failure = panic::catch_unwind(|| run(transfer_source_first))
+            .expect_err("the checker must find the deadlock");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(message.contains("deadlock"), "{message}");
     }
 }

@@ -25,6 +25,11 @@
 //! still refuses any access that skips the right lock.
 
 use std::collections::HashMap;
+// The locks come from std, or from the shuttle model checker when the
+// `model` feature is on (see `mod model` at the bottom).
+#[cfg(feature = "model")]
+use shuttle::sync::Mutex;
+#[cfg(not(feature = "model"))]
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -333,7 +338,10 @@ fn main() -> std::process::ExitCode {
     )
 }
 
+// The ordinary tests run on std's types; with the `model` feature the locks
+// are shuttle's, which work only inside `shuttle::check_*`.
 #[cfg(test)]
+#[cfg(not(feature = "model"))]
 mod tests {
     use super::*;
 
@@ -373,5 +381,98 @@ mod tests {
         assert_eq!(&h.buckets[..4], &[1, 1, 2, 1]);
         assert_eq!(h.buckets[15], 1);
         assert_eq!((h.samples, h.total_micros), (6, 1_000_010));
+    }
+}
+
+/// Model checks of the split locks (`cargo test -p module_06 --features
+/// model`): shuttle runs the threads under many random and PCT schedules,
+/// with its own `Mutex` in place of std's. Two threads that each hold one
+/// lock and wait for the other block for good, which shuttle reports as a
+/// deadlock.
+#[cfg(test)]
+#[cfg(feature = "model")]
+mod model {
+    use super::*;
+    use shuttle::sync::Arc;
+    use shuttle::thread;
+    use std::panic;
+
+    const ITERATIONS: usize = 2_000;
+
+    /// The property: two recorders record whole requests (both locks,
+    /// `views` first) while a reporter takes two snapshots through
+    /// `snapshot`. No schedule deadlocks, and every snapshot shows as many
+    /// page views as latency samples.
+    fn snapshots_are_whole_and_nothing_deadlocks(snapshot: fn(&SplitStats) -> Stats) {
+        let stats = Arc::new(SplitStats::default());
+        let recorders: Vec<_> = (0..2u64)
+            .map(|t| {
+                let stats = Arc::clone(&stats);
+                thread::spawn(move || stats.record_request(page_of(t), micros_of(t)))
+            })
+            .collect();
+        for _ in 0..2 {
+            let snap = snapshot(&stats);
+            assert_eq!(
+                snap.views.values().sum::<u64>(),
+                snap.latency.samples,
+                "a torn snapshot"
+            );
+        }
+        for recorder in recorders {
+            recorder.join().expect("a recorder does not panic");
+        }
+    }
+
+    fn run(snapshot: fn(&SplitStats) -> Stats) {
+        let property = move || snapshots_are_whole_and_nothing_deadlocks(snapshot);
+        shuttle::check_random(property, ITERATIONS);
+        shuttle::check_pct(property, ITERATIONS, 3);
+    }
+
+    fn message(failure: &(dyn std::any::Any + Send)) -> &str {
+        failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("")
+    }
+
+    #[test]
+    fn model_split_locks_in_one_order_never_deadlock_or_tear() {
+        run(SplitStats::snapshot);
+    }
+
+    /// Broken: the lock order reversed (`latency`, then `views`), the
+    /// mistake `snapshot`'s doc comment warns about.
+    fn snapshot_in_reverse_order(stats: &SplitStats) -> Stats {
+        let latency = stats.latency.lock().unwrap();
+        let views = stats.views.lock().unwrap();
+        Stats {
+            views: views.clone(),
+            latency: latency.clone(),
+        }
+    }
+
+    #[test]
+    fn model_catches_the_reversed_lock_order() {
+        let failure = panic::catch_unwind(|| run(snapshot_in_reverse_order))
+            .expect_err("the checker must find the deadlock");
+        assert!(
+            message(&*failure).contains("deadlock"),
+            "{}",
+            message(&*failure)
+        );
+    }
+
+    #[test]
+    fn model_catches_the_one_lock_at_a_time_snapshot() {
+        let failure = panic::catch_unwind(|| run(SplitStats::snapshot_one_lock_at_a_time))
+            .expect_err("the checker must find a torn snapshot");
+        assert!(
+            message(&*failure).contains("torn"),
+            "{}",
+            message(&*failure)
+        );
     }
 }
