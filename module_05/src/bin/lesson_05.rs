@@ -21,6 +21,11 @@
 //! Run all steps: `cargo run -p module_05 --bin lesson_05`
 //! Run one step:  `cargo run -p module_05 --bin lesson_05 -- parking`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `Semaphore::acquire`, drop the guard after `wait_while` and lock
+//! again to take the permit (`acquire_check_then_take` in `mod model`), then
+//! run `cargo test -p module_05 --features model --bin lesson_05`: the model
+//! checker finds the schedule where two threads take the last permit.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -24,6 +24,11 @@
 //! Production code can use a crate that does this already, e.g. `dashmap`
 //! (a sharded `RwLock<HashMap>`); it is written out here because the striping
 //! is the lesson.
+//!
+//! Try: in `StripedMap::transfer`, lock `from`'s stripe first instead of the
+//! lower-numbered one, and run `cargo test -p module_06 --features model
+//! --bin lesson_02`: shuttle reports a deadlock and the schedule that leads
+//! to it. Why do the ordinary tests almost never see it?
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, RandomState};

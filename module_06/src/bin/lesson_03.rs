@@ -23,6 +23,11 @@
 //! In Python a lock and the field it guards are only linked by convention;
 //! here the field lives *inside* its `Mutex`, so after the split the compiler
 //! still refuses any access that skips the right lock.
+//!
+//! Try: swap the two `lock()` lines in `SplitStats::snapshot` and run
+//! `cargo test -p module_06 --features model --bin lesson_03`: shuttle
+//! finds the deadlock with `record_request`. The compiler cannot: lock
+//! order is a rule the code must keep by itself.
 
 use std::collections::HashMap;
 // The locks come from std, or from the shuttle model checker when the
