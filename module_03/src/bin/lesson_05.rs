@@ -22,7 +22,7 @@
 //! and `as completed` now report the submission order?
 
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ use futures::executor::{ThreadPool, block_on};
 use futures::future::{Either, FutureExt, join_all, select};
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::task::SpawnExt;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// One product of the shop: name, price, units in stock.
 #[derive(Debug, Clone, Copy)]
@@ -79,16 +79,15 @@ const PRODUCTS: [Product; 30] = [
     product("Laptop Dell Inspire", 48000, 7),
 ];
 
-/// The search of step 09: a line about the product with this id.
-fn search_product(products: &[Product], id: usize) -> String {
+/// The search of step 09: announces the product, then reports what it
+/// found, each line the moment it happens (course: `search_product`).
+fn search_product(products: &[Product], id: usize, sink: &Sink) {
     let product = products[id - 1];
+    sink.note(format!("searching for product: {}", product.name));
     if product.stock == 0 {
-        format!(
-            "product id {id} ({}) not found or out of stock",
-            product.name
-        )
+        sink.note(format!("product id {id} not found or out of stock"));
     } else {
-        format!("product id {id}: {product:?}")
+        sink.note(format!("product id {id}: {product:?}"));
     }
 }
 
@@ -96,45 +95,41 @@ fn total_stock_cost(products: &[Product]) -> u64 {
     products.iter().map(|p| p.price * p.stock).sum()
 }
 
-/// What step 09 produced.
-#[derive(Debug)]
-struct Step09 {
-    /// Each search's line, by product id.
-    searches: Vec<String>,
-    /// The lines of the done callbacks, in the order they ran.
-    callbacks: Vec<String>,
-    total_cost: u64,
-}
-
 /// Step 09 — search every product on a pool; a done callback reports each
-/// search's status; then compute the value of the stock.
+/// search's status as it finishes; then compute the value of the stock.
 ///
 /// The callback is attached with `inspect`, so it runs on the worker right
 /// after the search returns: by then the search is done, which is why
 /// Python's `future.done()` inside a done callback is always `True`.
-fn step_09(products: &'static [Product]) -> Step09 {
-    let pool = ThreadPool::new().expect("creating the thread pool");
-    let callbacks = Arc::new(Mutex::new(Vec::new()));
+/// Python attaches each callback after submitting; a search that already
+/// finished then runs its callback at once on the main thread. Either way
+/// a search's callback line comes after that search's lines, and the lines
+/// of different searches interleave.
+fn step_09(products: &'static [Product], workers: usize, sink: &Arc<Sink>) -> u64 {
+    let pool = ThreadPool::builder()
+        .pool_size(workers)
+        .create()
+        .expect("creating the thread pool");
     let handles: Vec<_> = (1..=products.len())
         .map(|id| {
-            let callbacks = Arc::clone(&callbacks);
-            let search = async move { search_product(products, id) }.inspect(move |_| {
-                let line = format!("search for id {id} finished, done: true");
-                callbacks.lock().expect("callbacks lock").push(line);
-            });
+            let (search_sink, callback_sink) = (Arc::clone(sink), Arc::clone(sink));
+            let search = async move { search_product(products, id, &search_sink) }
+                .inspect(move |()| callback_sink.note("search finished, done: true"));
             pool.spawn_with_handle(search)
                 .expect("the pool accepts tasks")
         })
         .collect();
-    let searches = block_on(join_all(handles));
-    // Every handle has delivered, and each callback ran before its task
-    // delivered, so the list is complete.
-    let callbacks = callbacks.lock().expect("callbacks lock").clone();
-    Step09 {
-        searches,
-        callbacks,
-        total_cost: total_stock_cost(products),
-    }
+    // Python's `with` block waits for every task before the total is printed.
+    block_on(join_all(handles));
+    total_stock_cost(products)
+}
+
+fn show_step_09() {
+    let sink = Arc::new(Sink::stdout());
+    // Python's default `max_workers`: min(32, CPUs + 4).
+    let cpus = thread::available_parallelism().map_or(1, usize::from);
+    let total = step_09(&PRODUCTS, (cpus + 4).min(32), &sink);
+    println!("total value of the stock: {total}");
 }
 
 /// What the status checks saw.
@@ -245,16 +240,7 @@ fn main() -> ExitCode {
             Step::new(
                 "step_09",
                 "search 30 products, report each status, value the stock",
-                || {
-                    let result = step_09(&PRODUCTS);
-                    for line in &result.searches {
-                        println!("{line}");
-                    }
-                    for line in &result.callbacks {
-                        println!("{line}");
-                    }
-                    println!("total value of the stock: {}", result.total_cost);
-                },
+                show_step_09,
             ),
             Step::new(
                 "status_checks",
@@ -270,34 +256,61 @@ mod tests {
     use super::*;
     use course_tests::deadline;
 
-    #[test]
-    fn step_09_searches_every_product_once() {
-        let result = deadline(Duration::from_secs(20), || step_09(&PRODUCTS));
-        assert_eq!(result.searches.len(), 30);
-        let out_of_stock: Vec<usize> = result
-            .searches
-            .iter()
-            .enumerate()
-            .filter(|(_, line)| line.ends_with("out of stock"))
-            .map(|(i, _)| i + 1)
-            .collect();
-        assert_eq!(out_of_stock, [3, 8, 14, 18, 20, 23, 28]);
-        assert!(
-            result.searches[0].starts_with("product id 1: Product { name: \"Computer ProMax\"")
-        );
-        assert_eq!(result.total_cost, 3_193_600);
+    /// Runs step 09 into a collecting sink.
+    fn step_09_lines() -> (Vec<String>, u64) {
+        let sink = Arc::new(Sink::collect());
+        let total = deadline(Duration::from_secs(20), {
+            let sink = Arc::clone(&sink);
+            move || step_09(&PRODUCTS, 2, &sink)
+        });
+        (sink.lines(), total)
     }
 
     #[test]
-    fn step_09_runs_one_callback_per_search() {
-        let result = deadline(Duration::from_secs(20), || step_09(&PRODUCTS));
-        let mut callbacks = result.callbacks.clone();
-        callbacks.sort_unstable();
-        let mut expected: Vec<String> = (1..=30)
-            .map(|id| format!("search for id {id} finished, done: true"))
+    fn step_09_searches_every_product_once() {
+        let (lines, total) = step_09_lines();
+        assert_eq!(lines.len(), 90, "three lines per product: {lines:?}");
+        let mut out_of_stock: Vec<usize> = (1..=30)
+            .filter(|id| lines.contains(&format!("product id {id} not found or out of stock")))
             .collect();
-        expected.sort_unstable();
-        assert_eq!(callbacks, expected);
+        out_of_stock.sort_unstable();
+        assert_eq!(out_of_stock, [3, 8, 14, 18, 20, 23, 28]);
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("product id 1: Product { name: \"Computer ProMax\""))
+        );
+        for product in &PRODUCTS {
+            let announced = format!("searching for product: {}", product.name);
+            assert_eq!(lines.iter().filter(|l| **l == announced).count(), 1);
+        }
+        assert_eq!(total, 3_193_600);
+    }
+
+    #[test]
+    fn step_09_reports_each_callback_as_its_search_finishes() {
+        // Each search prints two lines and then its callback one, so at
+        // any point the callbacks seen so far never outnumber the searches
+        // whose result line has been seen. Live, not after all searches:
+        // with 2 workers for 30 searches, a worker runs its first callback
+        // before it takes another search, so the first callback line comes
+        // before the last search is announced.
+        let (lines, _) = step_09_lines();
+        let first_callback = lines
+            .iter()
+            .position(|l| l == "search finished, done: true");
+        let last_search = lines.iter().rposition(|l| l.starts_with("searching for"));
+        assert!(first_callback < last_search, "{lines:?}");
+        let (mut results, mut callbacks) = (0, 0);
+        for line in &lines {
+            if line.starts_with("product id ") {
+                results += 1;
+            } else if line == "search finished, done: true" {
+                callbacks += 1;
+                assert!(callbacks <= results, "{lines:?}");
+            }
+        }
+        assert_eq!((results, callbacks), (30, 30));
     }
 
     #[test]
