@@ -12,19 +12,29 @@
 //! | `thread_name_prefix="environment"`                 | `.thread_name(\|i\| format!("environment_{i}"))`             |
 //! | `local = threading.local(); local.counter = 0`     | `thread_local! { static COUNTER: Cell<u32> = … }`           |
 //! | `next(generator)` from every initializer           | `start_handler` gets the worker's index: `ids[index]`       |
-//! | a global list/dict every thread appends to         | a channel: workers send, `main` collects                    |
+//! | a global list every thread appends to, printed at the end | a `Sink`: each line printed as it happens       |
+//! | a global dict every thread updates                 | a channel: each exit handler sends its count, `main` collects |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_07`
 //! Run one step:  `cargo run -p module_02 --bin lesson_07 -- step_11`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try:
+//! - In `step_11`, change `scope_fifo`/`spawn_fifo` to `scope`/`spawn` and run
+//!   `-- step_11`: `CosmicSage99` now runs in the first second.
+//! - In `step_13`, make the pool 1 thread: one line, `environment_0 - numbers
+//!   processed: 62`, after about six seconds.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+const TITLE: &str = "Lesson 2.7 — Initializing worker threads («Инициализация рабочих потоков»)";
 
 const STEP_11_TASK_IDS: [&str; 10] = [
     "StarExplorer42",
@@ -58,37 +68,43 @@ fn current_name() -> String {
     thread::current().name().unwrap_or("unnamed").to_owned()
 }
 
-/// Step 11 — three workers, each announcing itself from the initializer;
-/// ten one-second tasks, each reporting which worker ran it. Returns the
-/// reports in the order they arrived.
-fn step_11(task_ids: &[&'static str], delay: Duration) -> Vec<String> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let init_tx = tx.clone();
+/// Step 11 — `workers` workers (three in the course), each announcing itself
+/// from the initializer; ten one-second tasks, each reporting which worker
+/// ran it, the moment it is done.
+///
+/// The tasks start in the order they were submitted (`scope_fifo`), as from
+/// Python's queue: three waves of three, and `CosmicSage99`, submitted last,
+/// alone in the fourth. Plain `scope`/`spawn` would start it in the first
+/// wave (lesson 2.1 shows why).
+fn step_11(sink: &Arc<Sink>, workers: usize, task_ids: &[&str], delay: Duration) {
+    // The start handler outlives this call (rayon keeps it in the pool), so
+    // it gets its own handle to the sink.
+    let init_sink = Arc::clone(sink);
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(3)
+        .num_threads(workers)
         .thread_name(|i| format!("worker_{i}"))
-        .start_handler(move |_| {
-            init_tx
-                .send(format!("initializing thread {}", current_name()))
-                .expect("main keeps the receiver");
-        })
+        .start_handler(move |_| init_sink.note(format!("initializing thread {}", current_name())))
         .build()
-        .expect("building a 3-thread pool");
-    pool.scope(|s| {
-        for &task_id in task_ids {
-            let tx = tx.clone();
-            s.spawn(move |_| {
+        .expect("the pool should build");
+    pool.scope_fifo(|s| {
+        for task_id in task_ids {
+            s.spawn_fifo(move |_| {
+                // Read the name first, as the Python task does.
+                let name = current_name();
                 thread::sleep(delay);
-                let line = format!("thread {} runs task {task_id}", current_name());
-                tx.send(line).expect("main keeps the receiver");
+                sink.note(format!("thread {name} runs task {task_id}"));
             });
         }
     });
-    drop(tx);
-    // The start handler owns a sender too. Dropping the pool lets its workers
-    // exit, after which rayon drops the handler, and `rx.iter()` ends.
-    drop(pool);
-    rx.iter().collect()
+}
+
+fn show_step_11() {
+    step_11(
+        &Arc::new(Sink::stdout()),
+        3,
+        &STEP_11_TASK_IDS,
+        Duration::from_secs(1),
+    );
 }
 
 thread_local! {
@@ -98,54 +114,43 @@ thread_local! {
     static PROCESSED: Cell<u32> = const { Cell::new(0) };
 }
 
-/// What happened in step 12, as it happened.
-#[derive(Debug, PartialEq, Eq)]
-enum Event {
-    Initialized(&'static str),
-    Started { task: u32, worker: &'static str },
-    Finished { task: u32, worker: &'static str },
-}
-
 /// Step 12 — ten workers each take the next id from a list in their
 /// initializer and keep it in thread-local storage; ten short tasks report
-/// their start and end.
+/// their start and end as they happen.
 ///
 /// Python pulls the ids from one generator shared by all initializers;
 /// calling `next` on a generator from two threads at once can raise
 /// "generator already executing". Rayon hands each worker its index, so no
-/// shared iterator is needed.
-fn step_12(delay: Duration) -> Vec<Event> {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let init_tx = tx.clone();
+/// shared iterator is needed. Python starts a worker per submitted task, so
+/// its lines pair up ("initializing", then that worker's task); rayon starts
+/// all ten up front, and they race.
+fn step_12(sink: &Arc<Sink>, delay: Duration) {
+    let init_sink = Arc::clone(sink);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(10)
         .start_handler(move |index| {
             let id = STEP_12_WORKER_IDS[index];
             WORKER_ID.set(id);
-            init_tx
-                .send(Event::Initialized(id))
-                .expect("main keeps the receiver");
+            init_sink.note(format!("initializing worker {id}"));
         })
         .build()
-        .expect("building a 10-thread pool");
+        .expect("a 10-thread pool should build");
     // Python's `with t.Lock():` makes a brand-new lock on every call, so it
-    // protects nothing. Whole lines through a channel need no lock at all.
-    pool.scope(|s| {
+    // protects nothing. The sink prints whole lines, one at a time.
+    pool.scope_fifo(|s| {
         for task in 0..10 {
-            let tx = tx.clone();
-            s.spawn(move |_| {
+            s.spawn_fifo(move |_| {
                 let worker = WORKER_ID.get();
-                tx.send(Event::Started { task, worker })
-                    .expect("receiver kept");
+                sink.note(format!("task {task} started on {worker}"));
                 thread::sleep(delay);
-                tx.send(Event::Finished { task, worker })
-                    .expect("receiver kept");
+                sink.note(format!("task {task} finished on {worker}"));
             });
         }
     });
-    drop(tx);
-    drop(pool);
-    rx.iter().collect()
+}
+
+fn show_step_12() {
+    step_12(&Arc::new(Sink::stdout()), Duration::from_millis(100));
 }
 
 /// Step 13 — ten workers named `environment_N` process the even numbers
@@ -164,13 +169,13 @@ fn step_13(numbers: &[u32], delay: Duration) -> BTreeMap<String, u32> {
         .start_handler(|_| PROCESSED.set(0))
         .exit_handler(move |_| {
             tx.send((current_name(), PROCESSED.get()))
-                .expect("main keeps the receiver");
+                .expect("main should keep the receiver");
         })
         .build()
-        .expect("building a 10-thread pool");
-    pool.scope(|s| {
+        .expect("a 10-thread pool should build");
+    pool.scope_fifo(|s| {
         for _ in numbers.iter().filter(|&&n| n % 2 == 0) {
-            s.spawn(move |_| {
+            s.spawn_fifo(move |_| {
                 thread::sleep(delay);
                 PROCESSED.set(PROCESSED.get() + 1);
             });
@@ -181,48 +186,19 @@ fn step_13(numbers: &[u32], delay: Duration) -> BTreeMap<String, u32> {
     rx.iter().filter(|&(_, count)| count > 0).collect()
 }
 
+fn show_step_13() {
+    for (name, count) in step_13(&STEP_13_NUMBERS, Duration::from_millis(100)) {
+        println!("{name} - numbers processed: {count}");
+    }
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.7 — Initializing worker threads («Инициализация рабочих потоков»)",
-        &[
-            Step::new(
-                "step_11",
-                "an initializer on three workers, ten tasks",
-                || {
-                    for line in step_11(&STEP_11_TASK_IDS, Duration::from_secs(1)) {
-                        println!("{line}");
-                    }
-                },
-            ),
-            Step::new(
-                "step_12",
-                "worker ids from the initializer, in thread-local storage",
-                || {
-                    for event in step_12(Duration::from_millis(100)) {
-                        match event {
-                            Event::Initialized(id) => println!("initializing worker {id}"),
-                            Event::Started { task, worker } => {
-                                println!("task {task} started on {worker}")
-                            }
-                            Event::Finished { task, worker } => {
-                                println!("task {task} finished on {worker}")
-                            }
-                        }
-                    }
-                },
-            ),
-            Step::new(
-                "step_13",
-                "thread-local counters reported per worker",
-                || {
-                    for (name, count) in step_13(&STEP_13_NUMBERS, Duration::from_millis(100)) {
-                        println!("{name} - numbers processed: {count}");
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_11", "an initializer on three workers, ten tasks", show_step_11),
+        Step::new("step_12", "worker ids from the initializer, in thread-local storage", show_step_12),
+        Step::new("step_13", "thread-local counters reported per worker", show_step_13),
+    ])
 }
 
 #[cfg(test)]
@@ -231,9 +207,12 @@ mod tests {
 
     #[test]
     fn step_11_initializes_three_workers_and_runs_every_task_once() {
-        let lines = course_tests::deadline(Duration::from_secs(20), || {
-            step_11(&STEP_11_TASK_IDS, Duration::from_millis(10))
+        let sink = Arc::new(Sink::collect());
+        let shared = Arc::clone(&sink);
+        course_tests::deadline(Duration::from_secs(20), move || {
+            step_11(&shared, 3, &STEP_11_TASK_IDS, Duration::from_millis(10));
         });
+        let lines = sink.lines();
         let mut inits: Vec<_> = lines
             .iter()
             .filter(|l| l.starts_with("initializing"))
@@ -258,40 +237,53 @@ mod tests {
     }
 
     #[test]
-    fn step_12_runs_every_task_after_its_workers_initializer() {
-        let events = course_tests::deadline(Duration::from_secs(20), || {
-            step_12(Duration::from_millis(5))
+    fn step_11_starts_the_tasks_in_submission_order() {
+        // One worker runs them one at a time, in its queue's order: first in,
+        // first out, as Python's executor. With `scope`/`spawn` it would
+        // start with CosmicSage99.
+        let sink = Arc::new(Sink::collect());
+        let shared = Arc::clone(&sink);
+        course_tests::deadline(Duration::from_secs(20), move || {
+            step_11(&shared, 1, &STEP_11_TASK_IDS, Duration::ZERO);
         });
-        let mut ids: Vec<_> = events
+        let ran: Vec<String> = sink
+            .lines()
             .iter()
-            .filter_map(|e| {
-                if let Event::Initialized(id) = e {
-                    Some(*id)
-                } else {
-                    None
-                }
-            })
+            .filter_map(|l| l.strip_prefix("thread worker_0 runs task "))
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(ran, STEP_11_TASK_IDS);
+    }
+
+    #[test]
+    fn step_12_runs_every_task_after_its_workers_initializer() {
+        let sink = Arc::new(Sink::collect());
+        let shared = Arc::clone(&sink);
+        course_tests::deadline(Duration::from_secs(20), move || {
+            step_12(&shared, Duration::from_millis(5));
+        });
+        let lines = sink.lines();
+        let mut ids: Vec<&str> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix("initializing worker "))
             .collect();
         ids.sort_unstable();
         let mut expected = STEP_12_WORKER_IDS;
         expected.sort_unstable();
         assert_eq!(ids, expected);
+        let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix));
         for task in 0..10 {
-            let start = events
-                .iter()
-                .position(|e| matches!(e, Event::Started { task: t, .. } if *t == task));
-            let end = events
-                .iter()
-                .position(|e| matches!(e, Event::Finished { task: t, .. } if *t == task));
-            let (Some(start), Some(end)) = (start, end) else {
-                panic!("task {task} missing in {events:?}");
+            let (Some(start), Some(end)) = (
+                at(&format!("task {task} started on ")),
+                at(&format!("task {task} finished on ")),
+            ) else {
+                panic!("task {task} missing in {lines:?}");
             };
             assert!(start < end);
-            let Event::Started { worker, .. } = events[start] else {
-                unreachable!()
-            };
+            let worker = lines[start].rsplit(' ').next().expect("a worker id");
+            assert!(lines[end].ends_with(worker), "{}", lines[end]);
             // The worker's initializer ran (and was reported) before its tasks.
-            let init = events.iter().position(|e| *e == Event::Initialized(worker));
+            let init = at(&format!("initializing worker {worker}"));
             assert!(init.is_some_and(|i| i < start), "task {task} on {worker}");
         }
     }
