@@ -42,13 +42,15 @@ use step_runner::{Step, lesson_id};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinError;
 
+const TITLE: &str = "Lesson 2.8 — Shutting down a thread pool («Завершение работы пула потоков»)";
+
 const STEP_10_NUMBERS: [u64; 7] = [19, 1, 4, 13, 10, 7, 16];
 const STEP_11_NUMBERS: [u64; 7] = [3, 6, 14, 20, 5, 7, 2];
 
 /// `n!` for `n <= 7`, otherwise `n²` — after sleeping `n` tenths (`unit`s).
 fn factorial_or_square(n: u64, unit: Duration) -> u64 {
     println!("processing {n} started");
-    thread::sleep(unit * u32::try_from(n).expect("a small number"));
+    thread::sleep(unit * u32::try_from(n).expect("the number should fit in u32"));
     if n <= 7 { (1..=n).product() } else { n * n }
 }
 
@@ -57,7 +59,7 @@ fn runtime(blocking_threads: usize) -> Runtime {
         .worker_threads(1)
         .max_blocking_threads(blocking_threads)
         .build()
-        .expect("building a tokio runtime")
+        .expect("the tokio runtime should build")
 }
 
 /// Why a task's `JoinHandle` gave no value.
@@ -104,6 +106,13 @@ fn step_10(numbers: &[u64], unit: Duration) -> Result<u64, Lost> {
     let results = rt.block_on(join_all(handles));
     drop(rt);
     results.into_iter().map(|result| result.map_err(lost)).sum()
+}
+
+fn show_step_10() {
+    match step_10(&STEP_10_NUMBERS, Duration::from_millis(100)) {
+        Ok(sum) => println!("sum of the processed numbers: {sum}"),
+        Err(lost) => println!("no sum: a task was lost ({lost:?})"),
+    }
 }
 
 /// What step 11 observed.
@@ -173,6 +182,16 @@ fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
     }
 }
 
+fn show_step_11() {
+    let out = step_11(&STEP_11_NUMBERS, Duration::from_millis(100));
+    println!(
+        "late submission cancelled: {}; of the tasks submitted before the shutdown {} completed, {} were cancelled",
+        out.rejected.is_cancelled(),
+        out.completed.len(),
+        out.cancelled.len()
+    );
+}
+
 /// `shutdown(cancel_futures=True)` — four tasks on one worker; once the
 /// first has started, every handle is dropped: the running task finishes
 /// (its body never reaches an `.await`, and nothing stops a running thread),
@@ -183,7 +202,7 @@ fn cancel_queued(delay: Duration) -> Vec<u32> {
     let pool = ThreadPool::builder()
         .pool_size(1)
         .create()
-        .expect("creating a 1-thread pool");
+        .expect("a 1-thread pool should start");
     let ran = Arc::new(Mutex::new(Vec::new()));
     let (started_tx, started_rx) = crossbeam_channel::bounded(1);
     let handles: Vec<_> = (0..4)
@@ -194,14 +213,14 @@ fn cancel_queued(delay: Duration) -> Vec<u32> {
                 // A full channel just means another task already signalled.
                 let _ = started_tx.try_send(());
                 ran.lock()
-                    .expect("no task panics holding the lock")
+                    .expect("no task should panic holding the lock")
                     .push(task);
                 thread::sleep(delay);
             })
-            .expect("the pool accepts tasks")
+            .expect("the pool should accept tasks")
         })
         .collect();
-    started_rx.recv().expect("the first task starts");
+    started_rx.recv().expect("the first task should start");
     // Dropping a `RemoteHandle` cancels its task (unless `forget()` was
     // called): a task not yet polled sees the cancellation on its first poll
     // and returns without running.
@@ -210,48 +229,24 @@ fn cancel_queued(delay: Duration) -> Vec<u32> {
     // all see their cancellation. Wait until the worker has passed them: a
     // marker task runs only after everything queued before it.
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
-    pool.spawn_ok(async move { done_tx.send(()).expect("main waits for this") });
-    done_rx.recv().expect("the marker task runs");
-    let ran = ran.lock().expect("no task panicked").clone();
+    pool.spawn_ok(async move { done_tx.send(()).expect("main should wait for this") });
+    done_rx.recv().expect("the marker task should run");
+    let ran = ran.lock().expect("no task should have panicked").clone();
     println!("tasks that ran: {ran:?}; the others were cancelled before they started");
     ran
 }
 
+fn show_cancel_queued() {
+    cancel_queued(Duration::from_millis(500));
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.8 — Shutting down a thread pool («Завершение работы пула потоков»)",
-        &[
-            Step::new(
-                "step_10",
-                "shut down waiting, then sum the results",
-                || match step_10(&STEP_10_NUMBERS, Duration::from_millis(100)) {
-                    Ok(sum) => println!("sum of the processed numbers: {sum}"),
-                    Err(lost) => println!("no sum: a task was lost ({lost:?})"),
-                },
-            ),
-            Step::new(
-                "step_11",
-                "shut down without waiting; submitting after is rejected",
-                || {
-                    let out = step_11(&STEP_11_NUMBERS, Duration::from_millis(100));
-                    println!(
-                        "late submission cancelled: {}; of the tasks submitted before the shutdown {} completed, {} were cancelled",
-                        out.rejected.is_cancelled(),
-                        out.completed.len(),
-                        out.cancelled.len()
-                    );
-                },
-            ),
-            Step::new(
-                "cancel_queued",
-                "cancel the tasks that have not started",
-                || {
-                    cancel_queued(Duration::from_millis(500));
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_10", "shut down waiting, then sum the results", show_step_10),
+        Step::new("step_11", "shut down without waiting; submitting after is rejected", show_step_11),
+        Step::new("cancel_queued", "cancel the tasks that have not started", show_cancel_queued),
+    ])
 }
 
 #[cfg(test)]
