@@ -31,6 +31,9 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+mod pool;
+pub use pool::{AsyncResult, PoolClosed, ProcessPool, TaskError};
+
 /// The hidden first argument that makes a lesson binary serve tasks instead
 /// of running its steps (Python's `--multiprocessing-fork`). Only
 /// [`WorkerProcess::spawn`] passes it, and lessons check it on the first line
@@ -221,6 +224,9 @@ pub enum WorkerError {
     },
     /// No answer within the request's time limit; the worker was killed.
     TimedOut { pid: u32, limit: Duration },
+    /// Told to stop while waiting ([`WorkerProcess::request_unless`]); the
+    /// worker was killed.
+    Stopped { pid: u32 },
 }
 
 impl std::fmt::Display for WorkerError {
@@ -236,6 +242,7 @@ impl std::fmt::Display for WorkerError {
             WorkerError::TimedOut { pid, limit } => {
                 write!(f, "worker {pid} did not answer within {limit:?}; killed")
             }
+            WorkerError::Stopped { pid } => write!(f, "worker {pid} was stopped; killed"),
         }
     }
 }
@@ -340,7 +347,7 @@ impl WorkerProcess {
     /// worker dies instead, the child is reaped and [`WorkerError::Died`]
     /// says how it ended.
     pub fn request(&mut self, task: &Task) -> Result<Reply, WorkerError> {
-        self.ask(task, None)
+        self.ask(task, None, None)
     }
 
     /// Like [`WorkerProcess::request`], but waits at most `limit`. A worker
@@ -348,10 +355,27 @@ impl WorkerProcess {
     /// came later would be out of step with the next task) and the result is
     /// [`WorkerError::TimedOut`].
     pub fn request_within(&mut self, task: &Task, limit: Duration) -> Result<Reply, WorkerError> {
-        self.ask(task, Some(limit))
+        self.ask(task, Some(limit), None)
     }
 
-    fn ask(&mut self, task: &Task, limit: Option<Duration>) -> Result<Reply, WorkerError> {
+    /// Like [`WorkerProcess::request`], but a message on `stop`, or its
+    /// disconnection, kills and reaps the worker at once and the result is
+    /// [`WorkerError::Stopped`]: how [`crate::ProcessPool::terminate`] stops
+    /// a busy worker.
+    pub fn request_unless(
+        &mut self,
+        task: &Task,
+        stop: &Receiver<()>,
+    ) -> Result<Reply, WorkerError> {
+        self.ask(task, None, Some(stop))
+    }
+
+    fn ask(
+        &mut self,
+        task: &Task,
+        limit: Option<Duration>,
+        stop: Option<&Receiver<()>>,
+    ) -> Result<Reply, WorkerError> {
         if self.reaped {
             let message = format!("worker {} has already ended", self.pid());
             return Err(io::Error::new(io::ErrorKind::BrokenPipe, message).into());
@@ -361,12 +385,17 @@ impl WorkerProcess {
             // then its stdout has ended too, and the reply says so.
             let _ = tasks.send(task.to_line());
         }
-        let reply = match limit {
-            Some(limit) => self.replies.recv_timeout(limit),
-            None => self
-                .replies
-                .recv()
-                .map_err(|_| RecvTimeoutError::Disconnected),
+        // A channel that never delivers stands in for a missing limit or stop.
+        let deadline = limit.map_or_else(crossbeam_channel::never, crossbeam_channel::after);
+        let never = crossbeam_channel::never();
+        let stop = stop.unwrap_or(&never);
+        let reply = crossbeam_channel::select_biased! {
+            recv(self.replies) -> reply => reply.map_err(|_| RecvTimeoutError::Disconnected),
+            recv(stop) -> _ => {
+                self.kill_and_reap();
+                return Err(WorkerError::Stopped { pid: self.pid() });
+            },
+            recv(deadline) -> _ => Err(RecvTimeoutError::Timeout),
         };
         match reply {
             Ok(Ok(line)) => parse_reply(line.trim_end()),

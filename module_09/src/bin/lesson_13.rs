@@ -18,9 +18,20 @@
 //! `with Pool() as pool:` is not the waiting kind: its `__exit__` calls
 //! `terminate()`, which throws pending tasks away, so results must be
 //! collected (`map`, `get`) inside the block (`multiprocessing/pool.py`).
+//! The first two steps show that life cycle with real worker processes
+//! ([`module_09::ProcessPool`]): `close()` + `join()` waits, leaving the
+//! block kills.
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_13`
 //! Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
+//!
+//! Try:
+//! - In `with_block_terminates`, move the `results` collection into the
+//!   block (`.map(|r| r.get())` before the block ends) and run
+//!   `-- with_block_terminates`: every task now says `done in worker …`,
+//!   and the pool ends only after the naps.
+//! - In `close_then_join`, call `pool.terminate()` instead of `pool.join()`:
+//!   the pool ends at once and every task reports that it was terminated.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,7 +39,10 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_09::{Task, WorkerError, map_in_processes, split_range};
+use module_09::{
+    AsyncResult, PoolClosed, ProcessPool, Reply, Task, TaskError, WorkerError, map_in_processes,
+    split_range,
+};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use step_runner::{Step, lesson_id};
@@ -38,6 +52,109 @@ fn pool(threads: usize) -> ThreadPool {
         .num_threads(threads)
         .build()
         .expect("the OS can start the pool's threads")
+}
+
+/// What the life-cycle steps saw: per task, its outcome as `get` returned it
+/// the first and the second time, and whether `ready()` said so.
+#[derive(Debug)]
+struct LifeCycle {
+    pids: Vec<u32>,
+    /// Per task: `get()`, `get()` again, `ready()` after both.
+    outcomes: Vec<(Outcome, Outcome, bool)>,
+    /// What `apply_async` said after `close()`, if it was tried.
+    after_close: Option<Result<(), PoolClosed>>,
+    /// From the end of the pool's life (`join`, or the `with` block) to here.
+    ended_in: Duration,
+}
+
+type Outcome = Result<Reply, TaskError>;
+
+fn outcomes(results: &[AsyncResult]) -> Vec<(Outcome, Outcome, bool)> {
+    results
+        .iter()
+        .map(|r| (r.get(), r.get(), r.ready()))
+        .collect()
+}
+
+/// `pool = Pool(2)`, four `apply_async` naps, `close()`, `join()`: the
+/// queued tasks all run; a task offered after `close` is refused.
+fn close_then_join(program: &Path, nap: u64) -> LifeCycle {
+    let mut pool = ProcessPool::new(program, 2).expect("the lesson starts as a worker");
+    let pids = pool.pids().to_vec();
+    let results: Vec<AsyncResult> = (0..4)
+        .map(|_| {
+            pool.apply_async(Task::Sleep(nap))
+                .expect("the pool is open")
+        })
+        .collect();
+    pool.close();
+    let after_close = Some(pool.apply_async(Task::Pid).map(drop));
+    let joining = Instant::now();
+    pool.join();
+    let ended_in = joining.elapsed();
+    LifeCycle {
+        pids,
+        outcomes: outcomes(&results),
+        after_close,
+        ended_in,
+    }
+}
+
+fn show_close_then_join() {
+    show_life_cycle(&close_then_join(&this_program(), NAP_MS));
+}
+
+/// The trap: the same four naps submitted inside a `with Pool(2) as pool:`
+/// block and collected after it. Leaving the block drops the pool, which
+/// (as Python's `__exit__`) terminates it: the workers are killed, and the
+/// naps never finish. Collect inside the block, or `close(); join()` first.
+fn with_block_terminates(program: &Path, nap: u64) -> LifeCycle {
+    let (pids, results, leaving) = {
+        let pool = ProcessPool::new(program, 2).expect("the lesson starts as a worker");
+        let results: Vec<AsyncResult> = (0..4)
+            .map(|_| {
+                pool.apply_async(Task::Sleep(nap))
+                    .expect("the pool is open")
+            })
+            .collect();
+        (pool.pids().to_vec(), results, Instant::now())
+        // `pool` is dropped here: `pool.terminate()`.
+    };
+    let ended_in = leaving.elapsed();
+    LifeCycle {
+        pids,
+        outcomes: outcomes(&results),
+        after_close: None,
+        ended_in,
+    }
+}
+
+fn show_with_block_terminates() {
+    show_life_cycle(&with_block_terminates(&this_program(), NAP_MS));
+    println!("(Python's get() would wait forever here; get(timeout) raises TimeoutError)");
+}
+
+fn show_life_cycle(seen: &LifeCycle) {
+    println!(
+        "worker processes: {:?}; four tasks of {NAP_MS} ms each",
+        seen.pids
+    );
+    if let Some(after_close) = &seen.after_close {
+        println!("apply_async after close(): {after_close:?}");
+    }
+    println!("the pool ended {:.2?} later", seen.ended_in);
+    for (i, (first, second, ready)) in seen.outcomes.iter().enumerate() {
+        let first = match first {
+            Ok(reply) => format!("done in worker {}", reply.pid),
+            Err(e) => e.to_string(),
+        };
+        let same = if second == &seen.outcomes[i].0 {
+            "same again"
+        } else {
+            "DIFFERENT"
+        };
+        println!("task {i}: get() → {first}; get() → {same}; ready() → {ready}");
+    }
 }
 
 /// `pool.close(); pool.join()`: a scope ends only when every task spawned in
@@ -57,6 +174,12 @@ fn scope_the_pool(pool: &ThreadPool, values: &mut [u64]) {
     // Every part is squared here: the scope waited for all of its tasks.
 }
 
+fn show_scope_the_pool() {
+    let mut values: Vec<u64> = (1..=10).collect();
+    scope_the_pool(&pool(2), &mut values);
+    println!("squared in place by scoped tasks: {values:?}");
+}
+
 /// The same sum, as a reduction and through a shared `Mutex`.
 fn no_shared_state(n: u64) -> ((u64, Duration), (u64, Duration)) {
     let started = Instant::now();
@@ -71,6 +194,12 @@ fn no_shared_state(n: u64) -> ((u64, Duration), (u64, Duration)) {
     });
     let locked = total.into_inner().expect("no task panics holding the lock");
     ((reduced, reduce_time), (locked, started.elapsed()))
+}
+
+fn show_no_shared_state() {
+    let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000);
+    println!("reduction:      {reduced} in {rt:.2?}");
+    println!("shared mutex:   {locked} in {lt:.2?} (same sum, every item takes the lock)");
 }
 
 /// Count primes below `limit` in worker processes, cut into `tasks` tasks:
@@ -97,6 +226,17 @@ fn chunk_sizes(
     Ok((total, started.elapsed()))
 }
 
+fn show_chunk_sizes() {
+    for tasks in [20_000, 200, 2] {
+        match chunk_sizes(&this_program(), PRIME_LIMIT, tasks, 2) {
+            Ok((total, time)) => {
+                println!("{tasks:>5} tasks: {total} primes below {PRIME_LIMIT} in {time:.2?}")
+            }
+            Err(e) => println!("error: {e}"),
+        }
+    }
+}
+
 /// `count` tasks that only wait (I/O stand-ins): on a 2-thread rayon pool,
 /// and on one plain thread each.
 fn cpu_bound_only(count: usize, wait: Duration) -> (Duration, Duration) {
@@ -111,6 +251,13 @@ fn cpu_bound_only(count: usize, wait: Duration) -> (Duration, Duration) {
         }
     });
     (on_rayon, started.elapsed())
+}
+
+fn show_cpu_bound_only() {
+    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT);
+    println!("8 tasks waiting {WAIT:?} each:");
+    println!("  rayon pool of 2 threads: {on_rayon:.2?} (two at a time)");
+    println!("  a thread per task:       {on_threads:.2?}");
 }
 
 /// What a crash-isolating process pool returned.
@@ -141,80 +288,39 @@ fn isolate_crashes(program: &Path) -> Isolated {
     Isolated { results }
 }
 
+fn show_isolate_crashes() {
+    for (i, r) in isolate_crashes(&this_program()).results.iter().enumerate() {
+        match r {
+            Ok((pid, value)) => println!("task {i}: {value} (worker pid {pid})"),
+            Err(e) => println!("task {i}: {e}"),
+        }
+    }
+}
+
 fn this_program() -> PathBuf {
     std::env::current_exe().expect("the running program's path")
 }
 
+const NAP_MS: u64 = 300;
 const PRIME_LIMIT: u64 = 200_000;
 const WAIT: Duration = Duration::from_millis(200);
 
+const TITLE: &str =
+    "Lesson 9.13 — Process pool best practices («Лучшие практики использования пула процессов»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
     // A child started by this lesson serves tasks and never reaches the steps.
     module_09::run_worker_if_requested();
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.13 — Process pool best practices («Лучшие практики использования пула процессов»)",
-        &[
-            Step::new(
-                "scope_the_pool",
-                "a scope ends when all its tasks have ended",
-                || {
-                    let mut values: Vec<u64> = (1..=10).collect();
-                    scope_the_pool(&pool(2), &mut values);
-                    println!("squared in place by scoped tasks: {values:?}");
-                },
-            ),
-            Step::new(
-                "no_shared_state",
-                "return and reduce instead of locking a counter",
-                || {
-                    let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000);
-                    println!("reduction:      {reduced} in {rt:.2?}");
-                    println!(
-                        "shared mutex:   {locked} in {lt:.2?} (same sum, every item takes the lock)"
-                    );
-                },
-            ),
-            Step::new(
-                "chunk_sizes",
-                "fewer, bigger tasks for worker processes",
-                || {
-                    for tasks in [20_000, 200, 2] {
-                        match chunk_sizes(&this_program(), PRIME_LIMIT, tasks, 2) {
-                            Ok((total, time)) => {
-                                println!(
-                                    "{tasks:>5} tasks: {total} primes below {PRIME_LIMIT} in {time:.2?}"
-                                )
-                            }
-                            Err(e) => println!("error: {e}"),
-                        }
-                    }
-                },
-            ),
-            Step::new(
-                "cpu_bound_only",
-                "waiting tasks belong on threads, not in the pool",
-                || {
-                    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT);
-                    println!("8 tasks waiting {WAIT:?} each:");
-                    println!("  rayon pool of 2 threads: {on_rayon:.2?} (two at a time)");
-                    println!("  a thread per task:       {on_threads:.2?}");
-                },
-            ),
-            Step::new(
-                "isolate_crashes",
-                "a poisoned task kills its worker, not the pool",
-                || {
-                    for (i, r) in isolate_crashes(&this_program()).results.iter().enumerate() {
-                        match r {
-                            Ok((pid, value)) => println!("task {i}: {value} (worker pid {pid})"),
-                            Err(e) => println!("task {i}: {e}"),
-                        }
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("close_then_join", "close() + join() waits for every queued task", show_close_then_join),
+        Step::new("with_block_terminates", "leaving `with Pool()` kills pending tasks", show_with_block_terminates),
+        Step::new("scope_the_pool", "a scope ends when all its tasks have ended", show_scope_the_pool),
+        Step::new("no_shared_state", "return and reduce instead of locking a counter", show_no_shared_state),
+        Step::new("chunk_sizes", "fewer, bigger tasks for worker processes", show_chunk_sizes),
+        Step::new("cpu_bound_only", "waiting tasks belong on threads, not in the pool", show_cpu_bound_only),
+        Step::new("isolate_crashes", "a poisoned task kills its worker, not the pool", show_isolate_crashes),
+    ])
 }
 
 #[cfg(test)]
@@ -226,6 +332,60 @@ mod tests {
     fn lesson_binary() -> PathBuf {
         // In a unit test `current_exe()` is the test harness: use the lesson.
         course_tests::lesson_binaries("module_09").join("lesson_13")
+    }
+
+    #[test]
+    fn close_then_join_runs_every_queued_task_and_refuses_new_ones() {
+        let program = lesson_binary();
+        let seen = course_tests::deadline(Duration::from_secs(60), move || {
+            close_then_join(&program, 50)
+        });
+        assert_eq!(seen.after_close, Some(Err(PoolClosed)));
+        assert_eq!(seen.outcomes.len(), 4);
+        for (first, second, ready) in &seen.outcomes {
+            let reply = first.as_ref().expect("every queued task ran");
+            assert!(
+                seen.pids.contains(&reply.pid),
+                "{reply:?} from {:?}",
+                seen.pids
+            );
+            assert_eq!(first, second, "get() returns the same outcome again");
+            assert!(ready, "ready() stays true");
+        }
+    }
+
+    #[test]
+    fn leaving_the_block_kills_the_workers_and_their_pending_tasks() {
+        let program = lesson_binary();
+        // Naps of a minute: if the drop waited for them, the deadline fails.
+        let seen = course_tests::deadline(Duration::from_secs(30), move || {
+            with_block_terminates(&program, 60_000)
+        });
+        for (first, second, ready) in &seen.outcomes {
+            assert_eq!(first, &Err(TaskError::Terminated));
+            assert_eq!(second, first);
+            assert!(ready);
+        }
+        #[cfg(target_os = "linux")]
+        for pid in &seen.pids {
+            // Killed and reaped: no such process any more.
+            assert!(!Path::new(&format!("/proc/{pid}")).exists(), "{pid}");
+        }
+    }
+
+    #[test]
+    fn terminate_kills_a_busy_pool_at_once() {
+        let program = lesson_binary();
+        course_tests::deadline(Duration::from_secs(30), move || {
+            let pool = ProcessPool::new(&program, 1).unwrap();
+            let nap = pool.apply_async(Task::Sleep(60_000)).unwrap();
+            let queued = pool.apply_async(Task::Pid).unwrap();
+            assert_eq!(nap.get_timeout(Duration::from_millis(20)), None);
+            assert!(!nap.ready());
+            pool.terminate();
+            assert_eq!(nap.get(), Err(TaskError::Terminated));
+            assert_eq!(queued.get(), Err(TaskError::Terminated));
+        });
     }
 
     #[test]
