@@ -17,12 +17,89 @@
 //!
 //! Try: in `step_09`, give two threads the same array (`descending` twice)
 //! and read the compiler's error. Then make one thread `panic!` and run
-//! `-- step_09`: which message does the scope end with?
+//! `-- step_09`: which message does the scope end with? In `thread_ids`,
+//! delete the main thread's `sleep` and run `-- thread_ids`: the step still
+//! takes a second, because `join` now does the waiting.
 
 use std::process::ExitCode;
 use std::thread;
+use std::time::{Duration, Instant};
 
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+/// Lecture demo (1.3, first) — a second thread counts from 1 to 5.
+///
+/// The thread reports through `sink` as it counts: printed at once when the
+/// lesson runs, collected when a test runs the step. `thread::scope` lets
+/// the thread borrow the sink; the scope waits for the thread at its end.
+/// Python's demo only calls `start()`: the interpreter then waits for the
+/// thread at exit. A Rust program does not wait (lesson 1.4), so a thread
+/// whose output matters is always joined, here by the scope.
+fn count_to_five(sink: &Sink) {
+    thread::scope(|s| {
+        s.spawn(|| {
+            sink.note("the thread starts");
+            for n in 1..=5 {
+                sink.note(n);
+            }
+            sink.note("the thread ends");
+        });
+    });
+}
+
+fn show_count_to_five() {
+    count_to_five(&Sink::stdout());
+}
+
+/// Lecture demo (1.3, second) — a thread counts down from 5, one number a
+/// `tick` (the course's 1 s); the main thread joins it and then carries on.
+fn countdown(tick: Duration, sink: &Sink) {
+    sink.note("main: the countdown starts");
+    thread::scope(|s| {
+        let counter = s.spawn(|| {
+            for n in (1..=5).rev() {
+                sink.note(n);
+                thread::sleep(tick);
+            }
+        });
+        counter.join().unwrap();
+        sink.note("main: the countdown is over, the main thread carries on");
+    });
+}
+
+fn show_countdown() {
+    countdown(Duration::from_secs(1), &Sink::stdout_timed());
+}
+
+/// Lecture demo (1.3, third) — the main thread and a second thread each
+/// sleep for `pause` (the course's 1 s) at the same time, so the whole run
+/// takes about one `pause`, not two. Each reports its own thread id.
+///
+/// Python's `ident` is an integer the OS may reuse once the thread ends; a
+/// Rust `ThreadId` is never reused while the process runs, and it prints as
+/// `ThreadId(1)` for the main thread.
+fn thread_ids(pause: Duration, sink: &Sink) -> Duration {
+    let started = Instant::now();
+    sink.note(format!("main thread id: {:?}", thread::current().id()));
+    thread::scope(|s| {
+        sink.note("main: starting a new thread");
+        let task = s.spawn(|| {
+            let id = thread::current().id();
+            thread::sleep(pause);
+            sink.note(format!("a message from the task in thread {id:?}"));
+        });
+        sink.note("main: waiting for the new thread to finish");
+        thread::sleep(pause);
+        task.join().unwrap();
+        sink.note("main: the new thread has finished");
+    });
+    started.elapsed()
+}
+
+fn show_thread_ids() {
+    let took = thread_ids(Duration::from_secs(1), &Sink::stdout());
+    println!("the run took {:.4} s", took.as_secs_f64());
+}
 
 /// The course's numbers for step 06.
 const STEP_06_NUMBERS: [u64; 6] = [123456, 7890123, 987654, 114455, 995423, 1000000];
@@ -135,18 +212,17 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 1.3 — What threads are («Что такое потоки»)",
         &[
-            Step::new("step_06", "sum an array in a second thread", show_step_06),
             Step::new(
-                "step_07",
-                "sum of 1..=1000 and product of 1..=10",
-                show_step_07,
+                "count_to_five",
+                "a thread counts 1 to 5",
+                show_count_to_five,
             ),
-            Step::new("step_08", "even and odd sums in two threads", show_step_08),
-            Step::new(
-                "step_09",
-                "sort three arrays in three threads",
-                show_step_09,
-            ),
+            Step::new("countdown", "a countdown thread, joined", show_countdown),
+            Step::new("thread_ids", "two threads sleep at once", show_thread_ids),
+            Step::new("step_06", "sum an array in a thread", show_step_06),
+            Step::new("step_07", "a sum and a product", show_step_07),
+            Step::new("step_08", "even and odd sums", show_step_08),
+            Step::new("step_09", "sort three arrays", show_step_09),
         ],
     )
 }
@@ -154,6 +230,55 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use course_tests::deadline;
+
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    #[test]
+    fn count_to_five_reports_as_the_course_prints() {
+        let sink = Sink::collect();
+        count_to_five(&sink);
+        let expected = [
+            "the thread starts",
+            "1",
+            "2",
+            "3",
+            "4",
+            "5",
+            "the thread ends",
+        ];
+        assert_eq!(sink.lines(), expected);
+    }
+
+    #[test]
+    fn countdown_ends_before_main_carries_on() {
+        let lines = deadline(LIMIT, || {
+            let sink = Sink::collect();
+            countdown(Duration::from_millis(1), &sink);
+            sink.lines()
+        });
+        assert_eq!(lines[1..6], ["5", "4", "3", "2", "1"]);
+        assert!(lines[0].starts_with("main: the countdown starts"));
+        assert!(lines[6].starts_with("main: the countdown is over"));
+    }
+
+    #[test]
+    fn thread_ids_differ_and_the_sleeps_overlap() {
+        let pause = Duration::from_millis(500);
+        let (took, lines, main_id) = deadline(LIMIT, move || {
+            let sink = Sink::collect();
+            let took = thread_ids(pause, &sink);
+            (took, sink.lines(), format!("{:?}", thread::current().id()))
+        });
+        // Two pauses one after the other would take 1 s at least: the bound
+        // fails if the thread is joined before main sleeps, and leaves half
+        // a second for a loaded machine.
+        assert!(took >= pause && took < 2 * pause, "{took:?}");
+        assert_eq!(lines.len(), 5, "{lines:?}");
+        assert!(lines[0].ends_with(&main_id), "{lines:?}");
+        assert!(lines[3].starts_with("a message from the task"), "{lines:?}");
+        assert!(!lines[3].ends_with(&main_id), "{lines:?}");
+    }
 
     #[test]
     fn step_06_sums_the_course_numbers() {
