@@ -26,7 +26,7 @@ use std::process::ExitCode;
 use std::thread::{self, ThreadId};
 use std::time::Duration;
 
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// What a thread can learn about itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,19 +84,49 @@ fn show_unjoined_thread() {
     println!("main returns now; the background thread's line is never printed");
 }
 
+/// Lecture demo (1.4, last) — five threads named `Worker-1` … `Worker-5`
+/// each ask whether they are the main thread, and report their name and id.
+///
+/// Python compares `current_thread()` with `main_thread()`. std has no
+/// `main_thread()`, so `main` passes its own `ThreadId` down. A `ThreadId`
+/// is never reused within a process; Python's `ident` is the OS's id and is
+/// reused: in the course's run, Worker-3 to Worker-5 printed Worker-1's
+/// ident, as each had ended before the next began (seen on 3.11). Each
+/// worker is joined before the next starts, which keeps the course's order.
+fn worker_names(main_id: ThreadId, sink: &Sink) {
+    for i in 1..=5 {
+        let worker = thread::Builder::new().name(format!("Worker-{i}"));
+        thread::scope(|s| {
+            worker
+                .spawn_scoped(s, || {
+                    let me = thread::current();
+                    let role = if me.id() == main_id { "main" } else { "worker" };
+                    let name = me.name().unwrap_or("<unnamed>");
+                    sink.note(format!("{role} thread: name {name}, id {:?}", me.id()));
+                })
+                .expect("the OS should have room for one more thread");
+        });
+    }
+}
+
+fn show_worker_names() {
+    worker_names(thread::current().id(), &Sink::stdout());
+}
+
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 1.4 — The main thread («Что такое главный поток»)",
         &[
+            Step::new("step_12", "the main thread's name and id", show_step_12),
             Step::new(
-                "step_12",
-                "the main thread's name, id and daemon flag",
-                show_step_12,
+                "worker_names",
+                "workers are not the main thread",
+                show_worker_names,
             ),
             Step::new(
                 "unjoined_thread",
-                "an unjoined thread dies when main returns",
+                "it dies when main returns",
                 show_unjoined_thread,
             ),
         ],
@@ -117,6 +147,18 @@ mod tests {
             .unwrap();
         assert_eq!(info.name.as_deref(), Some("main"));
         assert_ne!(info.id, thread::current().id());
+    }
+
+    #[test]
+    fn workers_report_their_names_and_are_not_main() {
+        let sink = Sink::collect();
+        worker_names(thread::current().id(), &sink);
+        let lines = sink.lines();
+        assert_eq!(lines.len(), 5);
+        for (i, line) in (1..=5).zip(&lines) {
+            let prefix = format!("worker thread: name Worker-{i}, id ");
+            assert!(line.starts_with(&prefix), "{line}");
+        }
     }
 
     #[test]
