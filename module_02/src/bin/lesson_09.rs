@@ -24,6 +24,13 @@
 //! Run all steps: `cargo run -p module_02 --bin lesson_09`
 //! Run one step:  `cargo run -p module_02 --bin lesson_09 -- io_bound`
 //! Times depend on the machine; the printed numbers are this run's.
+//!
+//! Try:
+//! - In `show_io_bound`, add 100 to `[250, 1000]`: the 1,000 one-second
+//!   sleeps on 100 threads take about 10 s, ten rounds of 100.
+//! - In `show_cpu_bound`, cut the work into 1 chunk instead of 16: every row
+//!   says "1 took chunks", since one chunk is one task on one thread, and the
+//!   speed-up is gone (what is left is noise from the machine).
 
 use std::collections::BTreeSet;
 use std::process::ExitCode;
@@ -36,6 +43,8 @@ use futures::task::SpawnExt;
 use rayon::prelude::*;
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 2.9 — How many threads («Количество потоков»)";
+
 fn cores() -> usize {
     thread::available_parallelism().map_or(1, |n| n.get())
 }
@@ -44,7 +53,7 @@ fn pool_of(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .expect("building a thread pool")
+        .expect("the pool should build")
 }
 
 /// The default pool sizes of the Rust pools on this machine, and Python's
@@ -84,7 +93,7 @@ fn io_bound(tasks: usize, threads: usize, delay: Duration) -> (usize, Duration) 
     let pool = ThreadPool::builder()
         .pool_size(threads)
         .create()
-        .expect("creating the thread pool");
+        .expect("the pool should start");
     let started = Instant::now();
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
@@ -92,7 +101,7 @@ fn io_bound(tasks: usize, threads: usize, delay: Duration) -> (usize, Duration) 
                 thread::sleep(delay);
                 1usize
             })
-            .expect("the pool accepts tasks")
+            .expect("the pool should accept tasks")
         })
         .collect();
     let ran = block_on(join_all(handles)).into_iter().sum();
@@ -129,8 +138,8 @@ fn cpu_bound(limit: u64, chunks: u64, threads: usize) -> CpuRun {
                     .filter(|&n| is_prime(n))
                     .count();
                 // Which of this pool's workers ran the chunk.
-                let worker =
-                    rayon::current_thread_index().expect("`install` runs chunks on the pool");
+                let worker = rayon::current_thread_index()
+                    .expect("`install` should run the chunks on the pool");
                 (primes, worker)
             })
             .collect()
@@ -144,50 +153,45 @@ fn cpu_bound(limit: u64, chunks: u64, threads: usize) -> CpuRun {
     }
 }
 
+fn show_defaults() {
+    for line in defaults() {
+        println!("{line}");
+    }
+}
+
+fn show_io_bound() {
+    for threads in [250, 1000] {
+        let (ran, elapsed) = io_bound(1000, threads, Duration::from_secs(1));
+        println!("{ran} sleeping tasks on {threads:>4} threads: {elapsed:.2?}");
+    }
+    println!("waiting tasks scale with the thread count, far past the number of cores");
+}
+
+fn show_cpu_bound() {
+    let cores = cores();
+    println!("{cores} logical cores");
+    let mut single = None;
+    for threads in [1, 2, 4, 8] {
+        let run = cpu_bound(1_500_000, 16, threads);
+        let (elapsed, used) = (run.elapsed, run.threads_used);
+        let base = *single.get_or_insert(elapsed);
+        let speedup = base.as_secs_f64() / elapsed.as_secs_f64();
+        println!(
+            "{} primes on {threads} threads ({used} took chunks): {elapsed:>8.2?} (speed-up {speedup:.2}x)",
+            run.primes
+        );
+    }
+    println!("computing tasks stop speeding up once every core is busy ({cores} here);");
+    println!("in CPython with the GIL (the default build) they would stay near 1x");
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.9 — How many threads («Количество потоков»)",
-        &[
-            Step::new("defaults", "default pool sizes on this machine", || {
-                for line in defaults() {
-                    println!("{line}");
-                }
-            }),
-            Step::new(
-                "io_bound",
-                "1,000 one-second sleeps on 250 and 1,000 threads",
-                || {
-                    for threads in [250, 1000] {
-                        let (ran, elapsed) = io_bound(1000, threads, Duration::from_secs(1));
-                        println!("{ran} sleeping tasks on {threads:>4} threads: {elapsed:.2?}");
-                    }
-                    println!(
-                        "waiting tasks scale with the thread count, far past the number of cores"
-                    );
-                },
-            ),
-            Step::new("cpu_bound", "counting primes on 1, 2, 4, 8 threads", || {
-                let cores = cores();
-                println!("{cores} logical cores");
-                let mut single = None;
-                for threads in [1, 2, 4, 8] {
-                    let run = cpu_bound(1_500_000, 16, threads);
-                    let (elapsed, used) = (run.elapsed, run.threads_used);
-                    let base = *single.get_or_insert(elapsed);
-                    let speedup = base.as_secs_f64() / elapsed.as_secs_f64();
-                    println!(
-                        "{} primes on {threads} threads ({used} took chunks): {elapsed:>8.2?} (speed-up {speedup:.2}x)",
-                        run.primes
-                    );
-                }
-                println!(
-                    "computing tasks stop speeding up once every core is busy ({cores} here);"
-                );
-                println!("in CPython with the GIL (the default build) they would stay near 1x");
-            }),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("defaults", "default pool sizes on this machine", show_defaults),
+        Step::new("io_bound", "1,000 one-second sleeps on 250 and 1,000 threads", show_io_bound),
+        Step::new("cpu_bound", "counting primes on 1, 2, 4, 8 threads", show_cpu_bound),
+    ])
 }
 
 #[cfg(test)]
