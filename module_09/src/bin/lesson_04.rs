@@ -11,7 +11,7 @@
 //! | `apply_async(..., callback=cb)`                   | call `cb(&value)` in the task after `f` returns `Ok`        |
 //! | `apply_async(..., error_callback=ecb)`            | call `ecb(&error)` on `Err`, or on a panic (`catch_unwind`) |
 //! | `res.get(timeout=1)`                              | `rx.recv_timeout(Duration::from_secs(1))`                   |
-//! | `res.ready()`                                     | `!rx.is_empty()`                                            |
+//! | `res.ready()`, `res.get()` again                  | the outcome kept after the first `recv` (`AsyncResult`)     |
 //! | `multiprocessing.TimeoutError`                    | `RecvTimeoutError::Timeout`                                 |
 //!
 //! Python runs callbacks on the pool's result-handler thread in the parent;
@@ -36,7 +36,7 @@ use rayon::{ThreadPool, ThreadPoolBuilder};
 use step_runner::{Step, lesson_id};
 
 /// What `AsyncResult::get` can report instead of a value.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum GetError {
     /// The task has not finished yet; the handle stays usable.
     Timeout,
@@ -44,28 +44,45 @@ enum GetError {
     Failed(String),
     /// The task ended, but the callback (or error callback) panicked.
     CallbackPanicked(String),
-    /// The result was already taken by an earlier `get`.
-    Taken,
 }
 
-/// Python's `AsyncResult`: the receiving end of the task's one-slot channel.
+/// Python's `AsyncResult`: the receiving end of the task's one-slot channel,
+/// and the outcome kept once it has arrived, so that `get` returns it again
+/// and `ready` stays true, as in Python. (A bare channel hands the value
+/// over once; that is all many callers need.)
 struct AsyncResult<T> {
     rx: Receiver<Result<T, GetError>>,
+    /// Held while receiving: two threads in `get` never both wait for the
+    /// one message.
+    outcome: Mutex<Option<Result<T, GetError>>>,
 }
 
-impl<T> AsyncResult<T> {
-    /// Whether the result is waiting to be taken. Unlike Python's `ready()`,
-    /// false again once `get` has taken it: the slot is empty then.
+impl<T: Clone> AsyncResult<T> {
+    fn new(rx: Receiver<Result<T, GetError>>) -> Self {
+        AsyncResult {
+            rx,
+            outcome: Mutex::new(None),
+        }
+    }
+
+    /// Whether the task has ended; stays true from then on.
     fn ready(&self) -> bool {
-        !self.rx.is_empty()
+        !matches!(self.get(Duration::ZERO), Err(GetError::Timeout))
     }
 
     fn get(&self, timeout: Duration) -> Result<T, GetError> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(outcome) => outcome,
-            Err(RecvTimeoutError::Timeout) => Err(GetError::Timeout),
-            Err(RecvTimeoutError::Disconnected) => Err(GetError::Taken),
+        let mut outcome = self.outcome.lock().unwrap();
+        if outcome.is_none() {
+            *outcome = Some(match self.rx.recv_timeout(timeout) {
+                Ok(answer) => answer,
+                Err(RecvTimeoutError::Timeout) => return Err(GetError::Timeout),
+                // The task sends before it ends; this is a task that never ran.
+                Err(RecvTimeoutError::Disconnected) => {
+                    Err(GetError::Failed("the task was dropped unrun".to_owned()))
+                }
+            });
         }
+        outcome.clone().expect("filled above")
     }
 }
 
@@ -88,7 +105,7 @@ fn apply_async<T, F, C, E>(
     error_callback: E,
 ) -> AsyncResult<T>
 where
-    T: Send + 'static,
+    T: Clone + Send + 'static,
     F: FnOnce() -> Result<T, String> + Send + 'static,
     C: FnOnce(&T) + Send + 'static,
     E: FnOnce(&str) + Send + 'static,
@@ -118,7 +135,7 @@ where
         // The caller may have dropped its `AsyncResult`: nobody to tell.
         let _ = tx.send(answer);
     });
-    AsyncResult { rx }
+    AsyncResult::new(rx)
 }
 
 fn pool(threads: usize) -> ThreadPool {
@@ -227,8 +244,7 @@ fn with_error_callback(pool: &ThreadPool, inputs: &[i64]) -> Report {
 }
 
 /// `res.get(timeout=...)` on a task that takes longer: a timeout, then the
-/// value once it is ready, then nothing (the result was taken). Python's
-/// `get` returns the same value every time; a channel hands it over once.
+/// value once it is ready, then the same value again, as in Python.
 fn get_with_timeout(
     pool: &ThreadPool,
     task_time: Duration,
@@ -449,15 +465,12 @@ mod tests {
     }
 
     #[test]
-    fn get_times_out_then_returns_the_value_once() {
+    fn get_times_out_then_returns_the_value_every_time() {
         let results = get_with_timeout(
             &pool(2),
             Duration::from_millis(200),
             Duration::from_millis(1),
         );
-        assert_eq!(
-            results,
-            vec![Err(GetError::Timeout), Ok(144), Err(GetError::Taken)]
-        );
+        assert_eq!(results, vec![Err(GetError::Timeout), Ok(144), Ok(144)]);
     }
 }

@@ -11,13 +11,14 @@
 //! | `res = pool.map_async(f, items)`                | `pool.spawn(move \|\| { let v = items.into_par_iter().map(f).collect(); … })` |
 //! | `map_async(..., callback=cb)`                   | `cb(&list)` once, with every result, in order                         |
 //! | `map_async(..., error_callback=ecb)`            | `ecb(&error)` once if any item fails (`collect::<Result<Vec<_>, _>>`) |
-//! | `res.ready()` / `res.get(timeout)`              | `!rx.is_empty()` / `rx.recv_timeout(timeout)`                         |
+//! | `res.ready()` / `res.get(timeout)`              | `AsyncResult` below: `rx.recv_timeout` once, the outcome kept         |
 //! | `while not res.ready(): work()`                 | poll `ready()` between pieces of the caller's own work                |
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_06`
 //! Run one step:  `cargo run -p module_09 --bin lesson_06 -- map_async_error`
 
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::thread;
 use std::time::Duration;
 
@@ -26,27 +27,34 @@ use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use step_runner::{Step, lesson_id};
 
-/// Python's `AsyncResult` for a whole map: one list, or the error.
+/// Python's `AsyncResult` for a whole map: one list, or the error. The
+/// outcome is kept once it has arrived, so `get` returns it again and
+/// `ready` stays true, as in Python (lesson 9.4 says more).
 struct AsyncResult<T> {
     rx: Receiver<Result<Vec<T>, String>>,
+    /// Held while receiving: two threads in `get` never both wait for the
+    /// one message.
+    outcome: Mutex<Option<Result<Vec<T>, String>>>,
 }
 
-impl<T> AsyncResult<T> {
-    /// Whether the result is waiting to be taken. Unlike Python's `ready()`,
-    /// false again once `get` has taken it: the slot is empty then.
+impl<T: Clone> AsyncResult<T> {
+    /// Whether the map has ended; stays true from then on.
     fn ready(&self) -> bool {
-        !self.rx.is_empty()
+        self.get(Duration::ZERO).is_some()
     }
 
     /// `None` if the map has not finished within `timeout`.
     fn get(&self, timeout: Duration) -> Option<Result<Vec<T>, String>> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(outcome) => Some(outcome),
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => {
-                Some(Err("the result was already taken".to_owned()))
-            }
+        let mut outcome = self.outcome.lock().unwrap();
+        if outcome.is_none() {
+            *outcome = Some(match self.rx.recv_timeout(timeout) {
+                Ok(answer) => answer,
+                Err(RecvTimeoutError::Timeout) => return None,
+                // The task sends before it ends; this is a task that never ran.
+                Err(RecvTimeoutError::Disconnected) => Err("the map was dropped unrun".to_owned()),
+            });
         }
+        outcome.clone()
     }
 }
 
@@ -64,7 +72,7 @@ fn map_async<T, R, F, C, E>(
 ) -> AsyncResult<R>
 where
     T: Send + 'static,
-    R: Send + 'static,
+    R: Clone + Send + 'static,
     F: Fn(T) -> Result<R, String> + Send + Sync + 'static,
     C: FnOnce(&[R]) + Send + 'static,
     E: FnOnce(&str) + Send + 'static,
@@ -79,7 +87,10 @@ where
         }
         let _ = tx.send(outcome);
     });
-    AsyncResult { rx }
+    AsyncResult {
+        rx,
+        outcome: Mutex::new(None),
+    }
 }
 
 fn pool(threads: usize) -> ThreadPool {
@@ -209,6 +220,12 @@ mod tests {
             drop(gate_tx); // disconnecting opens the gate for every item
             assert_eq!(
                 handle.get(Duration::from_secs(20)),
+                Some(Ok(vec![0, 10, 20, 30, 40, 50]))
+            );
+            // As in Python: ready stays true, and get returns the list again.
+            assert!(handle.ready());
+            assert_eq!(
+                handle.get(Duration::ZERO),
                 Some(Ok(vec![0, 10, 20, 30, 40, 50]))
             );
         });
