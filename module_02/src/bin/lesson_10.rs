@@ -18,13 +18,22 @@
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_10`
 //! Run one step:  `cargo run -p module_02 --bin lesson_10 -- step_09`
+//!
+//! Try:
+//! - In `letters`, remove the `.flat_map(char::to_lowercase)` line: the
+//!   capitals (`'А'`, `'К'`, `'М'`, `'П'`, Latin `'E'`, `'P'`) get counts of
+//!   their own, and step 10 rejects every message for its first capital.
+//! - In `step_09`, merge the futures in reverse (`futures.into_iter().rev()`):
+//!   the same total, since adding counts does not depend on the order.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use crossbeam_channel::Receiver;
 use rayon::prelude::*;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+const TITLE: &str = "Lesson 2.10 — Thread pool life cycle («Жизненный цикл пула потоков»)";
 
 /// The course's chat messages. Kept in Russian: the steps count Cyrillic
 /// letters.
@@ -58,38 +67,49 @@ fn count_letters(text: &str) -> BTreeMap<char, usize> {
 
 /// Step 09 — count the letters of every message on the pool and merge the
 /// counts, walking the pool through its whole life cycle.
-fn step_09(messages: &[&'static str]) -> BTreeMap<char, usize> {
+fn step_09(sink: &Sink, messages: &[&'static str]) -> BTreeMap<char, usize> {
     // 1. Create: the workers start now.
     let pool = rayon::ThreadPoolBuilder::new()
         .build()
-        .expect("building the pool");
-    println!("created a pool of {} workers", pool.current_num_threads());
+        .expect("the pool should build");
+    sink.note(format!(
+        "created a pool of {} workers",
+        pool.current_num_threads()
+    ));
 
     // 2. Submit: each task gets its own result channel (its "future").
     let futures: Vec<Receiver<BTreeMap<char, usize>>> = messages
         .iter()
         .map(|&message| {
             let (tx, rx) = crossbeam_channel::bounded(1);
-            pool.spawn(move || tx.send(count_letters(message)).expect("the future is kept"));
+            pool.spawn(move || {
+                tx.send(count_letters(message))
+                    .expect("the future should be kept until read")
+            });
             rx
         })
         .collect();
-    println!("submitted {} tasks", futures.len());
+    sink.note(format!("submitted {} tasks", futures.len()));
 
     // 3. Wait: take each result and merge it into the total.
     let mut total = BTreeMap::new();
     for future in futures {
-        for (letter, n) in future.recv().expect("the task sends before it ends") {
+        for (letter, n) in future.recv().expect("the task should send before it ends") {
             *total.entry(letter).or_insert(0) += n;
         }
     }
-    println!("all results merged");
+    sink.note("all results merged");
 
     // 4. Shut down: dropping the pool tells its workers to stop. Rayon does
     // not wait for them; they stop on their own shortly after.
     drop(pool);
-    println!("pool dropped");
+    sink.note("pool dropped");
     total
+}
+
+fn show_step_09() {
+    let total = step_09(&Sink::stdout(), &MESSAGES);
+    println!("{total:?}");
 }
 
 /// A letter outside [`ALPHABET`].
@@ -127,7 +147,7 @@ fn letter_sum(message: &str) -> Result<u32, UnknownLetter> {
 fn step_10(messages: &[&'static str]) -> (Option<Scored>, Vec<Unscored>) {
     let pool = rayon::ThreadPoolBuilder::new()
         .build()
-        .expect("building the pool");
+        .expect("the pool should build");
     let scores: Vec<(&str, Result<u32, UnknownLetter>)> =
         pool.install(|| messages.par_iter().map(|&m| (m, letter_sum(m))).collect());
     let mut best: Option<Scored> = None;
@@ -142,27 +162,23 @@ fn step_10(messages: &[&'static str]) -> (Option<Scored>, Vec<Unscored>) {
     (best, errors)
 }
 
+fn show_step_10() {
+    let (best, errors) = step_10(&MESSAGES);
+    for (message, UnknownLetter(c)) in errors {
+        println!("not scored, {c:?} has no value: {message}");
+    }
+    match best {
+        Some((message, sum)) => println!("largest sum {sum}: {message}"),
+        None => println!("no message could be scored"),
+    }
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.10 — Thread pool life cycle («Жизненный цикл пула потоков»)",
-        &[
-            Step::new("step_09", "letter counts of all messages, merged", || {
-                let total = step_09(&MESSAGES);
-                println!("{total:?}");
-            }),
-            Step::new("step_10", "the message with the largest letter sum", || {
-                let (best, errors) = step_10(&MESSAGES);
-                for (message, UnknownLetter(c)) in errors {
-                    println!("not scored, {c:?} has no value: {message}");
-                }
-                match best {
-                    Some((message, sum)) => println!("largest sum {sum}: {message}"),
-                    None => println!("no message could be scored"),
-                }
-            }),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_09", "letter counts of all messages, merged", show_step_09),
+        Step::new("step_10", "the message with the largest letter sum", show_step_10),
+    ])
 }
 
 #[cfg(test)]
@@ -171,8 +187,16 @@ mod tests {
 
     #[test]
     fn step_09_matches_counting_everything_at_once() {
-        let merged = step_09(&MESSAGES);
+        let sink = Sink::collect();
+        let merged = step_09(&sink, &MESSAGES);
         assert_eq!(merged, count_letters(&MESSAGES.concat()));
+        // The four stages, in the order of the life cycle.
+        let stages: Vec<String> = sink.lines().iter().skip(1).cloned().collect();
+        assert!(sink.lines()[0].starts_with("created a pool of "));
+        assert_eq!(
+            stages,
+            ["submitted 6 tasks", "all results merged", "pool dropped"]
+        );
         assert_eq!(
             merged.get(&'р'),
             count_letters(&MESSAGES.concat()).get(&'р')
