@@ -13,16 +13,47 @@
 //! | `with Pool() as pool:` (one per core)    | rayon's global pool, or `pool.install(\|\| …)` for your own |
 //! | `list(map(f, items))` (sequential)       | `items.iter().map(f).collect()`                           |
 //!
+//! Where Python's pool runs tasks in worker *processes*, these lessons (9.3
+//! to 9.12) run them on rayon's *threads*: Python needs processes because
+//! its GIL lets one thread at a time run Python code, while Rust's threads
+//! run in parallel on every core, so a thread pool is the Rust equivalent.
+//! Processes remain for isolation (lessons 9.1, 9.2, 9.13).
+//!
+//! Two differences in `map` itself. Python's `map` waits for *every* task
+//! and only then raises the first exception that arrived (`MapResult._set`
+//! in `multiprocessing/pool.py`: "only consider the result ready once all
+//! jobs are done"); rayon's `collect::<Result<…>>` stops handing out items
+//! once one has failed (`map_waits_then_raises` shows both). And Python cuts
+//! the items into chunks of `ceil(len / (4 × workers))` by default
+//! (`Pool._map_async`); rayon splits adaptively instead (`default_chunksize`).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_05`
 //! Run one step:  `cargo run -p module_09 --bin lesson_05 -- map_first_error`
+//!
+//! Try:
+//! - Run `RAYON_NUM_THREADS=4 cargo run -p module_09 --bin lesson_05 --
+//!   map_chunksize`: with `min_len 1` the 100 items now run as many more
+//!   pieces (threads steal from each other); `min_len 25` keeps it at 4.
+//! - In `map_waits_then_raises`, make item 0 fail instead of item 1
+//!   (`x == 0`): Python's way still runs all 40 items, rayon still stops
+//!   after a few.
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
+use rayon::{ThreadPool, ThreadPoolBuilder};
 use step_runner::{Step, lesson_id};
+
+fn pool(threads: usize) -> ThreadPool {
+    ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("the OS can start the pool's threads")
+}
 
 fn square(x: u64) -> u64 {
     x * x
@@ -38,6 +69,15 @@ fn map_squares(n: u64, delay: Duration) -> Vec<(u64, Option<usize>)> {
             (square(x), rayon::current_thread_index())
         })
         .collect()
+}
+
+fn show_map_squares() {
+    let results = map_squares(10, SQUARE_DELAY);
+    let squares: Vec<u64> = results.iter().map(|&(s, _)| s).collect();
+    println!("squares: {squares:?}");
+    for (x, (s, thread)) in results.iter().enumerate() {
+        println!("  {x}² = {s:<3} on pool thread {thread:?}");
+    }
 }
 
 /// `chunksize`: rayon splits the work adaptively, and `with_min_len` stops it
@@ -59,6 +99,19 @@ fn runs(threads: &[Option<usize>]) -> usize {
     threads.chunk_by(|a, b| a == b).count()
 }
 
+fn show_map_chunksize() {
+    let items: Vec<u64> = (0..100).collect();
+    // Without a minimum, rayon still makes few pieces: it splits further
+    // only when an idle thread steals work.
+    for min_len in [1, 25, 100] {
+        let threads = map_chunksize(&items, min_len, ITEM_DELAY);
+        println!(
+            "min_len {min_len:>3}: 100 items ran as {} runs of consecutive items",
+            runs(&threads)
+        );
+    }
+}
+
 /// The CPU-bound case a process pool exists for: counting primes, sequential
 /// and with `map`.
 fn map_cpu_bound(limit: u64, chunks: u64) -> ((Vec<u64>, Duration), (Vec<u64>, Duration)) {
@@ -69,6 +122,20 @@ fn map_cpu_bound(limit: u64, chunks: u64) -> ((Vec<u64>, Duration), (Vec<u64>, D
     let started = Instant::now();
     let parallel: Vec<u64> = ranges.par_iter().cloned().map(count_primes).collect();
     ((sequential, sequential_time), (parallel, started.elapsed()))
+}
+
+fn show_map_cpu_bound() {
+    let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS);
+    println!("primes per chunk below {LIMIT}: {par:?}");
+    println!(
+        "plain loop: {} primes in {seq_time:.2?}",
+        seq.iter().sum::<u64>()
+    );
+    println!(
+        "map on {} threads: {} primes in {par_time:.2?}",
+        rayon::current_num_threads(),
+        par.iter().sum::<u64>()
+    );
 }
 
 fn checked_reciprocal(x: i64) -> Result<f64, String> {
@@ -86,73 +153,118 @@ fn map_first_error(items: &[i64]) -> Result<Vec<f64>, String> {
     items.par_iter().map(|&x| checked_reciprocal(x)).collect()
 }
 
+fn show_map_first_error() {
+    println!("1/x for [1, 2, 4]: {:?}", map_first_error(&[1, 2, 4]));
+    println!("1/x for [1, 0, 4]: {:?}", map_first_error(&[1, 0, 4]));
+}
+
+/// How many items ran, and the error, when item 1 of `n` fails: Python's
+/// way (every item runs, then the error) and rayon's (no new item starts
+/// once one has failed). Items other than 1 take `delay`.
+fn map_waits_then_raises(n: u64, delay: Duration) -> [(usize, Result<Vec<u64>, String>); 2] {
+    let ran = AtomicUsize::new(0);
+    let task = |x: u64| {
+        ran.fetch_add(1, Ordering::Relaxed);
+        if x == 1 {
+            return Err(format!("item {x} failed"));
+        }
+        thread::sleep(delay);
+        Ok(x)
+    };
+    let pool = pool(2);
+    // Python's way: collect every outcome, then look for the first error
+    // (here the first by position; Python's is the first to arrive).
+    let every: Vec<Result<u64, String>> =
+        pool.install(|| (0..n).into_par_iter().map(task).collect());
+    let python = (ran.swap(0, Ordering::Relaxed), every.into_iter().collect());
+    let rayon = pool.install(|| (0..n).into_par_iter().map(task).collect());
+    [python, (ran.load(Ordering::Relaxed), rayon)]
+}
+
+fn show_map_waits_then_raises() {
+    let [(python_ran, python), (rayon_ran, rayon)] = map_waits_then_raises(40, ITEM_DELAY * 10);
+    println!(
+        "40 items, item 1 fails, the others take {:?}; 2 threads",
+        ITEM_DELAY * 10
+    );
+    println!("Python's map: {python_ran:>2} items ran, then {python:?}");
+    println!("rayon:        {rayon_ran:>2} items ran, then {rayon:?}");
+}
+
+/// Python's default `chunksize` for `map(f, items)` on a pool of `workers`
+/// processes (`Pool._map_async`): `ceil(len / (workers × 4))`, 0 when empty.
+fn python_chunksize(len: usize, workers: usize) -> usize {
+    let (chunksize, extra) = (len / (workers * 4), len % (workers * 4));
+    chunksize + usize::from(extra > 0)
+}
+
+fn show_default_chunksize() {
+    for (len, workers) in [(10, 2), (10, 4), (100, 4), (1000, 2)] {
+        let chunksize = python_chunksize(len, workers);
+        println!(
+            "map over {len:>4} items on {workers} processes: chunksize {chunksize:>3}, {} tasks",
+            len.div_ceil(chunksize)
+        );
+    }
+    println!("rayon: no fixed chunks; pieces split further only when a thread is idle");
+}
+
 const LIMIT: u64 = 2_000_000;
 const SQUARE_DELAY: Duration = Duration::from_millis(50);
 const ITEM_DELAY: Duration = Duration::from_millis(2);
 const CHUNKS: u64 = 8;
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.5 — Process a collection, blocking (map) («Синхронная обработка коллекций»)",
-        &[
-            Step::new(
-                "map_squares",
-                "results come back in the items' order",
-                || {
-                    let results = map_squares(10, SQUARE_DELAY);
-                    let squares: Vec<u64> = results.iter().map(|&(s, _)| s).collect();
-                    println!("squares: {squares:?}");
-                    for (x, (s, thread)) in results.iter().enumerate() {
-                        println!("  {x}² = {s:<3} on pool thread {thread:?}");
-                    }
-                },
-            ),
-            Step::new(
-                "map_chunksize",
-                "with_min_len is chunksize: pieces of at least n items",
-                || {
-                    let items: Vec<u64> = (0..100).collect();
-                    // Without a minimum, rayon still makes few pieces: it splits
-                    // further only when an idle thread steals work.
-                    for min_len in [1, 25, 100] {
-                        let threads = map_chunksize(&items, min_len, ITEM_DELAY);
-                        println!(
-                            "min_len {min_len:>3}: 100 items ran as {} runs of consecutive items",
-                            runs(&threads)
-                        );
-                    }
-                },
-            ),
-            Step::new("map_cpu_bound", "count primes: map vs a plain loop", || {
-                let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS);
-                println!("primes per chunk below {LIMIT}: {par:?}");
-                println!(
-                    "plain loop: {} primes in {seq_time:.2?}",
-                    seq.iter().sum::<u64>()
-                );
-                println!(
-                    "map on {} threads: {} primes in {par_time:.2?}",
-                    rayon::current_num_threads(),
-                    par.iter().sum::<u64>()
-                );
-            }),
-            Step::new(
-                "map_first_error",
-                "one failing item fails the whole map",
-                || {
-                    println!("1/x for [1, 2, 4]: {:?}", map_first_error(&[1, 2, 4]));
-                    println!("1/x for [1, 0, 4]: {:?}", map_first_error(&[1, 0, 4]));
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("map_squares", "results come back in the items' order", show_map_squares),
+        Step::new("map_chunksize", "with_min_len is chunksize: pieces of at least n items", show_map_chunksize),
+        Step::new("default_chunksize", "Python's default chunksize, and rayon's splitting", show_default_chunksize),
+        Step::new("map_cpu_bound", "count primes: map vs a plain loop", show_map_cpu_bound),
+        Step::new("map_first_error", "one failing item fails the whole map", show_map_first_error),
+        Step::new("map_waits_then_raises", "Python runs every item before raising; rayon stops", show_map_waits_then_raises),
+    ])
 }
+
+const TITLE: &str =
+    "Lesson 9.5 — Process a collection, blocking (map) («Синхронная обработка коллекций»)";
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn python_runs_every_item_before_the_error_rayon_stops_early() {
+        let n = 400;
+        let [(python_ran, python), (rayon_ran, rayon)] =
+            map_waits_then_raises(n, Duration::from_millis(5));
+        let error = Err("item 1 failed".to_owned());
+        assert_eq!((python_ran, &python), (n as usize, &error));
+        // Item 1 fails at once; the other thread would need 200 items × 5 ms
+        // to run everything before it notices.
+        assert_eq!(rayon, error);
+        assert!(rayon_ran < n as usize, "{rayon_ran}");
+    }
+
+    #[test]
+    fn the_default_chunksize_is_pythons() {
+        // Values printed by Python 3.11's `Pool._map_async` rule.
+        let cases = [
+            (10, 2, 2),
+            (10, 4, 1),
+            (100, 4, 7),
+            (1000, 2, 125),
+            (0, 4, 0),
+            (7, 1, 2),
+        ];
+        for (len, workers, expected) in cases {
+            assert_eq!(
+                python_chunksize(len, workers),
+                expected,
+                "{len} items, {workers}"
+            );
+        }
+    }
 
     #[test]
     fn map_keeps_order_and_matches_the_loop() {
