@@ -9,13 +9,22 @@
 //! |-------------------------------------------------|-----------------------------------------------------------|
 //! | `ThreadPoolExecutor(max_workers=pool_size)`     | `rayon::ThreadPoolBuilder::new().num_threads(pool_size)`   |
 //! | `ex.submit(f, x)` ×n, then `result()` in order  | `pool.install(\|\| xs.par_iter().map(f).collect())`         |
-//! | `with stdout_lock: print(…)`                    | whole lines through a channel, printed by one thread      |
+//! | `with stdout_lock: print(…)`                    | `sink.note(line)`: whole lines, one at a time             |
+//! | `ex.submit(f, x)` ×n, results not read          | `s.spawn_fifo(\|_\| f(x))` in `pool.scope_fifo`            |
 //! | `math.factorial(300)` (unbounded `int`)         | `num_bigint::BigUint` product                             |
 //! | `time.perf_counter()` around each run           | `Instant::now()` / `.elapsed()`                           |
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_11`
 //! Run one step:  `cargo run -p module_02 --bin lesson_11 -- sweep`
 //! Times depend on the machine; the printed numbers are this run's.
+//!
+//! Try:
+//! - In `STEP_07_LISTS`, make every pool size 1 and run `-- step_07`: each
+//!   pool prints its four elements in list order, as Python does. Then
+//!   change `scope_fifo`/`spawn_fifo` to `scope`/`spawn`: every list comes
+//!   out backwards.
+//! - Add 64 to `SIZES` and run `-- sweep`: the IO-bound row for 64 threads
+//!   is no faster than the one for 32, since there is no 33rd task to run.
 
 use std::process::ExitCode;
 use std::thread;
@@ -23,7 +32,9 @@ use std::time::{Duration, Instant};
 
 use num_bigint::BigUint;
 use rayon::prelude::*;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
+
+const TITLE: &str = "Lesson 2.11 — Testing for the optimal thread count («Тестирование и оптимальное количество потоков»)";
 
 const STEP_07_LISTS: [(usize, [&str; 4]); 3] = [
     (50, ["OF95RK", "VH61DX", "NB03WA", "OL41DZ"]),
@@ -35,33 +46,35 @@ fn pool_of(threads: usize) -> rayon::ThreadPool {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .expect("building a thread pool")
+        .expect("the pool should build")
 }
 
 /// Step 07 — process the same kind of list on pools of 50, 100 and 200
-/// threads. Returns the lines the tasks produced.
+/// threads; each task reports its element the moment it runs.
 ///
 /// Four tasks never need 200 threads. Python starts workers lazily (at most
 /// one per submitted task); rayon starts all of them up front, so here an
-/// oversized pool costs 200 thread start-ups for nothing.
-fn step_07(lists: &[(usize, [&'static str; 4])]) -> Vec<String> {
-    let mut lines = Vec::new();
+/// oversized pool costs 200 thread start-ups for nothing. The tasks start in
+/// the order submitted (`scope_fifo`, see lesson 2.1), as in Python; with
+/// many idle workers they still race to print, so the lines of one pool can
+/// come out in another order.
+fn step_07(sink: &Sink, lists: &[(usize, [&str; 4])]) {
     for &(pool_size, elements) in lists {
         let pool = pool_of(pool_size);
-        let (tx, rx) = crossbeam_channel::unbounded();
-        pool.scope(|s| {
+        pool.scope_fifo(|s| {
             for element in elements {
-                let tx = tx.clone();
-                s.spawn(move |_| {
-                    let line = format!("element {element} of the list, pool of size {pool_size}");
-                    tx.send(line).expect("main keeps the receiver");
+                s.spawn_fifo(move |_| {
+                    sink.note(format!(
+                        "element {element} of the list, pool of size {pool_size}"
+                    ));
                 });
             }
         });
-        drop(tx);
-        lines.extend(rx.iter());
     }
-    lines
+}
+
+fn show_step_07() {
+    step_07(&Sink::stdout(), &STEP_07_LISTS);
 }
 
 fn factorial(n: u32) -> BigUint {
@@ -97,6 +110,15 @@ fn step_08() -> Vec<(&'static str, Vec<(u32, BigUint)>)> {
             (function, results)
         })
         .collect()
+}
+
+fn show_step_08() {
+    for (function, results) in step_08() {
+        println!("results for {function}:");
+        for (n, value) in results {
+            println!("{{{n}: {value}}}");
+        }
+    }
 }
 
 /// Count primes below `limit` by trial division: a CPU-bound workload.
@@ -169,43 +191,25 @@ fn table(title: &str, rows: &[Row]) -> String {
 
 const SIZES: [usize; 6] = [1, 2, 4, 8, 16, 32];
 
+fn show_sweep() {
+    let io = sweep_io(&SIZES, 32, Duration::from_millis(50));
+    print!("{}", table("32 tasks sleeping 50 ms each (IO-bound):", &io));
+    let (cpu, primes) = sweep_cpu(&SIZES, 1_000_000, 32);
+    let title = format!("counting the {primes} primes below 1,000,000 in 32 chunks (CPU-bound):");
+    print!("{}", table(&title, &cpu));
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    println!("IO-bound work keeps improving up to one thread per task;");
+    println!("CPU-bound work stops improving at the core count ({cores} here);");
+    println!("past that, differences of a few percent are noise from the machine.");
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.11 — Testing for the optimal thread count («Тестирование и оптимальное количество потоков»)",
-        &[
-            Step::new("step_07", "four elements on pools of 50, 100, 200", || {
-                for line in step_07(&STEP_07_LISTS) {
-                    println!("{line}");
-                }
-            }),
-            Step::new("step_08", "squares, cubes and big factorials", || {
-                for (function, results) in step_08() {
-                    println!("results for {function}:");
-                    for (n, value) in results {
-                        println!("{{{n}: {value}}}");
-                    }
-                }
-            }),
-            Step::new(
-                "sweep",
-                "time IO-bound and CPU-bound work per pool size",
-                || {
-                    let io = sweep_io(&SIZES, 32, Duration::from_millis(50));
-                    print!("{}", table("32 tasks sleeping 50 ms each (IO-bound):", &io));
-                    let (cpu, primes) = sweep_cpu(&SIZES, 1_000_000, 32);
-                    let title = format!(
-                        "counting the {primes} primes below 1,000,000 in 32 chunks (CPU-bound):"
-                    );
-                    print!("{}", table(&title, &cpu));
-                    let cores = thread::available_parallelism().map_or(1, |n| n.get());
-                    println!("IO-bound work keeps improving up to one thread per task;");
-                    println!("CPU-bound work stops improving at the core count ({cores} here);");
-                    println!("past that, differences of a few percent are noise from the machine.");
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_07", "four elements on pools of 50, 100, 200", show_step_07),
+        Step::new("step_08", "squares, cubes and big factorials", show_step_08),
+        Step::new("sweep", "time IO-bound and CPU-bound work per pool size", show_sweep),
+    ])
 }
 
 #[cfg(test)]
@@ -214,7 +218,9 @@ mod tests {
 
     #[test]
     fn step_07_processes_each_element_once_per_pool() {
-        let lines = step_07(&STEP_07_LISTS);
+        let sink = Sink::collect();
+        step_07(&sink, &STEP_07_LISTS);
+        let lines = sink.lines();
         assert_eq!(lines.len(), 12);
         for (size, elements) in STEP_07_LISTS {
             for element in elements {
@@ -222,6 +228,22 @@ mod tests {
                 assert_eq!(lines.iter().filter(|l| **l == expected).count(), 1);
             }
         }
+    }
+
+    #[test]
+    fn step_07_starts_the_tasks_in_submission_order() {
+        // On a pool of one the start order is the print order: first in,
+        // first out, as in Python. `scope`/`spawn` would print each list
+        // backwards.
+        let lists: Vec<(usize, [&str; 4])> = STEP_07_LISTS.iter().map(|&(_, e)| (1, e)).collect();
+        let sink = Sink::collect();
+        step_07(&sink, &lists);
+        let expected: Vec<String> = STEP_07_LISTS
+            .iter()
+            .flat_map(|(_, elements)| elements)
+            .map(|e| format!("element {e} of the list, pool of size 1"))
+            .collect();
+        assert_eq!(sink.lines(), expected);
     }
 
     /// n! from its prime factorisation (Legendre's formula): an independent
