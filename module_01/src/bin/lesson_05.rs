@@ -3,7 +3,7 @@
 //! Four ways for one thread to wait for another's result, from worst to
 //! best: polling a flag, a one-shot signal (`Mutex` + `Condvar`), receiving
 //! from a channel, and simply joining the thread, whose return value *is*
-//! the result.
+//! the result. A thread that waits may itself be waited for: joins nest.
 //!
 //! | Python                                        | Rust                                          |
 //! |-----------------------------------------------|-----------------------------------------------|
@@ -20,6 +20,9 @@
 //!
 //! Try: in `polling`, pass `Ordering::Relaxed` to both halves and run the
 //! model check: loom finds the run where `main` sees the flag and reads 0.
+//! In `show_polling`, change the 5 s interval to 100 ms and run
+//! `-- polling`: the result arrives sooner, and `main` looks about twenty
+//! times.
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -33,7 +36,7 @@ use std::time::{Duration, Instant};
 // `polling` under loom, which needs its own atomics.
 #[cfg(feature = "model")]
 use loom::sync::atomic::{AtomicBool, AtomicU64};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// The work every demo waits for: something slow with a known answer.
 fn slow_sum(work: Duration) -> u64 {
@@ -60,7 +63,9 @@ fn polling(work: Duration, poll: Duration) -> (u64, u32) {
 
 fn show_polling() {
     let started = Instant::now();
-    let (value, looks) = polling(WORK, Duration::from_millis(200));
+    // The lecture looks every 5 s. The work takes 2 s, so the result waits
+    // 3 s before anyone sees it: the cost of polling, in one line.
+    let (value, looks) = polling(WORK, Duration::from_secs(5));
     println!(
         "result {value} after {:.2?}, having looked {looks} times",
         started.elapsed()
@@ -138,6 +143,33 @@ fn show_channel() {
     println!("result {}", channel(WORK));
 }
 
+/// Lecture demo (1.5, third) — joins nest: thread 1 starts thread 2 and
+/// waits for it; `main` waits for thread 1.
+///
+/// Each thread reports through `sink`; thread 2's work takes `work` (the
+/// course's 2 s). Thread 1 can go on only after thread 2 has ended, so the
+/// order of the four lines is fixed.
+fn nested_join(work: Duration, sink: &Sink) {
+    thread::scope(|s| {
+        s.spawn(|| {
+            sink.note("thread 1 starts and waits for thread 2");
+            thread::scope(|inner| {
+                let thread_2 = inner.spawn(|| {
+                    sink.note("thread 2 starts");
+                    thread::sleep(work);
+                    sink.note("thread 2 ends");
+                });
+                thread_2.join().unwrap();
+            });
+            sink.note("thread 1 carries on");
+        });
+    });
+}
+
+fn show_nested_join() {
+    nested_join(WORK, &Sink::stdout_timed());
+}
+
 /// Joining: when the result is the thread's last act, return it.
 fn join_value(work: Duration) -> u64 {
     thread::spawn(move || slow_sum(work))
@@ -152,62 +184,48 @@ fn show_join_value() {
 /// Step 13 — two threads print 1..=5 every `fast` and 6..=10 every `slow`;
 /// `main` waits for both, then reports that both are done.
 ///
-/// Returns the numbers in the order they were printed. Printing and
-/// recording happen under one lock, so the returned order is exactly the
-/// printed order.
-fn step_13(fast: Duration, slow: Duration) -> Vec<u32> {
-    let printed = Mutex::new(Vec::new());
-    let print = |n: u32| {
-        let mut printed = printed.lock().unwrap();
-        println!("{n}");
-        printed.push(n);
-    };
+/// Each number goes to `sink` the moment its thread reaches it, so the
+/// reader sees the two threads interleave as they run.
+fn step_13(fast: Duration, slow: Duration, sink: &Sink) {
     thread::scope(|s| {
         s.spawn(|| {
             for n in 1..=5 {
                 thread::sleep(fast);
-                print(n);
+                sink.note(n);
             }
         });
         s.spawn(|| {
             for n in 6..=10 {
                 thread::sleep(slow);
-                print(n);
+                sink.note(n);
             }
         });
     });
-    printed.into_inner().unwrap()
+    sink.note("Both threads have finished.");
 }
 
 fn show_step_13() {
-    step_13(Duration::from_millis(500), Duration::from_secs(1));
-    println!("Both threads have finished.");
+    step_13(
+        Duration::from_millis(500),
+        Duration::from_secs(1),
+        &Sink::stdout(),
+    );
 }
 
-/// How long the worker takes in the demos of `main`.
-const WORK: Duration = Duration::from_millis(500);
+/// How long the worker takes in the demos: the lecture's join, `Condition`
+/// and nested-join demos work for 2 s (its `Event` demo for 5 s).
+const WORK: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 1.5 — Waiting for a result from a thread («Ожидание результата от потока»)",
         &[
-            Step::new(
-                "polling",
-                "poll a flag (works, but late and wasteful)",
-                show_polling,
-            ),
-            Step::new(
-                "condvar_signal",
-                "sleep until signalled (Mutex + Condvar)",
-                show_condvar_signal,
-            ),
+            Step::new("polling", "poll a flag: late and wasteful", show_polling),
+            Step::new("condvar_signal", "wait for a signal", show_condvar_signal),
             Step::new("channel", "receive the result from a channel", show_channel),
-            Step::new(
-                "join_value",
-                "join the thread and take its return value",
-                show_join_value,
-            ),
+            Step::new("join_value", "join, take the return value", show_join_value),
+            Step::new("nested_join", "one join inside another", show_nested_join),
             Step::new("step_13", "two printers at different rates", show_step_13),
         ],
     )
@@ -237,10 +255,32 @@ mod tests {
     }
 
     #[test]
-    fn step_13_prints_each_number_once_each_thread_in_order() {
-        let printed = deadline(LIMIT, || {
-            step_13(Duration::from_millis(5), Duration::from_millis(10))
+    fn nested_join_thread_1_goes_on_only_after_thread_2() {
+        let lines = deadline(LIMIT, || {
+            let sink = Sink::collect();
+            nested_join(SHORT, &sink);
+            sink.lines()
         });
+        assert_eq!(
+            lines,
+            [
+                "thread 1 starts and waits for thread 2",
+                "thread 2 starts",
+                "thread 2 ends",
+                "thread 1 carries on"
+            ]
+        );
+    }
+
+    #[test]
+    fn step_13_prints_each_number_once_each_thread_in_order() {
+        let mut lines = deadline(LIMIT, || {
+            let sink = Sink::collect();
+            step_13(Duration::from_millis(5), Duration::from_millis(10), &sink);
+            sink.lines()
+        });
+        assert_eq!(lines.pop().as_deref(), Some("Both threads have finished."));
+        let printed: Vec<u32> = lines.iter().map(|l| l.parse().unwrap()).collect();
         let mut sorted = printed.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, (1..=10).collect::<Vec<_>>());
