@@ -55,6 +55,9 @@ const INCREMENTS: u64 = 100_000;
 //     error[E0594]: cannot assign to data in an `Arc`
 //
 // A `&mut` is exclusive, so two threads can never hold one to the same value.
+// Both errors are checked by the compiler, beside the version that
+// compiles: `compile_checks::lesson_01` in `module_08/src/lib.rs`
+// (`cargo test -p module_08 --doc`).
 
 /// The lost update, reproduced without undefined behaviour: `load` and
 /// `store` are each atomic, but the read-add-write *sequence* is not, just as

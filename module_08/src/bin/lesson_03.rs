@@ -78,6 +78,10 @@ const TITLE: &str = "Lesson 8.3 — Thread-safe logging («Потокобезо�
 //
 // `tracing`'s subscriber is `Send + Sync` by construction: it may be called
 // from any thread at any time.
+//
+// The error is checked by the compiler, beside the version that compiles:
+// `compile_checks::lesson_03` in `module_08/src/lib.rs`
+// (`cargo test -p module_08 --doc`).
 
 /// The lesson's subscriber: one line per event with the level, the thread's
 /// name and id, and the spans it happened in.

@@ -46,6 +46,9 @@ const SEATS: u32 = 1_000;
 //     error[E0596]: cannot borrow data in an `Arc` as mutable
 //
 // and scoped threads cannot each hold `&mut map` (E0499, see lesson 8.1).
+// The error is checked by the compiler, beside the version that compiles:
+// `compile_checks::lesson_04` in `module_08/src/lib.rs`
+// (`cargo test -p module_08 --doc`).
 
 /// Seat number → the thread that booked it.
 type Bookings = Mutex<HashMap<u32, usize>>;

@@ -47,6 +47,9 @@ const CAPACITY: usize = 100;
 //
 // Two threads inside `Vec::push` at once could both write the same slot or
 // grow the buffer twice; Rust rules that out before the program runs.
+// The error is checked by the compiler, beside the version that compiles:
+// `compile_checks::lesson_05` in `module_08/src/lib.rs`
+// (`cargo test -p module_08 --doc`).
 
 /// The numbers thread `t` works on: a contiguous chunk of 1..=threads*per_thread.
 fn chunk(t: u64, per_thread: u64) -> impl Iterator<Item = u64> {

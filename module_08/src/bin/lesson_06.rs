@@ -53,6 +53,10 @@ const CHANNEL_CAPACITY: usize = 1_024;
 // (`&File` does implement `Write`, so threads may write to one unbuffered
 // `File` without a lock; but `write_all` may take several system calls, and
 // nothing then keeps another thread's bytes out of the middle of a line.)
+//
+// The error is checked by the compiler, beside the version that compiles:
+// `compile_checks::lesson_06` in `module_08/src/lib.rs`
+// (`cargo test -p module_08 --doc`).
 
 /// Line `number` of thread `thread`, about 90 bytes. Don't expect the 8 KiB
 /// buffer to tear it: `BufWriter` flushes *before* a write that would not

@@ -82,6 +82,10 @@ const LOAD_DELAY: Duration = Duration::from_millis(300);
 // `read_volatile` docs say volatile accesses "behave exactly like
 // non-atomic accesses" with respect to concurrency, and are meant for
 // memory-mapped I/O.
+//
+// Both errors are checked by the compiler, beside the version that
+// compiles: `compile_checks::lesson_07` in `module_08/src/lib.rs`
+// (`cargo test -p module_08 --doc`).
 
 /// A stop flag. Workers spin doing "work" until the flag is set, then return
 /// how many iterations they managed. Returns those counts and how long the
