@@ -31,6 +31,13 @@
 //! Run all steps: `cargo run -p module_04 --bin lesson_05`
 //! Run one step:  `cargo run -p module_04 --bin lesson_05 -- step_06`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try:
+//! - in `supply`, move `let full = tx.is_full();` below `pause();` and run
+//!   `-- step_06`: the router is supplied now and the player turned away
+//!   (the seller sold during the pause); the `supply_…` test fails.
+//! - in `simple_queue`, delete `drop(tx);`: the step prints `got 5` and
+//!   hangs. The consumer waits for a sender that `main` still holds.
 
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -38,27 +45,16 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{
-    RecvError, RecvTimeoutError, SendError, SendTimeoutError, TryRecvError, TrySendError, bounded,
-    unbounded,
+    RecvError, RecvTimeoutError, SendError, SendTimeoutError, Sender, TryRecvError, TrySendError,
+    bounded, unbounded,
 };
-use step_runner::{Step, lesson_id};
-
-/// Where a step reports what happens while it runs: `main` prints each line
-/// as it comes, the tests pass a closure that ignores it.
-type Log<'a> = &'a (dyn Fn(String) + Sync);
+use step_runner::{Sink, Step, lesson_id};
 
 /// The course's goods for step 06.
+#[rustfmt::skip]
 const GOODS: [&str; 10] = [
-    "smartphone",
-    "laptop",
-    "tablet",
-    "camera",
-    "headset",
-    "TV",
-    "gadget",
-    "monitor",
-    "router",
-    "player",
+    "smartphone", "laptop", "tablet", "camera", "headset",
+    "TV", "gadget", "monitor", "router", "player",
 ];
 
 /// The course's warehouse size for step 06.
@@ -67,15 +63,18 @@ const WAREHOUSE_SIZE: usize = 5;
 /// `SimpleQueue`: unbounded, so `put` never blocks and never fails with
 /// `Full`; there is no `task_done`/`join`, only put and get. A consumer
 /// thread gets everything the main thread puts.
-fn simple_queue(items: &[u32], log: Log) -> Vec<u32> {
+fn simple_queue(items: &[u32], sink: &Sink) -> Vec<u32> {
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
-        let consumer =
-            s.spawn(move || rx.iter().inspect(|n| log(format!("    got {n}"))).collect());
+        let consumer = s.spawn(move || {
+            rx.iter()
+                .inspect(|n| sink.note(format!("    got {n}")))
+                .collect()
+        });
         for &item in items {
             // Never blocks: the queue grows as needed.
             tx.send(item).expect("the consumer is alive");
-            log(format!("put {item}"));
+            sink.note(format!("put {item}"));
         }
         drop(tx);
         consumer.join().expect("the consumer panicked")
@@ -159,6 +158,31 @@ fn std_put_nowait_when_full() -> Result<(), mpsc::TrySendError<u32>> {
     tx.try_send(2)
 }
 
+/// One delivery of step 06, paced as in the course: an empty warehouse is
+/// restocked at once; otherwise the supplier looks whether it is full, then
+/// pauses, then acts on what it saw: turns the item away (`Full`, handing it
+/// back) or puts it in.
+///
+/// Python's `if q.full(): … else: q.put()` is check-then-act: the answer
+/// can change during the pause. It is kept here because it decides which
+/// good is turned away (the router, in the course's run). Only this
+/// supplier puts, so the warehouse can only empty during the pause: an item
+/// seen "not full" still fits, and `try_send` cannot fail with `Full`; an
+/// item seen "full" is turned away even if the seller made room meanwhile,
+/// as in Python. Trying `try_send` after the pause instead would supply it
+/// (and turn away a later good: the player).
+fn supply<T>(tx: &Sender<T>, item: T, pause: impl FnOnce()) -> Result<(), TrySendError<T>> {
+    if tx.is_empty() {
+        return tx.try_send(item);
+    }
+    let full = tx.is_full();
+    pause();
+    if full {
+        return Err(TrySendError::Full(item));
+    }
+    tx.try_send(item)
+}
+
 /// What happened in the warehouse of step 06.
 #[derive(Debug, Default)]
 struct Warehouse {
@@ -179,39 +203,31 @@ fn step_06(
     size: usize,
     supply_pause: Duration,
     sale_pause: Duration,
-    log: Log,
+    sink: &Sink,
 ) -> Warehouse {
     let (tx, rx) = bounded(size);
     thread::scope(|s| {
         let supplier = s.spawn(move || {
             let (mut supplied, mut turned_away) = (Vec::new(), Vec::new());
             for &item in goods {
-                // As in the course, an empty warehouse is restocked at once.
-                // This only decides the pause; whether the item fits is
-                // decided by `try_send` itself. Python's `if q.full(): …
-                // else: q.put()` is check-then-act: the answer can change
-                // between the check and the put.
-                if !tx.is_empty() {
-                    thread::sleep(supply_pause);
-                }
-                match tx.try_send(item) {
+                match supply(&tx, item, || thread::sleep(supply_pause)) {
                     Ok(()) => {
-                        log(format!("supplied: {item}"));
+                        sink.note(format!("supplied: {item}"));
                         supplied.push(item);
                     }
                     Err(TrySendError::Full(item)) => {
-                        log(format!("warehouse full for now: {item} not supplied"));
+                        sink.note(format!("warehouse full for now: {item} not supplied"));
                         turned_away.push(item);
                     }
                     // The seller has gone: nobody will ever sell this.
                     Err(TrySendError::Disconnected(item)) => {
-                        log(format!("the seller has gone: {item} not supplied"));
+                        sink.note(format!("the seller has gone: {item} not supplied"));
                         turned_away.push(item);
                         break;
                     }
                 }
             }
-            log("supplies have ended".to_owned());
+            sink.note("supplies have ended");
             // Dropping `tx` here is what tells the seller to stop.
             (supplied, turned_away)
         });
@@ -221,11 +237,11 @@ fn step_06(
                 thread::sleep(sale_pause);
                 match rx.try_recv() {
                     Ok(item) => {
-                        log(format!("    sold: {item}"));
+                        sink.note(format!("    sold: {item}"));
                         sold.push(item);
                     }
                     Err(TryRecvError::Empty) => {
-                        log("    warehouse empty for now".to_owned());
+                        sink.note("    warehouse empty for now");
                         found_empty += 1;
                     }
                     // Empty *and* the supplier is gone: no more goods will
@@ -234,7 +250,7 @@ fn step_06(
                     Err(TryRecvError::Disconnected) => break,
                 }
             }
-            log("    everything sold, the seller stops".to_owned());
+            sink.note("    everything sold, the seller stops");
             (sold, found_empty)
         });
         let (supplied, turned_away) = supplier.join().expect("the supplier panicked");
@@ -260,7 +276,7 @@ fn timeouts(
     timeout: Duration,
     supply_pause: Duration,
     sale_pause: Duration,
-    log: Log,
+    sink: &Sink,
 ) -> (Vec<u32>, u32, u32) {
     let (tx, rx) = bounded(1);
     thread::scope(|s| {
@@ -274,7 +290,7 @@ fn timeouts(
                         Ok(()) => break,
                         // The item comes back in the error: retry with it.
                         Err(SendTimeoutError::Timeout(back)) => {
-                            log(format!(
+                            sink.note(format!(
                                 "supplier: no room for {back} within {timeout:?}, retrying"
                             ));
                             timed_out += 1;
@@ -291,12 +307,12 @@ fn timeouts(
             loop {
                 match rx.recv_timeout(timeout) {
                     Ok(item) => {
-                        log(format!("    seller: sold {item}"));
+                        sink.note(format!("    seller: sold {item}"));
                         sold.push(item);
                         thread::sleep(sale_pause);
                     }
                     Err(RecvTimeoutError::Timeout) => {
-                        log(format!(
+                        sink.note(format!(
                             "    seller: nothing within {timeout:?}, waiting on"
                         ));
                         timed_out += 1;
@@ -314,36 +330,25 @@ fn timeouts(
 
 /// Triggers each error once and shows what it carries. A failed send hands
 /// its item back (`into_inner`), so the caller decides: retry, store, drop.
-fn show_error_kinds(timeout: Duration) {
-    let error = get_nowait_when_empty().unwrap_err();
-    println!("get_nowait(), empty queue:    {error:?}: nothing yet, come back later");
-    let error = put_nowait_when_full().unwrap_err();
-    println!(
-        "put_nowait(), full queue:     Full: {:?} handed back",
-        error.into_inner()
-    );
-    let error = get_with_timeout_when_empty(timeout).unwrap_err();
-    println!("get(timeout={timeout:?}), empty:  {error:?}");
-    let error = put_with_timeout_when_full(timeout).unwrap_err();
-    println!(
-        "put(timeout={timeout:?}), full:   Timeout: {:?} handed back",
-        error.into_inner()
-    );
+fn show_error_kinds() {
+    let t = Duration::from_millis(100);
+    let back = get_nowait_when_empty().unwrap_err();
+    println!("get_nowait(), empty queue:    {back:?}: nothing yet, come back later");
+    let back = put_nowait_when_full().unwrap_err().into_inner();
+    println!("put_nowait(), full queue:     Full: {back:?} handed back");
+    let error = get_with_timeout_when_empty(t).unwrap_err();
+    println!("get(timeout={t:?}), empty:  {error:?}");
+    let back = put_with_timeout_when_full(t).unwrap_err().into_inner();
+    println!("put(timeout={t:?}), full:   Timeout: {back:?} handed back");
     let got = get_when_disconnected();
-    println!(
-        "senders dropped:   recv() -> {:?} (what was queued still arrives)",
-        got.queued
-    );
-    println!(
-        "                   then recv() -> {:?}, try_recv() -> {:?}, recv_timeout() -> {:?}",
-        got.recv, got.try_recv, got.recv_timeout
-    );
+    let queued = got.queued;
+    println!("senders dropped:   recv() -> {queued:?} (what was queued still arrives)");
+    let (recv, try_recv, recv_timeout) = (got.recv, got.try_recv, got.recv_timeout);
+    let then = format!("recv() -> {recv:?}, try_recv() -> {try_recv:?}");
+    println!("                   then {then}, recv_timeout() -> {recv_timeout:?}");
     let put = put_when_disconnected();
-    if let Err(error) = put.send {
-        println!(
-            "receiver dropped:  send() -> SendError: {:?} handed back",
-            error.into_inner()
-        );
+    if let Err(SendError(item)) = put.send {
+        println!("receiver dropped:  send() -> SendError: {item:?} handed back");
     }
     if let Err(TrySendError::Disconnected(item)) = put.try_send {
         println!("                   try_send() -> Disconnected: {item:?} handed back");
@@ -353,60 +358,42 @@ fn show_error_kinds(timeout: Duration) {
     }
 }
 
-fn print_line(line: String) {
-    println!("{line}");
+fn show_simple_queue() {
+    let got = simple_queue(&[1, 2, 3, 4, 5], &Sink::stdout());
+    println!("received: {got:?}");
 }
 
+fn show_timeouts() {
+    let (timeout, sink) = (Duration::from_millis(150), Sink::stdout());
+    let (fast, slow) = (Duration::ZERO, Duration::from_millis(400));
+    println!("a slow seller: the supplier times out");
+    let (sold, supplier, seller) = timeouts(4, timeout, fast, slow, &sink);
+    println!("sold {sold:?}; time-outs: supplier {supplier}, seller {seller}");
+    println!("a slow supplier: the seller times out");
+    let (sold, supplier, seller) = timeouts(3, timeout, slow, fast, &sink);
+    println!("sold {sold:?}; time-outs: supplier {supplier}, seller {seller}");
+}
+
+/// The course's pacing: a delivery every 0.5 s, a sale every second.
+fn show_step_06() {
+    let (supply, sale) = (Duration::from_millis(500), Duration::from_secs(1));
+    let w = step_06(&GOODS, WAREHOUSE_SIZE, supply, sale, &Sink::stdout());
+    println!("supplied {}: {:?}", w.supplied.len(), w.supplied);
+    println!("turned away {}: {:?}", w.turned_away.len(), w.turned_away);
+    let (sold, empty) = (w.sold.len(), w.found_empty);
+    println!("sold {sold}, found the warehouse empty {empty} times");
+}
+
+const TITLE: &str = "Lesson 4.5 — SimpleQueue, Empty and Full («SimpleQueue и исключения»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 4.5 — SimpleQueue, Empty and Full («SimpleQueue и исключения»)",
-        &[
-            Step::new(
-                "simple_queue",
-                "an unbounded queue: put never blocks",
-                || {
-                    let got = simple_queue(&[1, 2, 3, 4, 5], &print_line);
-                    println!("received: {got:?}");
-                },
-            ),
-            Step::new(
-                "error_kinds",
-                "Empty, Full, timeouts and disconnection, one by one",
-                || show_error_kinds(Duration::from_millis(100)),
-            ),
-            Step::new("timeouts", "retry on Timeout, stop on Disconnected", || {
-                let timeout = Duration::from_millis(150);
-                let (fast, slow) = (Duration::ZERO, Duration::from_millis(400));
-                println!("a slow seller: the supplier times out");
-                let (sold, supplier, seller) = timeouts(4, timeout, fast, slow, &print_line);
-                println!("sold {sold:?}; time-outs: supplier {supplier}, seller {seller}");
-                println!("a slow supplier: the seller times out");
-                let (sold, supplier, seller) = timeouts(3, timeout, slow, fast, &print_line);
-                println!("sold {sold:?}; time-outs: supplier {supplier}, seller {seller}");
-            }),
-            Step::new(
-                "step_06",
-                "a warehouse of 5: Full turns goods away, Empty waits",
-                || {
-                    let w = step_06(
-                        &GOODS,
-                        WAREHOUSE_SIZE,
-                        Duration::from_millis(500),
-                        Duration::from_secs(1),
-                        &print_line,
-                    );
-                    println!("supplied {}: {:?}", w.supplied.len(), w.supplied);
-                    println!("turned away {}: {:?}", w.turned_away.len(), w.turned_away);
-                    println!(
-                        "sold {}, found the warehouse empty {} times",
-                        w.sold.len(),
-                        w.found_empty
-                    );
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("simple_queue", "an unbounded queue: put never blocks", show_simple_queue),
+        Step::new("error_kinds", "Empty, Full, timeouts, disconnection", show_error_kinds),
+        Step::new("timeouts", "retry on Timeout, stop on Disconnected", show_timeouts),
+        Step::new("step_06", "a warehouse of 5: Full turns goods away", show_step_06),
+    ])
 }
 
 #[cfg(test)]
@@ -416,11 +403,9 @@ mod tests {
 
     const LIMIT: Duration = Duration::from_secs(10);
 
-    fn quiet(_: String) {}
-
     #[test]
     fn the_simple_queue_delivers_everything_in_order() {
-        let got = deadline(LIMIT, || simple_queue(&[3, 1, 4, 1, 5], &quiet));
+        let got = deadline(LIMIT, || simple_queue(&[3, 1, 4, 1, 5], &Sink::collect()));
         assert_eq!(got, [3, 1, 4, 1, 5]);
     }
 
@@ -480,11 +465,54 @@ mod tests {
                     WAREHOUSE_SIZE,
                     Duration::from_millis(supply),
                     Duration::from_millis(sale),
-                    &quiet,
+                    &Sink::collect(),
                 )
             });
             check_warehouse(&w);
         }
+    }
+
+    #[test]
+    fn supply_restocks_an_empty_warehouse_at_once() {
+        let (tx, _rx) = bounded(2);
+        let no_pause = || panic!("an empty warehouse is restocked without a pause");
+        assert_eq!(supply(&tx, "first", no_pause), Ok(()));
+        assert_eq!(supply(&tx, "second", || {}), Ok(()));
+        assert_eq!(tx.len(), 2);
+    }
+
+    #[test]
+    fn supply_turns_away_what_it_saw_full_before_the_pause() {
+        // The seller sells during the supplier's pause: there is room again,
+        // but the supplier acts on what it saw, as the course's does.
+        let (tx, rx) = bounded(1);
+        tx.send("on the shelf").expect("one free slot");
+        let sell = || assert_eq!(rx.try_recv(), Ok("on the shelf"));
+        assert_eq!(supply(&tx, "late", sell), Err(TrySendError::Full("late")));
+        assert!(tx.is_empty());
+    }
+
+    #[test]
+    fn step_06_reports_as_it_goes() {
+        let (w, lines) = deadline(LIMIT, || {
+            let sink = Sink::collect();
+            let w = step_06(
+                &GOODS,
+                WAREHOUSE_SIZE,
+                Duration::ZERO,
+                Duration::ZERO,
+                &sink,
+            );
+            (w, sink.lines())
+        });
+        let supplied = lines.iter().filter(|l| l.starts_with("supplied: ")).count();
+        let sold = lines.iter().filter(|l| l.starts_with("    sold: ")).count();
+        assert_eq!((supplied, sold), (w.supplied.len(), w.sold.len()));
+        assert!(lines.contains(&"supplies have ended".to_owned()));
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("    everything sold, the seller stops")
+        );
     }
 
     #[test]
@@ -496,7 +524,7 @@ mod tests {
                     Duration::from_millis(1),
                     Duration::from_millis(supply),
                     Duration::from_millis(sale),
-                    &quiet,
+                    &Sink::collect(),
                 )
             });
             assert_eq!(sold, (1..=20).collect::<Vec<_>>());
