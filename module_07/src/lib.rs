@@ -10,7 +10,8 @@
 //!   (`step_runner` makes each step a subcommand), or the demo server's
 //!   files when none are given; [`SaveArgs`], lesson 7.2's `--out` and
 //!   `--jobs`.
-//! * [`saving`]: safe file names for lesson 7.2's downloads.
+//! * [`saving`]: where lesson 7.2's downloads land: safe file names, partial
+//!   files, and the [`saving::Run`] that Ctrl-C interrupts.
 //!
 //! This is infrastructure; the downloading itself is written out in each
 //! lesson file.
@@ -233,6 +234,15 @@ impl DemoServer {
     /// The URL of a demo file.
     pub fn file_url(&self, file: &DemoFile) -> Url {
         self.url(&format!("/files/{}/{}", file.size, file.name))
+    }
+
+    /// The URL of a demo file of `size` bytes whose last path segment
+    /// decodes to `name`, which may hold `/` and `..`: percent-encoded, they
+    /// stay inside the one segment.
+    pub fn named_file_url(&self, size: usize, name: &str) -> Url {
+        let encoded =
+            percent_encoding::utf8_percent_encode(name, percent_encoding::NON_ALPHANUMERIC);
+        self.url(&format!("/files/{size}/{encoded}"))
     }
 
     /// The URLs of `files`.
