@@ -13,15 +13,31 @@
 //! | results handed over through a queue      | `mpsc::channel::<(usize, R)>()`                                |
 //! | the pool's internal reorder cache        | `BTreeMap<usize, R>` keyed by item index                       |
 //! | `next(it)` raises the task's exception   | the item is `Err(message)` (a panic is caught in the task)     |
+//! | `pool.imap(f, items, chunksize=2)`       | `imap_chunked(&pool, items, 2, f)`: one task per chunk         |
 //! | `pool.map(f, items)` (everything at once) | `items.par_iter().map(f).collect()` (lesson 9.5)              |
 //!
 //! The reorder buffer is written out because it is the lesson; in production
 //! code, a `par_iter().map(f).collect()` is the right call whenever you can
 //! wait for the whole list.
 //!
+//! Python's pool runs the tasks in worker processes; here they run on
+//! rayon's threads. Python needs processes because its GIL lets one thread
+//! at a time run Python code; Rust's threads run in parallel on every core,
+//! so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show real
+//! processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_07`
 //! Run one step:  `cargo run -p module_09 --bin lesson_07 -- imap_stream`
+//!
+//! Try:
+//! - Change `UNITS` to `[1, 2, 3, 4, 9]` and run `-- imap_stream`: items 0
+//!   to 3 print one by one, and the last line comes much later; nothing
+//!   before the slow item waits for it.
+//! - In `show_imap_chunksize`, add a chunksize of 6: one task gets all six
+//!   items and runs them one after another, so every result arrives at
+//!   once, after 21 units (about 2.1 s).
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
@@ -36,7 +52,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// The iterator `imap` returns: yields result `next` as soon as it is in.
 struct Imap<R> {
@@ -88,8 +104,8 @@ where
         let (tx, f) = (tx.clone(), Arc::clone(&f));
         pool.spawn(move || {
             // rayon would abort the process on a panic in a spawned task.
-            let result = catch_unwind(AssertUnwindSafe(|| f(item)))
-                .map_err(|_| format!("item {index} panicked"));
+            // The panic's own message becomes the item's error.
+            let result = catch_unwind(AssertUnwindSafe(|| f(item))).map_err(panic_message);
             // If the caller dropped the iterator, no one wants this result.
             let _ = tx.send((index, result));
         });
@@ -102,6 +118,49 @@ where
     }
 }
 
+/// `pool.imap(f, items, chunksize)`: one task per `chunksize` consecutive
+/// items, so the results of a chunk arrive together. A chunk whose task
+/// panics is one error in the stream, after which the stream goes on; in
+/// Python `next()` raises once and the iterator is over.
+fn imap_chunked<T, R, F>(
+    pool: &ThreadPool,
+    items: Vec<T>,
+    chunksize: usize,
+    f: F,
+) -> impl Iterator<Item = Result<R, String>>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+    F: Fn(T) -> R + Send + Sync + 'static,
+{
+    assert!(
+        chunksize >= 1,
+        "chunksize must be 1+ (as Python's ValueError says)"
+    );
+    let mut items = items.into_iter();
+    let chunks: Vec<Vec<T>> = std::iter::from_fn(|| {
+        let chunk: Vec<T> = items.by_ref().take(chunksize).collect();
+        (!chunk.is_empty()).then_some(chunk)
+    })
+    .collect();
+    imap(pool, chunks, move |chunk| {
+        chunk.into_iter().map(&f).collect::<Vec<R>>()
+    })
+    .flat_map(|chunk| match chunk {
+        Ok(results) => results.into_iter().map(Ok).collect(),
+        Err(message) => vec![Err(message)],
+    })
+}
+
+/// The message a panic was started with (`panic!("…")`).
+fn panic_message(payload: Box<dyn Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a task panicked".to_owned())
+}
+
 fn pool(threads: usize) -> ThreadPool {
     ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -109,37 +168,64 @@ fn pool(threads: usize) -> ThreadPool {
         .expect("the OS can start the pool's threads")
 }
 
-/// One line of the stream: when the caller got which item, and how many
+/// Item `i` waits `units[i]` (through `wait`) and yields `(i + 1) × 10`;
+/// each result goes to `sink` the moment `imap` yields it, with how many
 /// later results were already waiting in the buffer.
-#[derive(Debug)]
-struct Received {
-    at: Duration,
-    index: usize,
-    value: u64,
-    buffered: usize,
-}
-
-/// Items take `units[i] × unit` each; the caller prints each result the
-/// moment `imap` yields it.
-fn imap_stream(units: &[u32], unit: Duration) -> Vec<Received> {
+fn imap_stream<W>(units: &[u32], wait: W, sink: &Sink) -> Vec<u64>
+where
+    W: Fn(u32) + Send + Sync + 'static,
+{
     let started = Instant::now();
     let jobs: Vec<(usize, u32)> = units.iter().copied().enumerate().collect();
     let mut stream = imap(&pool(units.len()), jobs, move |(i, n)| {
-        thread::sleep(unit * n);
+        wait(n);
         (i as u64 + 1) * 10
     });
-    let mut received = Vec::new();
-    let mut index = 0;
+    let mut values = Vec::new();
     while let Some(result) = stream.next() {
-        received.push(Received {
-            at: started.elapsed(),
-            index,
-            value: result.expect("these tasks do not fail"),
-            buffered: stream.buffered(),
-        });
-        index += 1;
+        let value = result.expect("these tasks do not fail");
+        sink.note(format!(
+            "t = {:.2?}: item {} → {value} (buffered early: {})",
+            started.elapsed(),
+            values.len(),
+            stream.buffered()
+        ));
+        values.push(value);
     }
-    received
+    values
+}
+
+fn show_imap_stream() {
+    println!("item i sleeps {UNITS:?}[i] × {UNIT:?}; 5 workers");
+    imap_stream(&UNITS, |n| thread::sleep(UNIT * n), &Sink::stdout());
+}
+
+/// Item `x` of six sleeps `x + 1` units, on six workers, `chunksize` items
+/// a task; each result goes to `sink` as it is yielded.
+fn imap_chunksize(chunksize: usize, unit: Duration, sink: &Sink) -> Vec<u64> {
+    let started = Instant::now();
+    imap_chunked(&pool(6), (0..6u64).collect(), chunksize, move |x| {
+        thread::sleep(unit * (x as u32 + 1));
+        x * x
+    })
+    .enumerate()
+    .map(|(i, result)| {
+        let value = result.expect("these tasks do not fail");
+        sink.note(format!(
+            "  t = {:.2?}: item {i} → {value}",
+            started.elapsed()
+        ));
+        value
+    })
+    .collect()
+}
+
+fn show_imap_chunksize() {
+    let sink = Sink::stdout();
+    for chunksize in [1, 2] {
+        println!("chunksize {chunksize}: item x sleeps (x + 1) × {CHUNK_UNIT:?}; 6 workers");
+        imap_chunksize(chunksize, CHUNK_UNIT, &sink);
+    }
 }
 
 /// The item's place in the stream is kept even when its task fails.
@@ -153,44 +239,32 @@ fn imap_with_errors(items: Vec<i64>) -> Vec<Result<i64, String>> {
     .collect()
 }
 
+fn show_imap_with_errors() {
+    println!("tasks that panic on a negative input are reported as errors");
+    // The panic message of item 1 also appears on stderr: the default panic
+    // hook prints it before the task catches it.
+    for (i, r) in imap_with_errors(vec![1, -2, 3]).into_iter().enumerate() {
+        println!("item {i}: {r:?}");
+    }
+}
+
 /// The course's kind of delays: item 0 is the slowest, so nothing can be
 /// yielded before it, and then several results come out at once.
 const UNITS: [u32; 5] = [4, 1, 3, 2, 5];
 const UNIT: Duration = Duration::from_millis(300);
+const CHUNK_UNIT: Duration = Duration::from_millis(100);
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.7 — Lazy ordered results (imap) («Итеративная синхронная обработка задач»)",
-        &[
-            Step::new(
-                "imap_stream",
-                "results stream in order as they become available",
-                || {
-                    println!("item i sleeps {UNITS:?}[i] × {UNIT:?}; 5 workers");
-                    for r in imap_stream(&UNITS, UNIT) {
-                        println!(
-                            "t = {:.2?}: item {} → {} (buffered early: {})",
-                            r.at, r.index, r.value, r.buffered
-                        );
-                    }
-                },
-            ),
-            Step::new(
-                "imap_with_errors",
-                "a failed item stays in its place",
-                || {
-                    println!("tasks that panic on a negative input are reported as errors");
-                    // The panic message of item 1 also appears on stderr: the
-                    // default panic hook prints it before the task catches it.
-                    for (i, r) in imap_with_errors(vec![1, -2, 3]).into_iter().enumerate() {
-                        println!("item {i}: {r:?}");
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("imap_stream", "results stream in order as they become available", show_imap_stream),
+        Step::new("imap_chunksize", "chunksize: one task per chunk, its results together", show_imap_chunksize),
+        Step::new("imap_with_errors", "a failed item stays in its place", show_imap_with_errors),
+    ])
 }
+
+const TITLE: &str =
+    "Lesson 9.7 — Lazy ordered results (imap) («Итеративная синхронная обработка задач»)";
 
 // The ordinary tests run on std's channel; with the `model` feature it is
 // shuttle's, which works only inside a shuttle test (`mod model`).
@@ -202,9 +276,81 @@ mod tests {
     #[test]
     fn results_come_in_item_order() {
         course_tests::deadline(Duration::from_secs(30), || {
-            let received = imap_stream(&UNITS, Duration::from_millis(5));
-            let values: Vec<u64> = received.iter().map(|r| r.value).collect();
+            let sink = Sink::collect();
+            let unit = Duration::from_millis(5);
+            let values = imap_stream(&UNITS, move |n| thread::sleep(unit * n), &sink);
             assert_eq!(values, vec![10, 20, 30, 40, 50]);
+            let lines = sink.lines();
+            for (i, line) in lines.iter().enumerate() {
+                assert!(
+                    line.contains(&format!("item {i} → {}", values[i])),
+                    "{line}"
+                );
+            }
+        });
+    }
+
+    #[test]
+    fn a_result_is_printed_before_a_slower_later_item_finishes() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let sink = Sink::collect();
+            let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+            // Item 0 is done at once; item 1 waits for the gate, which opens
+            // only once item 0's line is in the sink.
+            let wait = move |n: u32| {
+                if n > 0 {
+                    let _ = gate_rx.recv();
+                }
+            };
+            thread::scope(|s| {
+                let streaming = s.spawn(|| imap_stream(&[0, 1], wait, &sink));
+                while sink.lines().is_empty() {
+                    thread::yield_now();
+                }
+                assert_eq!(sink.lines().len(), 1);
+                assert!(
+                    sink.lines()[0].contains("item 0 → 10"),
+                    "{:?}",
+                    sink.lines()
+                );
+                drop(gate_tx);
+                assert_eq!(streaming.join().unwrap(), vec![10, 20]);
+            });
+        });
+    }
+
+    #[test]
+    fn any_chunksize_keeps_order_and_every_item() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            for chunksize in [1, 2, 3, 7, 20] {
+                let out: Vec<u64> =
+                    imap_chunked(&pool(3), (0..10u64).collect(), chunksize, |x| x + 1)
+                        .map(Result::unwrap)
+                        .collect();
+                assert_eq!(out, (1..=10).collect::<Vec<_>>(), "chunksize {chunksize}");
+            }
+            let sink = Sink::collect();
+            assert_eq!(
+                imap_chunksize(2, Duration::ZERO, &sink),
+                [0, 1, 4, 9, 16, 25]
+            );
+            assert_eq!(sink.lines().len(), 6);
+        });
+    }
+
+    #[test]
+    fn a_chunk_runs_as_one_task() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let threads: Vec<Option<usize>> =
+                imap_chunked(&pool(3), (0..12u64).collect(), 4, |x| {
+                    thread::sleep(Duration::from_millis(1 + x % 3));
+                    rayon::current_thread_index()
+                })
+                .map(Result::unwrap)
+                .collect();
+            for chunk in threads.chunks(4) {
+                assert!(chunk.iter().all(|t| *t == chunk[0]), "{threads:?}");
+            }
         });
     }
 
@@ -240,7 +386,7 @@ mod tests {
     fn a_panicking_item_is_an_error_in_its_place() {
         assert_eq!(
             imap_with_errors(vec![1, -2, 3]),
-            vec![Ok(2), Err("item 1 panicked".to_owned()), Ok(6)]
+            vec![Ok(2), Err("negative input -2".to_owned()), Ok(6)]
         );
     }
 
