@@ -19,9 +19,13 @@
 //! Run all steps: `cargo run -p module_03 --bin lesson_03`
 //! Run one step:  `cargo run -p module_03 --bin lesson_03 -- step_13`
 //!
-//! Try: in `methods_tour`, replace `&mut slow` by `slow` in the
-//! `tokio::time::timeout` call and read the compiler's error. What would be
-//! left to wait on after the time-out?
+//! Try:
+//! - in `methods_tour`, replace `&mut slow` by `slow` in the
+//!   `tokio::time::timeout` call and read the compiler's error (E0382, use
+//!   of moved value; kept as a `compile_fail` test in `src/lib.rs`). What
+//!   would be left to wait on after the time-out?
+//! - in `show_step_13`, pass `1` instead of `python_default_workers()`:
+//!   the same lines in the same order, after a second instead of a tenth.
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -141,6 +145,27 @@ fn methods_tour(work: Duration) -> Tour {
     })
 }
 
+fn show_methods_tour() {
+    let tour = methods_tour(Duration::from_millis(500));
+    println!(
+        "done() right after spawn:      {}",
+        tour.done_right_after_spawn
+    );
+    println!(
+        "running() once started:        {}",
+        tour.running_once_started
+    );
+    let early = tour.result_with_short_timeout;
+    println!("result(timeout=0.05):          {early:?} (timed out)");
+    println!("result():                      {}", tour.result);
+    println!("done() after result():         {}", tour.done_after_result);
+    println!("exception() of a failed task:  {:?}", tour.exception);
+    println!("cancelled() after cancel():    {}", tour.cancelled);
+    for (value, on_worker) in &tour.callback_calls {
+        println!("done callback saw {value}, on a runtime worker: {on_worker}");
+    }
+}
+
 fn rank_language((rank, language): (u32, &str), delay: Duration) -> String {
     thread::sleep(delay);
     format!("{language} is number {rank} on GitHub in the first quarter of 2024")
@@ -186,51 +211,21 @@ where
     block_on(join_all(handles))
 }
 
+const TITLE: &str = "Lesson 3.3 — Future methods («Методы Future»)";
+
+fn show_step_13() {
+    let work = |entry| rank_language(entry, Duration::from_millis(100));
+    for line in step_13(&STEP_13_DATA, python_default_workers(), work) {
+        println!("{line}");
+    }
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 3.3 — Future methods («Методы Future»)",
-        &[
-            Step::new(
-                "methods_tour",
-                "result, timeout, exception, done, running, cancel, callback",
-                || {
-                    let tour = methods_tour(Duration::from_millis(500));
-                    println!(
-                        "done() right after spawn:      {}",
-                        tour.done_right_after_spawn
-                    );
-                    println!(
-                        "running() once started:        {}",
-                        tour.running_once_started
-                    );
-                    println!(
-                        "result(timeout=0.05):          {:?} (timed out)",
-                        tour.result_with_short_timeout
-                    );
-                    println!("result():                      {}", tour.result);
-                    println!("done() after result():         {}", tour.done_after_result);
-                    println!("exception() of a failed task:  {:?}", tour.exception);
-                    println!("cancelled() after cancel():    {}", tour.cancelled);
-                    for (value, on_worker) in &tour.callback_calls {
-                        println!("done callback saw {value}, on a runtime worker: {on_worker}");
-                    }
-                },
-            ),
-            Step::new(
-                "step_13",
-                "ten ranking tasks, results read in submission order",
-                || {
-                    let lines = step_13(&STEP_13_DATA, python_default_workers(), |entry| {
-                        rank_language(entry, Duration::from_millis(100))
-                    });
-                    for line in lines {
-                        println!("{line}");
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("methods_tour", "result, timeout, exception, done, running, cancel, callback", show_methods_tour),
+        Step::new("step_13", "ten ranking tasks, results read in submission order", show_step_13),
+    ])
 }
 
 #[cfg(test)]
