@@ -39,8 +39,7 @@ use step_runner::{Outcome, Step, lesson_id};
 
 /// The demo server's latency per response.
 const DELAY: Duration = Duration::from_millis(100);
-/// A response slower than this is a failure; the demo's `/slow/…` route
-/// takes 10 s.
+/// A slower response is a failure; the demo's `/slow/…` route takes 10 s.
 const TIMEOUT: Duration = Duration::from_secs(1);
 /// Tasks that run at once.
 const WORKERS: usize = 8;
@@ -96,8 +95,7 @@ impl DownloadError {
     }
 
     /// Worth trying again? Server errors, "too many requests", time-outs and
-    /// broken or refused connections may pass; a 404 or 403 will not, and
-    /// retrying it only adds load.
+    /// broken or refused connections may pass; a 404 or 403 only adds load.
     fn is_transient(&self) -> bool {
         match self {
             Self::Status(status) => {
