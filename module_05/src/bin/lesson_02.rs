@@ -61,6 +61,12 @@ fn self_deadlock() -> bool {
     would_block
 }
 
+fn show_self_deadlock() {
+    let would_block = self_deadlock();
+    println!("the nested try_lock reports WouldBlock: {would_block}");
+    println!("with lock() the thread would have waited for itself forever");
+}
+
 // ---------------------------------------------------------------------------
 // The Python way: a reentrant lock.
 // ---------------------------------------------------------------------------
@@ -178,6 +184,10 @@ fn reentrant_mutex(per_thread: usize, amount: i64) -> Audit {
     )
 }
 
+fn show_reentrant_mutex() {
+    print_audit(&reentrant_mutex(500, 7));
+}
+
 // ---------------------------------------------------------------------------
 // The Rust way: lock once, pass `&mut` down.
 // ---------------------------------------------------------------------------
@@ -233,6 +243,10 @@ fn lock_once(per_thread: usize, amount: i64) -> Audit {
     )
 }
 
+fn show_lock_once() {
+    print_audit(&lock_once(500, 7));
+}
+
 fn print_audit(audit: &Audit) {
     println!("transfers done: {}, refused: {}", audit.done, audit.refused);
     println!("balances: {:?}", audit.balances);
@@ -243,30 +257,15 @@ fn print_audit(audit: &Audit) {
     );
 }
 
+#[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 5.2 — Reentrant lock (RLock) («Реентерабельная блокировка (RLock)»)",
         &[
-            Step::new(
-                "self_deadlock",
-                "a std Mutex taken twice by one thread (checked with try_lock)",
-                || {
-                    let would_block = self_deadlock();
-                    println!("the nested try_lock reports WouldBlock: {would_block}");
-                    println!("with lock() the thread would have waited for itself forever");
-                },
-            ),
-            Step::new(
-                "reentrant_mutex",
-                "parking_lot::ReentrantMutex<RefCell<_>>: methods that lock call each other",
-                || print_audit(&reentrant_mutex(500, 7)),
-            ),
-            Step::new(
-                "lock_once",
-                "the idiomatic fix: lock once, pass &mut down",
-                || print_audit(&lock_once(500, 7)),
-            ),
+            Step::new("self_deadlock", "a std Mutex taken twice by one thread (checked with try_lock)", show_self_deadlock),
+            Step::new("reentrant_mutex", "parking_lot::ReentrantMutex<RefCell<_>>: methods that lock call each other", show_reentrant_mutex),
+            Step::new("lock_once", "the idiomatic fix: lock once, pass &mut down", show_lock_once),
         ],
     )
 }

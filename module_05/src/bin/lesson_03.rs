@@ -36,9 +36,8 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use module_05::{Journal, print_lines};
 use rand::seq::IndexedRandom;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// A settable flag that threads wait for, like Python's `threading.Event`.
 ///
@@ -215,30 +214,31 @@ const CLIENTS: [&str; 3] = ["Victor", "Irina", "Andrey"];
 /// event of their own, which is what "wait until *I* am served" means. The
 /// cashier holds each event's [`Setter`]: a cashier who collapses mid-way
 /// sends the client home instead of leaving them waiting forever.
-fn step_14(clients: &[&'static str], max_service: Duration) -> Vec<(Duration, String)> {
-    let journal = Journal::new();
+fn step_14(clients: &[&'static str], max_service: Duration, sink: &Sink) {
     let served: Vec<Event> = clients.iter().map(|_| Event::new()).collect();
     thread::scope(|s| {
         for (&name, event) in clients.iter().zip(&served) {
-            let journal = &journal;
             s.spawn(move || {
-                journal.note(format!("{name} enters the bank"));
+                sink.note(format!("{name} enters the bank"));
                 match event.wait() {
-                    Ok(()) => journal.note(format!("{name} has been served and leaves the bank")),
-                    Err(Abandoned) => journal.note(format!("{name} leaves unserved")),
+                    Ok(()) => sink.note(format!("{name} has been served and leaves the bank")),
+                    Err(Abandoned) => sink.note(format!("{name} leaves unserved")),
                 }
             });
             let served = event.setter();
             s.spawn(move || {
-                journal.note(format!("Cashier: serving {name}"));
+                sink.note(format!("Cashier: serving {name}"));
                 thread::sleep(max_service.mul_f64(rand::random::<f64>()));
-                journal.note(format!("Cashier: {name} is served"));
+                sink.note(format!("Cashier: {name} is served"));
                 served.set();
             });
         }
     });
-    journal.note("All clients are served. The bank closes.".into());
-    journal.into_lines()
+    sink.note("All clients are served. The bank closes.");
+}
+
+fn show_step_14() {
+    step_14(&CLIENTS, Duration::from_secs(1), &Sink::stdout_timed());
 }
 
 // ---------------------------------------------------------------------------
@@ -251,75 +251,87 @@ const BIDDERS: [&str; 5] = ["Sergey", "Boris", "Victor", "Evdokim", "Egor"];
 /// Step 15 — five bidders get ready and wait; after `opening` the
 /// auctioneer opens the auction with one `set`, and every bidder bids.
 ///
-/// The pause only lets the bidders line up first, so the output shows them
-/// waiting; a bidder arriving after `set` passes straight through.
+/// The pause (the course has none) only lets the bidders line up first, so
+/// the output shows them waiting; a bidder arriving after `set` passes
+/// straight through.
 ///
 /// The auctioneer (this thread) holds the [`Setter`]: if it panicked before
 /// `set`, `thread::scope` would first wait for every bidder, and without
 /// the setter's `Drop` to call the auction off, they would wait forever.
-fn step_15(bidders: &[&'static str], opening: Duration) -> Vec<(Duration, String)> {
-    let journal = Journal::new();
+fn step_15(bidders: &[&'static str], opening: Duration, sink: &Sink) {
     let auction_open = Event::new();
     thread::scope(|s| {
         let opener = auction_open.setter();
         for &name in bidders {
-            let (journal, auction_open) = (&journal, &auction_open);
+            let auction_open = &auction_open;
             s.spawn(move || {
-                journal.note(format!("{name} is ready for the auction"));
+                sink.note(format!("{name} is ready for the auction"));
                 match auction_open.wait() {
-                    Ok(()) => journal.note(format!("{name} bids on the rare painting")),
-                    Err(Abandoned) => journal.note(format!("{name} goes home")),
+                    Ok(()) => sink.note(format!("{name} bids on the rare painting")),
+                    Err(Abandoned) => sink.note(format!("{name} goes home")),
                 }
             });
         }
         thread::sleep(opening);
-        journal.note("The auction begins!".into());
+        sink.note("The auction begins!");
         opener.set();
     });
-    journal.into_lines()
+}
+
+fn show_step_15() {
+    step_15(&BIDDERS, Duration::from_millis(500), &Sink::stdout_timed());
 }
 
 /// Step 16 — two auctions, two events, opened after `opening`: every bidder
 /// waits for both, thinks for `think` (the course: 0.25 s), bids in both.
-/// Then a random winner is drawn for each lot. Returns the journal and the
-/// two winners.
+/// Then a random winner is drawn for each lot. Returns the two winners.
 fn step_16(
     bidders: &[&'static str],
     opening: Duration,
     think: Duration,
-) -> (Vec<(Duration, String)>, &'static str, &'static str) {
-    let journal = Journal::new();
+    sink: &Sink,
+) -> (&'static str, &'static str) {
     let painting = Event::new();
     let clock = Event::new();
     thread::scope(|s| {
         let (open_painting, open_clock) = (painting.setter(), clock.setter());
         for &name in bidders {
-            let (journal, painting, clock) = (&journal, &painting, &clock);
+            let (painting, clock) = (&painting, &clock);
             s.spawn(move || {
-                journal.note(format!(
-                    "{name} is ready to bid on the painting and the clock"
-                ));
+                sink.note(format!("{name} is ready to bid on the rare painting"));
+                sink.note(format!("{name} is ready to bid on the antique clock"));
                 if painting.wait().and(clock.wait()).is_err() {
-                    journal.note(format!("{name} goes home"));
+                    sink.note(format!("{name} goes home"));
                     return;
                 }
                 thread::sleep(think);
-                journal.note(format!("{name} bids on the rare painting"));
-                journal.note(format!("{name} bids on the antique clock"));
+                sink.note(format!("{name} bids on the rare painting"));
+                sink.note(format!("{name} bids on the antique clock"));
             });
         }
         thread::sleep(opening);
-        journal.note("The antique clock auction begins!".into());
+        // The course prints "the painting auction begins" twice, the first
+        // time as it opens the clock's auction; each line names its lot here.
+        sink.note("The antique clock auction begins!");
         open_clock.set();
-        journal.note("The rare painting auction begins!".into());
+        sink.note("The rare painting auction begins!");
         open_painting.set();
     });
-    journal.note("Both auctions are over.".into());
+    sink.note("The rare painting auction is over!");
+    sink.note("The antique clock auction is over!");
     let mut rng = rand::rng();
     let pick = |rng: &mut _| *bidders.choose(rng).expect("there are bidders");
     let painting_winner = pick(&mut rng);
     let clock_winner = pick(&mut rng);
-    (journal.into_lines(), painting_winner, clock_winner)
+    (painting_winner, clock_winner)
+}
+
+fn show_step_16() {
+    let sink = Sink::stdout_timed();
+    let think = Duration::from_millis(250);
+    let (painting, clock) = step_16(&BIDDERS, Duration::from_millis(500), think, &sink);
+    sink.note(format!("The rare painting goes to {painting}."));
+    sink.note(format!("The antique clock goes to {clock}."));
 }
 
 // ---------------------------------------------------------------------------
@@ -376,65 +388,45 @@ fn tokio_equivalents(tasks: usize) -> TokioEvents {
     })
 }
 
+fn show_tokio_equivalents() {
+    let seen = tokio_equivalents(5);
+    println!(
+        "tasks woken by watch::Sender::send_replace(true): {}",
+        seen.woken_by_watch
+    );
+    println!(
+        "notify_one before anyone waits keeps a permit: {}",
+        seen.notify_one_kept
+    );
+    println!(
+        "notify_waiters with nobody waiting is lost: {}",
+        seen.notify_waiters_lost
+    );
+}
+
+fn show_wait_timeout() {
+    let seen = wait_timeout_demo(
+        Duration::from_millis(500),
+        Duration::from_millis(500),
+        Duration::from_millis(100),
+    );
+    println!("nobody sets it, wait_timeout(0.5 s): {}", seen.before_set);
+    println!("another thread sets it after 0.1 s: {}", seen.after_set);
+    println!("is_set() after clear(): {}", seen.is_set_after_clear);
+    println!("after clear(), wait_timeout(0.5 s): {}", seen.after_clear);
+}
+
+#[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 5.3 — Event («Синхронизация по событиям (Event)»)",
         &[
-            Step::new(
-                "wait_timeout",
-                "wait with a time limit returns false on time-out",
-                || {
-                    let seen = wait_timeout_demo(
-                        Duration::from_millis(500),
-                        Duration::from_millis(500),
-                        Duration::from_millis(100),
-                    );
-                    println!("nobody sets it, wait_timeout(0.5 s): {}", seen.before_set);
-                    println!("another thread sets it after 0.1 s: {}", seen.after_set);
-                    println!("is_set() after clear(): {}", seen.is_set_after_clear);
-                    println!("after clear(), wait_timeout(0.5 s): {}", seen.after_clear);
-                },
-            ),
-            Step::new(
-                "step_14",
-                "clients wait until a cashier serves them",
-                || {
-                    print_lines(&step_14(&CLIENTS, Duration::from_secs(1)));
-                },
-            ),
-            Step::new("step_15", "one event starts the auction for all", || {
-                print_lines(&step_15(&BIDDERS, Duration::from_millis(500)));
-            }),
-            Step::new("step_16", "two events, two auctions", || {
-                let (lines, painting, clock) = step_16(
-                    &BIDDERS,
-                    Duration::from_millis(500),
-                    Duration::from_millis(250),
-                );
-                print_lines(&lines);
-                println!("The rare painting goes to {painting}.");
-                println!("The antique clock goes to {clock}.");
-            }),
-            Step::new(
-                "tokio_equivalents",
-                "async: tokio::sync::watch as an event, Notify as a wake-up",
-                || {
-                    let seen = tokio_equivalents(5);
-                    println!(
-                        "tasks woken by watch::Sender::send_replace(true): {}",
-                        seen.woken_by_watch
-                    );
-                    println!(
-                        "notify_one before anyone waits keeps a permit: {}",
-                        seen.notify_one_kept
-                    );
-                    println!(
-                        "notify_waiters with nobody waiting is lost: {}",
-                        seen.notify_waiters_lost
-                    );
-                },
-            ),
+            Step::new("wait_timeout", "wait with a time limit returns false on time-out", show_wait_timeout),
+            Step::new("step_14", "clients wait until a cashier serves them", show_step_14),
+            Step::new("step_15", "one event starts the auction for all", show_step_15),
+            Step::new("step_16", "two events, two auctions", show_step_16),
+            Step::new("tokio_equivalents", "async: tokio::sync::watch as an event, Notify as a wake-up", show_tokio_equivalents),
         ],
     )
 }
@@ -451,10 +443,10 @@ mod tests {
 
     use super::*;
 
-    fn position(lines: &[(Duration, String)], text: &str) -> usize {
+    fn position(lines: &[String], text: &str) -> usize {
         lines
             .iter()
-            .position(|(_, line)| line == text)
+            .position(|line| line == text)
             .unwrap_or_else(|| panic!("{text:?} missing in {lines:?}"))
     }
 
@@ -575,7 +567,9 @@ mod tests {
 
     #[test]
     fn step_14_each_client_leaves_after_being_served() {
-        let lines = step_14(&CLIENTS, Duration::from_millis(30));
+        let sink = Sink::collect();
+        step_14(&CLIENTS, Duration::from_millis(30), &sink);
+        let lines = sink.lines();
         for name in CLIENTS {
             let served = position(&lines, &format!("Cashier: {name} is served"));
             let leaves = position(
@@ -585,14 +579,16 @@ mod tests {
             assert!(served < leaves, "{lines:?}");
         }
         assert_eq!(
-            lines.last().unwrap().1,
+            lines.last().unwrap(),
             "All clients are served. The bank closes."
         );
     }
 
     #[test]
     fn step_15_nobody_bids_before_the_start() {
-        let lines = step_15(&BIDDERS, Duration::from_millis(5));
+        let sink = Sink::collect();
+        step_15(&BIDDERS, Duration::from_millis(5), &sink);
+        let lines = sink.lines();
         let start = position(&lines, "The auction begins!");
         for name in BIDDERS {
             assert!(position(&lines, &format!("{name} bids on the rare painting")) > start);
@@ -601,11 +597,14 @@ mod tests {
 
     #[test]
     fn step_16_bids_follow_both_starts() {
-        let (lines, painting, clock) = step_16(
+        let sink = Sink::collect();
+        let (painting, clock) = step_16(
             &BIDDERS,
             Duration::from_millis(5),
             Duration::from_millis(10),
+            &sink,
         );
+        let lines = sink.lines();
         let clock_start = position(&lines, "The antique clock auction begins!");
         let painting_start = position(&lines, "The rare painting auction begins!");
         for name in BIDDERS {

@@ -269,57 +269,50 @@ fn lost_notification(patience: Duration) -> LostNotification {
     }
 }
 
+fn show_lost_notification() {
+    let seen = lost_notification(Duration::from_millis(500));
+    println!(
+        "notify, then a bare wait (0.5 s limit): timed out = {}",
+        seen.trap_timed_out
+    );
+    println!(
+        "set a flag + notify, then wait_while: saw the flag = {}",
+        seen.fix_saw_flag
+    );
+}
+
+fn show_wait_while() {
+    let carried = wait_while_demo(12, 3, Duration::from_millis(100));
+    for (number, dishes) in carried.iter().enumerate() {
+        println!("waiter {} carried out dishes {dishes:?}", number + 1);
+    }
+}
+
+fn show_notify_one_vs_all() {
+    let woken = notify_demo(4, Duration::from_millis(500));
+    println!(
+        "gate open, notify_one: {} of 4 went through in 0.5 s",
+        woken.by_notify_one
+    );
+    println!("then notify_all: {} of 4 went through", woken.in_the_end);
+}
+
+fn show_spurious_wakeups() {
+    let (with_if, with_while) = if_versus_while(5, Duration::from_millis(100));
+    println!("waiting for 5 items, `if` + wait() went on with {with_if}");
+    println!("waiting for 5 items, wait_while went on with {with_while}");
+}
+
+#[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 5.4 — Condition variable («Синхронизация с условием (Condition)»)",
         &[
-            Step::new(
-                "wait_while",
-                "three waiters sleep until a dish is on the counter",
-                || {
-                    let carried = wait_while_demo(12, 3, Duration::from_millis(100));
-                    for (number, dishes) in carried.iter().enumerate() {
-                        println!("waiter {} carried out dishes {dishes:?}", number + 1);
-                    }
-                },
-            ),
-            Step::new(
-                "notify_one_vs_all",
-                "notify_one wakes one waiter, notify_all wakes them all",
-                || {
-                    let woken = notify_demo(4, Duration::from_millis(500));
-                    println!(
-                        "gate open, notify_one: {} of 4 went through in 0.5 s",
-                        woken.by_notify_one
-                    );
-                    println!("then notify_all: {} of 4 went through", woken.in_the_end);
-                },
-            ),
-            Step::new(
-                "spurious_wakeups",
-                "re-check the condition after every wake-up",
-                || {
-                    let (with_if, with_while) = if_versus_while(5, Duration::from_millis(100));
-                    println!("waiting for 5 items, `if` + wait() went on with {with_if}");
-                    println!("waiting for 5 items, wait_while went on with {with_while}");
-                },
-            ),
-            Step::new(
-                "lost_notification",
-                "a notification before the wait is lost; a flag is not",
-                || {
-                    let seen = lost_notification(Duration::from_millis(500));
-                    println!(
-                        "notify, then a bare wait (0.5 s limit): timed out = {}",
-                        seen.trap_timed_out
-                    );
-                    println!(
-                        "set a flag + notify, then wait_while: saw the flag = {}",
-                        seen.fix_saw_flag
-                    );
-                },
-            ),
+            Step::new("wait_while", "three waiters sleep until a dish is on the counter", show_wait_while),
+            Step::new("notify_one_vs_all", "notify_one wakes one waiter, notify_all wakes them all", show_notify_one_vs_all),
+            Step::new("spurious_wakeups", "re-check the condition after every wake-up", show_spurious_wakeups),
+            Step::new("lost_notification", "a notification before the wait is lost; a flag is not", show_lost_notification),
         ],
     )
 }

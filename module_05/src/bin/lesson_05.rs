@@ -198,6 +198,14 @@ fn parking(cars: usize, spaces: usize, stay: Duration) -> (Vec<String>, usize) {
     (log.into_inner().expect("no car panicked"), parked.most())
 }
 
+fn show_parking() {
+    let (log, most) = parking(8, 3, Duration::from_millis(300));
+    for line in &log {
+        println!("{line}");
+    }
+    println!("most cars parked at once: {most}");
+}
+
 /// A car that will not wait, and one that waits a little: with every space
 /// taken, `try_acquire` and `acquire_timeout` both come back empty; once a
 /// space is freed, `try_acquire` succeeds.
@@ -282,6 +290,14 @@ fn channel_token_pool(jobs: usize, connections: usize, work: Duration) -> (Vec<u
     (used, busy.most())
 }
 
+fn show_channel_token_pool() {
+    let (used, most) = channel_token_pool(10, 3, Duration::from_millis(200));
+    for (job, connection) in used.iter().enumerate() {
+        println!("job {} ran on connection {connection}", job + 1);
+    }
+    println!("most connections in use at once: {most}");
+}
+
 // ---------------------------------------------------------------------------
 // Async: tokio::sync::Semaphore.
 // ---------------------------------------------------------------------------
@@ -317,6 +333,11 @@ fn tokio_semaphore(tasks: usize, limit: usize, work: Duration) -> usize {
     })
 }
 
+fn show_tokio_semaphore() {
+    let most = tokio_semaphore(10, 3, Duration::from_millis(200));
+    println!("10 tasks, limit 3: most inside at once: {most}");
+}
+
 /// The bounded check. Returns what is available after many permits came and
 /// went (this lesson's semaphore), and after one `add_permits(1)` on a
 /// 3-permit `tokio::sync::Semaphore` — the equivalent of a stray
@@ -337,56 +358,30 @@ fn bounded_check() -> (usize, usize) {
     (ours.available(), theirs.available_permits())
 }
 
+fn show_bounded_check() {
+    let (ours, tokio) = bounded_check();
+    println!("after 600 acquire/release cycles, permits available: {ours} of 3");
+    println!("tokio Semaphore(3) after add_permits(1): {tokio} available");
+}
+
+fn show_try_acquire() {
+    let (no_wait, short_wait, after) = try_acquire_demo(Duration::from_millis(200));
+    println!("lot full, try_acquire: got a space = {no_wait}");
+    println!("lot full, acquire_timeout(0.2 s): got a space = {short_wait}");
+    println!("after two cars left, try_acquire: got a space = {after}");
+}
+
+#[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 5.5 — Semaphore («Семафор в потоках (Semaphore)»)",
         &[
-            Step::new("parking", "eight cars, three parking spaces", || {
-                let (log, most) = parking(8, 3, Duration::from_millis(300));
-                for line in &log {
-                    println!("{line}");
-                }
-                println!("most cars parked at once: {most}");
-            }),
-            Step::new(
-                "try_acquire",
-                "no waiting, or waiting with a time limit",
-                || {
-                    let (no_wait, short_wait, after) = try_acquire_demo(Duration::from_millis(200));
-                    println!("lot full, try_acquire: got a space = {no_wait}");
-                    println!("lot full, acquire_timeout(0.2 s): got a space = {short_wait}");
-                    println!("after two cars left, try_acquire: got a space = {after}");
-                },
-            ),
-            Step::new(
-                "channel_token_pool",
-                "a bounded channel of connection tokens",
-                || {
-                    let (used, most) = channel_token_pool(10, 3, Duration::from_millis(200));
-                    for (job, connection) in used.iter().enumerate() {
-                        println!("job {} ran on connection {connection}", job + 1);
-                    }
-                    println!("most connections in use at once: {most}");
-                },
-            ),
-            Step::new(
-                "tokio_semaphore",
-                "async tasks limited by tokio::sync::Semaphore",
-                || {
-                    let most = tokio_semaphore(10, 3, Duration::from_millis(200));
-                    println!("10 tasks, limit 3: most inside at once: {most}");
-                },
-            ),
-            Step::new(
-                "bounded_check",
-                "permits cannot raise the count; add_permits can",
-                || {
-                    let (ours, tokio) = bounded_check();
-                    println!("after 600 acquire/release cycles, permits available: {ours} of 3");
-                    println!("tokio Semaphore(3) after add_permits(1): {tokio} available");
-                },
-            ),
+            Step::new("parking", "eight cars, three parking spaces", show_parking),
+            Step::new("try_acquire", "no waiting, or waiting with a time limit", show_try_acquire),
+            Step::new("channel_token_pool", "a bounded channel of connection tokens", show_channel_token_pool),
+            Step::new("tokio_semaphore", "async tasks limited by tokio::sync::Semaphore", show_tokio_semaphore),
+            Step::new("bounded_check", "permits cannot raise the count; add_permits can", show_bounded_check),
         ],
     )
 }

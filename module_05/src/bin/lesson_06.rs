@@ -118,6 +118,18 @@ fn no_cancel(work: Duration) -> (Duration, Duration) {
     (deaf_took, listening_took)
 }
 
+fn show_no_cancel() {
+    let (deaf, listening) = no_cancel(Duration::from_secs(2));
+    println!(
+        "asked to stop during a 2 s sleep: stopped after {}",
+        ms(deaf)
+    );
+    println!(
+        "asked to stop during a 2 s channel wait: stopped after {}",
+        ms(listening)
+    );
+}
+
 /// Async tasks are the exception: tokio can cancel a task, because a task
 /// hands control back to the runtime at every `.await` that has to wait.
 /// `abort` drops it the next time it does (`tokio::task` docs,
@@ -144,6 +156,11 @@ fn async_abort(tick: Duration, run_for: Duration) -> (bool, u32) {
         task.await.is_err_and(|e| e.is_cancelled())
     });
     (cancelled, ticks.load(Ordering::Relaxed))
+}
+
+fn show_async_abort() {
+    let (cancelled, ticks) = async_abort(Duration::from_millis(100), Duration::from_millis(550));
+    println!("the task counted {ticks} ticks; aborted and cancelled: {cancelled}");
 }
 
 // ---------------------------------------------------------------------------
@@ -245,78 +262,53 @@ fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
+fn show_cooperative_stop() {
+    let (stop_at, reports) =
+        cooperative_stop(3, Duration::from_millis(100), Duration::from_secs(1));
+    println!("stop requested at {}", ms(stop_at));
+    for (n, r) in reports.iter().enumerate() {
+        println!(
+            "worker {}: {} units of work, stopped at {}",
+            n + 1,
+            r.units,
+            ms(r.stopped_at)
+        );
+    }
+}
+
+fn show_queued_work_dropped() {
+    let (stop_at, reports) = queued_work_dropped(
+        10,
+        5,
+        Duration::from_millis(200),
+        2,
+        Duration::from_millis(1500),
+    );
+    println!("stop requested at {}", ms(stop_at));
+    for r in &reports {
+        let when = match (r.first_step_at, r.ended_at) {
+            (Some(from), Some(to)) => format!(" ({}–{})", ms(from), ms(to)),
+            _ => String::new(),
+        };
+        let outcome = match r.outcome {
+            Outcome::Completed => "completed all 5 steps".to_owned(),
+            Outcome::Stopped(done) => format!("stopped after {done} of 5 steps"),
+            Outcome::NotStarted => "never started".to_owned(),
+        };
+        println!("job {:2}: {outcome}{when}", r.job);
+    }
+}
+
+#[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 5.6 — Stopping all tasks («Как остановить все задачи»)",
         &[
-            Step::new(
-                "cooperative_stop",
-                "three workers check a shared AtomicBool",
-                || {
-                    let (stop_at, reports) =
-                        cooperative_stop(3, Duration::from_millis(100), Duration::from_secs(1));
-                    println!("stop requested at {}", ms(stop_at));
-                    for (n, r) in reports.iter().enumerate() {
-                        println!(
-                            "worker {}: {} units of work, stopped at {}",
-                            n + 1,
-                            r.units,
-                            ms(r.stopped_at)
-                        );
-                    }
-                },
-            ),
-            Step::new(
-                "no_cancel",
-                "a sleeping thread cannot be interrupted; a waiting one can",
-                || {
-                    let (deaf, listening) = no_cancel(Duration::from_secs(2));
-                    println!(
-                        "asked to stop during a 2 s sleep: stopped after {}",
-                        ms(deaf)
-                    );
-                    println!(
-                        "asked to stop during a 2 s channel wait: stopped after {}",
-                        ms(listening)
-                    );
-                },
-            ),
-            Step::new(
-                "async_abort",
-                "tokio can abort an async task at its next .await",
-                || {
-                    let (cancelled, ticks) =
-                        async_abort(Duration::from_millis(100), Duration::from_millis(550));
-                    println!("the task counted {ticks} ticks; aborted and cancelled: {cancelled}");
-                },
-            ),
-            Step::new(
-                "queued_work_dropped",
-                "10 jobs, 2 workers: stop the running, drop the queued",
-                || {
-                    let (stop_at, reports) = queued_work_dropped(
-                        10,
-                        5,
-                        Duration::from_millis(200),
-                        2,
-                        Duration::from_millis(1500),
-                    );
-                    println!("stop requested at {}", ms(stop_at));
-                    for r in &reports {
-                        let when = match (r.first_step_at, r.ended_at) {
-                            (Some(from), Some(to)) => format!(" ({}–{})", ms(from), ms(to)),
-                            _ => String::new(),
-                        };
-                        let outcome = match r.outcome {
-                            Outcome::Completed => "completed all 5 steps".to_owned(),
-                            Outcome::Stopped(done) => format!("stopped after {done} of 5 steps"),
-                            Outcome::NotStarted => "never started".to_owned(),
-                        };
-                        println!("job {:2}: {outcome}{when}", r.job);
-                    }
-                },
-            ),
+            Step::new("cooperative_stop", "three workers check a shared AtomicBool", show_cooperative_stop),
+            Step::new("no_cancel", "a sleeping thread cannot be interrupted; a waiting one can", show_no_cancel),
+            Step::new("async_abort", "tokio can abort an async task at its next .await", show_async_abort),
+            Step::new("queued_work_dropped", "10 jobs, 2 workers: stop the running, drop the queued", show_queued_work_dropped),
         ],
     )
 }

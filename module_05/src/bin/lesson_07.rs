@@ -285,65 +285,60 @@ fn try_join_all(durations: &[Duration], failing: usize, linger: Duration) -> Joi
     })
 }
 
+fn show_try_join_all() {
+    let durations = [1000, 2000, 300, 1500, 100].map(Duration::from_millis);
+    let run = try_join_all(&durations, 2, Duration::from_secs(2));
+    match &run.result {
+        Ok(values) => println!("all succeeded: {values:?}"),
+        Err(error) => println!("{error}, after {}", ms(run.took)),
+    }
+    println!(
+        "jobs completed by then: {}; two seconds later: {}",
+        run.completed, run.completed_later
+    );
+}
+
 fn ms(d: Duration) -> String {
     format!("{} ms", d.as_millis())
 }
 
+fn show_channel_and_flag() {
+    let run = channel_and_flag(10, 4, 5, Duration::from_millis(200), 3);
+    if let (Some(error), Some(at)) = (&run.first_error, run.stop_at) {
+        println!("{error}; stop raised at {}", ms(at));
+    }
+    for r in &run.reports {
+        let when = match (r.first_step_at, r.ended_at) {
+            (Some(from), Some(to)) => format!(" ({}–{})", ms(from), ms(to)),
+            _ => String::new(),
+        };
+        let outcome = match r.outcome {
+            Outcome::Completed => "completed".to_owned(),
+            Outcome::Failed => "FAILED".to_owned(),
+            Outcome::Stopped(done) => format!("stopped after {done} of 5 steps"),
+            Outcome::NotStarted => "never started".to_owned(),
+        };
+        println!("job {:2}: {outcome}{when}", r.job);
+    }
+}
+
+fn show_rayon_try_for_each() {
+    let (result, begun) = rayon_try_for_each(100, 7, 2, Duration::from_millis(50));
+    match result {
+        Ok(()) => println!("all items processed"),
+        Err(error) => println!("{error}; items begun: {begun} of 100"),
+    }
+}
+
+#[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 5.7 — Stop all tasks when one fails («Остановить все задачи, если одна завершилась неудачей»)",
         &[
-            Step::new(
-                "channel_and_flag",
-                "10 jobs, 3 workers, job 4 fails: the first error stops the rest",
-                || {
-                    let run = channel_and_flag(10, 4, 5, Duration::from_millis(200), 3);
-                    if let (Some(error), Some(at)) = (&run.first_error, run.stop_at) {
-                        println!("{error}; stop raised at {}", ms(at));
-                    }
-                    for r in &run.reports {
-                        let when = match (r.first_step_at, r.ended_at) {
-                            (Some(from), Some(to)) => format!(" ({}–{})", ms(from), ms(to)),
-                            _ => String::new(),
-                        };
-                        let outcome = match r.outcome {
-                            Outcome::Completed => "completed".to_owned(),
-                            Outcome::Failed => "FAILED".to_owned(),
-                            Outcome::Stopped(done) => format!("stopped after {done} of 5 steps"),
-                            Outcome::NotStarted => "never started".to_owned(),
-                        };
-                        println!("job {:2}: {outcome}{when}", r.job);
-                    }
-                },
-            ),
-            Step::new(
-                "rayon_try_for_each",
-                "rayon: try_for_each stops handing out items after an error",
-                || {
-                    let (result, begun) = rayon_try_for_each(100, 7, 2, Duration::from_millis(50));
-                    match result {
-                        Ok(()) => println!("all items processed"),
-                        Err(error) => println!("{error}; items begun: {begun} of 100"),
-                    }
-                },
-            ),
-            Step::new(
-                "try_join_all",
-                "futures: try_join_all returns the first error and drops the rest",
-                || {
-                    let durations = [1000, 2000, 300, 1500, 100].map(Duration::from_millis);
-                    let run = try_join_all(&durations, 2, Duration::from_secs(2));
-                    match &run.result {
-                        Ok(values) => println!("all succeeded: {values:?}"),
-                        Err(error) => println!("{error}, after {}", ms(run.took)),
-                    }
-                    println!(
-                        "jobs completed by then: {}; two seconds later: {}",
-                        run.completed, run.completed_later
-                    );
-                },
-            ),
+            Step::new("channel_and_flag", "10 jobs, 3 workers, job 4 fails: the first error stops the rest", show_channel_and_flag),
+            Step::new("rayon_try_for_each", "rayon: try_for_each stops handing out items after an error", show_rayon_try_for_each),
+            Step::new("try_join_all", "futures: try_join_all returns the first error and drops the rest", show_try_join_all),
         ],
     )
 }

@@ -77,6 +77,10 @@ fn start_line(runners: &[(&'static str, u64)], unit: Duration) -> Vec<(Duration,
     journal.into_lines()
 }
 
+fn show_start_line() {
+    print_lines(&start_line(&RUNNERS, Duration::from_millis(1)));
+}
+
 // ---------------------------------------------------------------------------
 // std::sync::Barrier: rounds.
 // ---------------------------------------------------------------------------
@@ -140,6 +144,19 @@ fn rounds(workers: usize, rounds: u64, numbers: &[u64]) -> Vec<Round> {
         .collect()
 }
 
+fn show_rounds() {
+    let numbers: Vec<u64> = (1..=100).collect();
+    for (round, result) in rounds(4, 3, &numbers).iter().enumerate() {
+        println!(
+            "round {}: parts {:?}, total {}, leaders {}",
+            round + 1,
+            result.parts,
+            result.parts.iter().sum::<u64>(),
+            result.leaders
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // What std lacks: a time-out and an abort.
 // ---------------------------------------------------------------------------
@@ -172,6 +189,12 @@ fn std_has_no_timeout(patience: Duration) -> (usize, usize) {
         let after = before + passed_rx.iter().count();
         (before, after)
     })
+}
+
+fn show_std_has_no_timeout() {
+    let (before, after) = std_has_no_timeout(Duration::from_millis(500));
+    println!("3 parties, 2 waiting: passed after 0.5 s: {before}");
+    println!("the third party arrives: passed now: {after}");
 }
 
 /// Why a `TimeoutBarrier` wait failed, like Python's `BrokenBarrierError`.
@@ -309,6 +332,16 @@ fn timeout_barrier(arriving: usize, timeout: Duration) -> Vec<Result<bool, Barri
     answers
 }
 
+fn show_timeout_barrier() {
+    let answers = timeout_barrier(2, Duration::from_millis(500));
+    println!("3 parties expected, 2 came, each waits at most 0.5 s:");
+    let (late, on_time) = answers.split_last().expect("there are answers");
+    for (n, answer) in on_time.iter().enumerate() {
+        println!("  party {}: {}", n + 1, describe(answer));
+    }
+    println!("  the latecomer: {}", describe(late));
+}
+
 /// Two parties wait (each for at most `timeout`); the third fails before
 /// it gets there and calls `abort`. Returns the two answers and how long
 /// the waiters waited.
@@ -373,82 +406,43 @@ fn describe(answer: &Result<bool, BarrierError>) -> &'static str {
     }
 }
 
+fn show_abort() {
+    let (answers, waited) = abort_barrier(Duration::from_secs(5), Duration::from_millis(200));
+    for (n, answer) in answers.iter().enumerate() {
+        println!("  party {}: {}", n + 1, describe(answer));
+    }
+    println!(
+        "they waited {} ms, not their 5 s time-out",
+        waited.as_millis()
+    );
+}
+
+fn show_party_dies() {
+    println!("(the panic message on stderr is part of the demo)");
+    let (answers, waited, panicked) =
+        party_dies(Duration::from_secs(5), Duration::from_millis(200));
+    println!("  party 3 panicked before arriving: {panicked}");
+    for (n, answer) in answers.iter().enumerate() {
+        println!("  party {}: {}", n + 1, describe(answer));
+    }
+    println!(
+        "they waited {} ms, not their 5 s time-out",
+        waited.as_millis()
+    );
+}
+
+#[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 5.8 — Barrier («Барьер в потоках (Barrier)»)",
         &[
-            Step::new(
-                "start_line",
-                "five runners wait at the start line; the leader fires the pistol",
-                || print_lines(&start_line(&RUNNERS, Duration::from_millis(1))),
-            ),
-            Step::new("rounds", "one Barrier, reused for three rounds", || {
-                let numbers: Vec<u64> = (1..=100).collect();
-                for (round, result) in rounds(4, 3, &numbers).iter().enumerate() {
-                    println!(
-                        "round {}: parts {:?}, total {}, leaders {}",
-                        round + 1,
-                        result.parts,
-                        result.parts.iter().sum::<u64>(),
-                        result.leaders
-                    );
-                }
-            }),
-            Step::new(
-                "std_has_no_timeout",
-                "std's Barrier: a missing party keeps everyone waiting",
-                || {
-                    let (before, after) = std_has_no_timeout(Duration::from_millis(500));
-                    println!("3 parties, 2 waiting: passed after 0.5 s: {before}");
-                    println!("the third party arrives: passed now: {after}");
-                },
-            ),
-            Step::new(
-                "timeout_barrier",
-                "std has no time-out: a Mutex + Condvar barrier that has one",
-                || {
-                    let answers = timeout_barrier(2, Duration::from_millis(500));
-                    println!("3 parties expected, 2 came, each waits at most 0.5 s:");
-                    let (late, on_time) = answers.split_last().expect("there are answers");
-                    for (n, answer) in on_time.iter().enumerate() {
-                        println!("  party {}: {}", n + 1, describe(answer));
-                    }
-                    println!("  the latecomer: {}", describe(late));
-                },
-            ),
-            Step::new(
-                "abort",
-                "a party that fails aborts the barrier; nobody waits it out",
-                || {
-                    let (answers, waited) =
-                        abort_barrier(Duration::from_secs(5), Duration::from_millis(200));
-                    for (n, answer) in answers.iter().enumerate() {
-                        println!("  party {}: {}", n + 1, describe(answer));
-                    }
-                    println!(
-                        "they waited {} ms, not their 5 s time-out",
-                        waited.as_millis()
-                    );
-                },
-            ),
-            Step::new(
-                "party_dies",
-                "a party that panics breaks the barrier as its handle drops",
-                || {
-                    println!("(the panic message on stderr is part of the demo)");
-                    let (answers, waited, panicked) =
-                        party_dies(Duration::from_secs(5), Duration::from_millis(200));
-                    println!("  party 3 panicked before arriving: {panicked}");
-                    for (n, answer) in answers.iter().enumerate() {
-                        println!("  party {}: {}", n + 1, describe(answer));
-                    }
-                    println!(
-                        "they waited {} ms, not their 5 s time-out",
-                        waited.as_millis()
-                    );
-                },
-            ),
+            Step::new("start_line", "five runners wait at the start line; the leader fires the pistol", show_start_line),
+            Step::new("rounds", "one Barrier, reused for three rounds", show_rounds),
+            Step::new("std_has_no_timeout", "std's Barrier: a missing party keeps everyone waiting", show_std_has_no_timeout),
+            Step::new("timeout_barrier", "std has no time-out: a Mutex + Condvar barrier that has one", show_timeout_barrier),
+            Step::new("abort", "a party that fails aborts the barrier; nobody waits it out", show_abort),
+            Step::new("party_dies", "a party that panics breaks the barrier as its handle drops", show_party_dies),
         ],
     )
 }
