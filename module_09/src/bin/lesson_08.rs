@@ -18,8 +18,20 @@
 //! rayon's own `par_iter().for_each_with(sender, …)` does the same when the
 //! caller may block until all are sent; the version below streams.
 //!
+//! Python's pool runs the tasks in worker processes; here they run on
+//! rayon's threads. Python needs processes because its GIL lets one thread
+//! at a time run Python code; Rust's threads run in parallel on every core,
+//! so a thread pool is the Rust equivalent.
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_08`
 //! Run one step:  `cargo run -p module_09 --bin lesson_08 -- first_come_first_served`
+//!
+//! Try:
+//! - Run `-- first_come_first_served` a few times: the lines come one by
+//!   one, item 1 first and item 5 last, about 200 ms apart.
+//! - In `first_come_first_served`, change `pool(units.len())` to `pool(1)`:
+//!   one worker takes the items in input order, so item 5 comes first,
+//!   after 1 s, then 1, 4, 2, 3: completion order is now input order.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -28,7 +40,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::IntoIter;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// `pool.imap_unordered(f, items)`: results in the order tasks finish.
 ///
@@ -62,18 +74,32 @@ fn pool(threads: usize) -> ThreadPool {
         .expect("the OS can start the pool's threads")
 }
 
-/// Tasks sleep `units[i] × unit`; returns `(item, its square, when received)`
-/// in the order they were received.
-fn first_come_first_served(units: &[u64], unit: Duration) -> Vec<(u64, u64, Duration)> {
+/// Task `n` waits `n` units (through `wait`) and returns `n²`; each result
+/// goes to `sink` the moment it is received. Returns `(item, square)` in
+/// the order received.
+fn first_come_first_served<W>(units: &[u64], wait: W, sink: &Sink) -> Vec<(u64, u64)>
+where
+    W: Fn(u64) + Send + Sync + 'static,
+{
     let started = Instant::now();
     imap_unordered(&pool(units.len()), units.to_vec(), move |n| {
-        thread::sleep(unit * n as u32);
+        wait(n);
         // Return the input with the result: the position no longer says
         // which item this was.
         (n, n * n)
     })
-    .map(|(n, square)| (n, square, started.elapsed()))
+    .inspect(|(n, square)| {
+        sink.note(format!(
+            "t = {:.2?}: item {n} → {square}",
+            started.elapsed()
+        ))
+    })
     .collect()
+}
+
+fn show_first_come_first_served() {
+    println!("item n sleeps n × {UNIT:?}; items {UNITS:?}; 5 workers");
+    first_come_first_served(&UNITS, |n| thread::sleep(UNIT * n as u32), &Sink::stdout());
 }
 
 /// Time to the first usable result: with `imap_unordered`, and with `imap`
@@ -101,39 +127,27 @@ fn first_result_latency(units: &[u64], unit: Duration) -> (Duration, Duration, u
     (unordered_first, ordered_first, done_before_item_0)
 }
 
+fn show_first_result_latency() {
+    let (unordered, ordered, waiting) = first_result_latency(&UNITS, UNIT);
+    println!("imap_unordered: first result after {unordered:.2?}");
+    println!(
+        "imap (ordered):  first result after {ordered:.2?}; {waiting} finished results sat waiting for item 0"
+    );
+}
+
 /// The course's kind of delays: the first item is the slowest.
 const UNITS: [u64; 5] = [5, 1, 4, 2, 3];
 const UNIT: Duration = Duration::from_millis(200);
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.8 — Results in completion order (imap_unordered) («Итеративная синхронная обработка задач без сохранения порядка»)",
-        &[
-            Step::new(
-                "first_come_first_served",
-                "the quickest task's result comes first",
-                || {
-                    println!("item n sleeps n × {UNIT:?}; items {UNITS:?}; 5 workers");
-                    for (n, square, at) in first_come_first_served(&UNITS, UNIT) {
-                        println!("t = {at:.2?}: item {n} → {square}");
-                    }
-                },
-            ),
-            Step::new(
-                "first_result_latency",
-                "time to the first result: unordered vs ordered",
-                || {
-                    let (unordered, ordered, waiting) = first_result_latency(&UNITS, UNIT);
-                    println!("imap_unordered: first result after {unordered:.2?}");
-                    println!(
-                        "imap (ordered):  first result after {ordered:.2?}; {waiting} finished results sat waiting for item 0"
-                    );
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("first_come_first_served", "the quickest task's result comes first", show_first_come_first_served),
+        Step::new("first_result_latency", "time to the first result: unordered vs ordered", show_first_result_latency),
+    ])
 }
+
+const TITLE: &str = "Lesson 9.8 — Results in completion order (imap_unordered) («Итеративная синхронная обработка задач без сохранения порядка»)";
 
 #[cfg(test)]
 mod tests {
@@ -142,14 +156,47 @@ mod tests {
     #[test]
     fn every_result_arrives_exactly_once() {
         course_tests::deadline(Duration::from_secs(30), || {
-            let mut got: Vec<(u64, u64)> =
-                first_come_first_served(&UNITS, Duration::from_millis(2))
-                    .into_iter()
-                    .map(|(n, sq, _)| (n, sq))
-                    .collect();
+            let sink = Sink::collect();
+            let unit = Duration::from_millis(2);
+            let mut got =
+                first_come_first_served(&UNITS, move |n| thread::sleep(unit * n as u32), &sink);
+            // One line per result, in the order received.
+            assert_eq!(sink.lines().len(), 5);
+            for (line, (n, square)) in sink.lines().iter().zip(&got) {
+                assert!(line.ends_with(&format!("item {n} → {square}")), "{line}");
+            }
             // The order is not part of the contract: compare as sets.
             got.sort_unstable();
             assert_eq!(got, vec![(1, 1), (2, 4), (3, 9), (4, 16), (5, 25)]);
+        });
+    }
+
+    #[test]
+    fn a_result_is_printed_before_a_slower_item_finishes() {
+        course_tests::deadline(Duration::from_secs(30), || {
+            let sink = Sink::collect();
+            let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(0);
+            // Item 5 waits for the gate, which opens only once item 1's
+            // line is in the sink; item 1 is done at once.
+            let wait = move |n: u64| {
+                if n == 5 {
+                    let _ = gate_rx.recv();
+                }
+            };
+            thread::scope(|s| {
+                let streaming = s.spawn(|| first_come_first_served(&[5, 1], wait, &sink));
+                while sink.lines().is_empty() {
+                    thread::yield_now();
+                }
+                assert_eq!(sink.lines().len(), 1);
+                assert!(
+                    sink.lines()[0].ends_with("item 1 → 1"),
+                    "{:?}",
+                    sink.lines()
+                );
+                drop(gate_tx);
+                assert_eq!(streaming.join().unwrap(), vec![(1, 1), (5, 25)]);
+            });
         });
     }
 
