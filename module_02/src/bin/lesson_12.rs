@@ -21,6 +21,16 @@
 //! Run one step:  `cargo run -p module_02 --bin lesson_12 -- tokio_tasks`
 //! Times and memory depend on the machine; the printed numbers are this run's.
 //!
+//! Try:
+//! - In `show_spawn_blocking`, make the work 1 s instead of 500 ms: the
+//!   direct count stays 0 and the offloaded one doubles, to about 20. Then
+//!   delete the `set_missed_tick_behavior` line: the offloaded count also
+//!   takes in the ticks the direct call held back.
+//! - In `show_os_threads`, give the pool 10,000 threads instead of
+//!   `POOL_THREADS`: one round of sleeps instead of ten, yet not ten times
+//!   faster, because starting 10,000 threads takes time too, and the peak
+//!   memory grows several times over (compare the time and RSS lines).
+//!
 //! When to choose which: a thread pool for blocking libraries and CPU work
 //! and for a few hundred concurrent waits; async for thousands of concurrent
 //! waits (sockets, timers) where each one costs almost nothing.
@@ -36,6 +46,9 @@ use futures::future::join_all;
 use futures::task::SpawnExt;
 use step_runner::{Step, lesson_id};
 use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+
+const TITLE: &str = "Lesson 2.12 — Thread pool vs async (tokio) («ThreadPool vs AsyncIO»)";
 
 const TASKS: usize = 10_000;
 const DELAY: Duration = Duration::from_millis(200);
@@ -102,7 +115,7 @@ fn on_threads(tasks: usize, threads: usize, delay: Duration) -> usize {
         // `RUST_MIN_STACK`).
         .stack_size(64 * 1024)
         .create()
-        .expect("creating the thread pool");
+        .expect("the pool should start");
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
             // Each task blocks its worker thread for `delay`: on a pool made
@@ -111,7 +124,7 @@ fn on_threads(tasks: usize, threads: usize, delay: Duration) -> usize {
                 thread::sleep(delay);
                 1usize
             })
-            .expect("the pool accepts tasks")
+            .expect("the pool should accept tasks")
         })
         .collect();
     block_on(join_all(handles)).into_iter().sum()
@@ -120,7 +133,7 @@ fn on_threads(tasks: usize, threads: usize, delay: Duration) -> usize {
 /// `tasks` sleeps of `delay` as tokio tasks: all of them wait at once on a
 /// few worker threads.
 fn on_tokio(tasks: usize, delay: Duration) -> usize {
-    let rt = tokio::runtime::Runtime::new().expect("building the tokio runtime");
+    let rt = tokio::runtime::Runtime::new().expect("the tokio runtime should build");
     rt.block_on(async {
         let mut set = JoinSet::new();
         for _ in 0..tasks {
@@ -143,13 +156,18 @@ fn blocking_in_async(work: Duration, tick: Duration) -> (u32, u32, u64) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .expect("building the tokio runtime");
+        .expect("the tokio runtime should build");
     rt.block_on(async {
         let ticks = Arc::new(AtomicU32::new(0));
         let ticker = tokio::spawn({
             let ticks = Arc::clone(&ticks);
             async move {
                 let mut interval = tokio::time::interval(tick);
+                // By default (`MissedTickBehavior::Burst`, tokio's
+                // `interval` docs) the ticks missed while the thread was
+                // blocked would all fire at once afterwards and be counted
+                // in the `spawn_blocking` half. `Skip` drops them.
+                interval.set_missed_tick_behavior(MissedTickBehavior::Skip);
                 loop {
                     interval.tick().await;
                     ticks.fetch_add(1, Ordering::Relaxed);
@@ -173,7 +191,7 @@ fn blocking_in_async(work: Duration, tick: Duration) -> (u32, u32, u64) {
             (1..=20u64).product::<u64>()
         })
         .await
-        .expect("the blocking task did not panic");
+        .expect("the blocking task should not panic");
         let offloaded = ticks.load(Ordering::Relaxed) - before;
 
         ticker.abort();
@@ -200,45 +218,34 @@ fn show(label: &str, m: &Measured) {
     );
 }
 
+fn show_os_threads() {
+    let m = measure(|| on_threads(TASKS, POOL_THREADS, DELAY));
+    show("OS threads (pool of 1,000)", &m);
+}
+
+fn show_tokio_tasks() {
+    let m = measure(|| on_tokio(TASKS, DELAY));
+    show("tokio tasks", &m);
+    println!("(RSS: the whole process's resident memory, from VmHWM in /proc/self/status,");
+    println!(" reset through /proc/self/clear_refs before each step. Memory an earlier step");
+    println!(" freed but the allocator kept can hide growth: run one step alone to compare.)");
+}
+
+fn show_spawn_blocking() {
+    let (direct, offloaded, value) =
+        blocking_in_async(Duration::from_millis(500), Duration::from_millis(50));
+    println!("ticks while blocking the runtime thread directly: {direct}");
+    println!("ticks while the work ran in spawn_blocking:       {offloaded}");
+    println!("the offloaded work returned 20! = {value}");
+}
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 2.12 — Thread pool vs async (tokio) («ThreadPool vs AsyncIO»)",
-        &[
-            Step::new(
-                "os_threads",
-                "10,000 sleeps of 200 ms on a pool of 1,000 threads",
-                || {
-                    let m = measure(|| on_threads(TASKS, POOL_THREADS, DELAY));
-                    show("OS threads (pool of 1,000)", &m);
-                },
-            ),
-            Step::new(
-                "tokio_tasks",
-                "10,000 sleeps of 200 ms as tokio tasks",
-                || {
-                    let m = measure(|| on_tokio(TASKS, DELAY));
-                    show("tokio tasks", &m);
-                    println!(
-                        "(RSS: the whole process's resident memory, from VmHWM in /proc/self/status,"
-                    );
-                    println!(
-                        " reset through /proc/self/clear_refs before each step. Memory an earlier step"
-                    );
-                    println!(
-                        " freed but the allocator kept can hide growth: run one step alone to compare.)"
-                    );
-                },
-            ),
-            Step::new("spawn_blocking", "blocking work inside async code", || {
-                let (direct, offloaded, value) =
-                    blocking_in_async(Duration::from_millis(500), Duration::from_millis(50));
-                println!("ticks while blocking the runtime thread directly: {direct}");
-                println!("ticks while the work ran in spawn_blocking:       {offloaded}");
-                println!("the offloaded work returned 20! = {value}");
-            }),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("os_threads", "10,000 sleeps of 200 ms on a pool of 1,000 threads", show_os_threads),
+        Step::new("tokio_tasks", "10,000 sleeps of 200 ms as tokio tasks", show_tokio_tasks),
+        Step::new("spawn_blocking", "blocking work inside async code", show_spawn_blocking),
+    ])
 }
 
 #[cfg(test)]
