@@ -23,6 +23,7 @@
 //! Dropping a `Timer` cancels it; what would Python's `threading.Timer` do?
 
 use std::process::ExitCode;
+use std::sync::Arc;
 #[cfg(not(feature = "model"))]
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 #[cfg(not(feature = "model"))]
@@ -37,7 +38,7 @@ use shuttle::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use shuttle::thread::{self, JoinHandle};
 
 use crossbeam_channel::{after, select, tick};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// A one-shot timer: runs `f` on its own thread after `delay`, unless
 /// cancelled first.
@@ -107,6 +108,23 @@ fn wait_for_cancel(cancelled: &Receiver<()>, _delay: Duration) -> Result<(), Rec
     }
 }
 
+/// Lecture demo (1.11, first) — a timer says "Hello, World!" after `delay`
+/// (the course's 3 s), while `main` says it is waiting.
+///
+/// Python's demo does not wait: the interpreter waits at exit for the
+/// timer's (non-daemon) thread. Here `main` must `join` it, and dropping
+/// the `Timer` instead would cancel it.
+fn hello_timer(delay: Duration, sink: &Arc<Sink>) {
+    let timer_sink = Arc::clone(sink);
+    let timer = Timer::start(delay, move || timer_sink.note("Hello, World!"));
+    sink.note("waiting for the timer...");
+    timer.join();
+}
+
+fn show_hello_timer() {
+    hello_timer(Duration::from_secs(3), &Arc::new(Sink::stdout_timed()));
+}
+
 /// Step 14 — an auction: the bid starts at `increment` and rises by
 /// `increment` every `interval` until it reaches `max`; then the auction
 /// closes.
@@ -114,28 +132,32 @@ fn wait_for_cancel(cancelled: &Receiver<()>, _delay: Duration) -> Result<(), Rec
 /// The Python version has each timer callback start the next `Timer`. A
 /// re-arming timer is exactly what `crossbeam_channel::tick` is: a channel
 /// that delivers a message every `interval`. Returns the bids in order.
-fn step_14(increment: u32, max: u32, interval: Duration) -> Vec<u32> {
-    let auctioneer = thread::spawn(move || {
-        let ticks = tick(interval);
-        let mut bids = Vec::new();
-        let mut bid = 0;
-        loop {
-            if bid >= max {
-                println!("No more bids, the auction is closed!");
-                return bids;
+/// The lesson runs the exercise's auction (steps of 1 up to 10); the
+/// lecture's raises by 18 up to 175, its last bid 180.
+fn step_14(increment: u32, max: u32, interval: Duration, sink: &Sink) -> Vec<u32> {
+    thread::scope(|s| {
+        let auctioneer = s.spawn(move || {
+            let ticks = tick(interval);
+            let mut bids = Vec::new();
+            let mut bid = 0;
+            loop {
+                if bid >= max {
+                    sink.note("No more bids, the auction is closed!");
+                    return bids;
+                }
+                bid += increment;
+                sink.note(format!("current bid: {bid}"));
+                bids.push(bid);
+                // Waiting for the next tick; the first bid went out at once.
+                ticks.recv().expect("a tick channel never disconnects");
             }
-            bid += increment;
-            println!("current bid: {bid}");
-            bids.push(bid);
-            // Waiting for the next tick; the first bid went out at once.
-            ticks.recv().expect("a tick channel never disconnects");
-        }
-    });
-    auctioneer.join().expect("the auctioneer panicked")
+        });
+        auctioneer.join().unwrap()
+    })
 }
 
 fn show_step_14() {
-    step_14(1, 10, Duration::from_secs(1));
+    step_14(1, 10, Duration::from_secs(1), &Sink::stdout_timed());
 }
 
 /// The course's data for step 15: astronaut, task, delay.
@@ -159,30 +181,28 @@ const ASTRONAUTS: [(&str, &str, Duration); 3] = [
 
 /// Step 15 — each astronaut starts a task after their own delay.
 ///
-/// One timer per astronaut; each sends its message to `main`, which prints
-/// them as they arrive. Returns the messages in arrival order.
-fn step_15(crew: &[(&'static str, &'static str, Duration)]) -> Vec<String> {
-    let (tx, rx) = mpsc::channel();
+/// One timer per astronaut, all started at once, each reporting through the
+/// sink when it fires. This follows the exercise: the delays count from the
+/// start (0.7, 1.3, 1.8 s). The lecture's version chains the timers instead:
+/// the first astronaut starts at once and each callback arms the next timer,
+/// so they start at 0, 0.7 and 2.0 s, and the 1.8 s is never used.
+fn step_15(crew: &[(&'static str, &'static str, Duration)], sink: &Arc<Sink>) {
     let timers: Vec<Timer> = crew
         .iter()
         .map(|&(astronaut, task, delay)| {
-            let tx = tx.clone();
+            let sink = Arc::clone(sink);
             Timer::start(delay, move || {
-                let _ = tx.send(format!("{astronaut} is doing the task: {task}"));
+                sink.note(format!("{astronaut} is doing the task: {task}"));
             })
         })
         .collect();
-    // Our own sender must go, or `rx` would wait for it forever.
-    drop(tx);
-    let messages: Vec<String> = rx.iter().inspect(|m| println!("{m}")).collect();
     for timer in timers {
         timer.join();
     }
-    messages
 }
 
 fn show_step_15() {
-    step_15(&ASTRONAUTS);
+    step_15(&ASTRONAUTS, &Arc::new(Sink::stdout_timed()));
 }
 
 /// A timer cancelled before its delay is up never runs its function.
@@ -216,8 +236,10 @@ fn after_or_cancel(delay: Duration, cancel_after: Duration) -> bool {
 }
 
 fn show_cancel() {
-    let (_, ran) = cancel_before_firing(Duration::from_secs(1), Duration::from_millis(300));
-    println!("1 s timer cancelled after 300 ms; its function ran: {ran}");
+    // The lecture's second demo: a 3 s timer, cancelled after 1 s.
+    let (delay, cancel_after) = (Duration::from_secs(3), Duration::from_secs(1));
+    let (_, ran) = cancel_before_firing(delay, cancel_after);
+    println!("3 s timer cancelled after 1 s; its function ran: {ran}");
 }
 
 fn show_after() {
@@ -233,22 +255,11 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 1.11 — Timer threads («Поток-таймер»)",
         &[
-            Step::new(
-                "step_14",
-                "an auction: a bid every second up to 10",
-                show_step_14,
-            ),
-            Step::new(
-                "step_15",
-                "astronauts start their tasks after delays",
-                show_step_15,
-            ),
-            Step::new(
-                "cancel",
-                "a timer cancelled in time never fires",
-                show_cancel,
-            ),
-            Step::new("after", "crossbeam's after() racing a cancel", show_after),
+            Step::new("hello_timer", "a timer fires after 3 s", show_hello_timer),
+            Step::new("cancel", "a timer cancelled in time", show_cancel),
+            Step::new("step_14", "an auction, a bid a second", show_step_14),
+            Step::new("step_15", "astronauts start after delays", show_step_15),
+            Step::new("after", "crossbeam's after() vs a cancel", show_after),
         ],
     )
 }
@@ -265,11 +276,31 @@ mod tests {
     const LIMIT: Duration = Duration::from_secs(10);
 
     #[test]
+    fn hello_timer_fires_after_main_says_it_waits() {
+        let lines = deadline(LIMIT, || {
+            let sink = Arc::new(Sink::collect());
+            hello_timer(Duration::from_millis(200), &sink);
+            sink.lines()
+        });
+        assert_eq!(lines, ["waiting for the timer...", "Hello, World!"]);
+    }
+
+    #[test]
     fn step_14_bids_rise_to_the_maximum_and_stop() {
-        let bids = deadline(LIMIT, || step_14(1, 10, Duration::from_millis(2)));
+        let ms = Duration::from_millis;
+        let (bids, lines) = deadline(LIMIT, move || {
+            let sink = Sink::collect();
+            (step_14(1, 10, ms(2), &sink), sink.lines())
+        });
         assert_eq!(bids, (1..=10).collect::<Vec<_>>());
-        let bids = deadline(LIMIT, || step_14(3, 10, Duration::from_millis(2)));
+        let mut expected: Vec<String> = (1..=10).map(|b| format!("current bid: {b}")).collect();
+        expected.push("No more bids, the auction is closed!".to_owned());
+        assert_eq!(lines, expected);
+        let bids = deadline(LIMIT, move || step_14(3, 10, ms(2), &Sink::collect()));
         assert_eq!(bids, [3, 6, 9, 12]);
+        // The lecture's auction.
+        let bids = deadline(LIMIT, move || step_14(18, 175, ms(2), &Sink::collect()));
+        assert_eq!(bids, (1..=10).map(|n| 18 * n).collect::<Vec<_>>());
     }
 
     #[test]
@@ -278,7 +309,11 @@ mod tests {
             .iter()
             .map(|&(who, task, delay)| (who, task, delay / 100))
             .collect();
-        let messages = deadline(LIMIT, move || step_15(&crew));
+        let messages = deadline(LIMIT, move || {
+            let sink = Arc::new(Sink::collect());
+            step_15(&crew, &sink);
+            sink.lines()
+        });
         assert_eq!(messages.len(), 3);
         let expected: HashSet<String> = ASTRONAUTS
             .iter()
