@@ -13,7 +13,8 @@
 //!   typo) and the list of steps on standard error, exit status 2.
 //!
 //! The exit status comes from what the steps return: 0 when every step that
-//! ran reported [`Outcome::Done`], 1 when one reported [`Outcome::Failed`].
+//! ran reported [`Outcome::Done`], 1 when one reported [`Outcome::Failed`],
+//! 130 when one reported [`Outcome::Interrupted`] (and no later step runs).
 //!
 //! A step that reports events live (where their order or timing is the
 //! lesson) writes them to a [`Sink`]: printed at once when the lesson runs,
@@ -39,6 +40,9 @@ pub enum Outcome {
     Done,
     /// Something the user asked for failed (a download, say): exit status 1.
     Failed,
+    /// The user stopped the step (Ctrl-C): no later step runs, exit status
+    /// 130, what a shell reports for a program that SIGINT ended.
+    Interrupted,
 }
 
 type RunWithOptions = Box<dyn Fn(&ArgMatches) -> Result<Outcome, clap::Error>>;
@@ -203,6 +207,7 @@ fn run_with(id: LessonId, title: &str, steps: &[Step], args: Vec<OsString>) -> E
     match execute(id, title, steps, &args) {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::FAILURE,
+        Ok(Outcome::Interrupted) => ExitCode::from(130),
         Err(error) => report(&error, steps),
     }
 }
@@ -237,8 +242,10 @@ fn execute(
             println!();
         }
         println!("{}", heading(step));
-        if step.run(matches)? == Outcome::Failed {
-            outcome = Outcome::Failed;
+        match step.run(matches)? {
+            Outcome::Done => {}
+            Outcome::Failed => outcome = Outcome::Failed,
+            Outcome::Interrupted => return Ok(Outcome::Interrupted),
         }
     }
     Ok(outcome)
@@ -337,10 +344,10 @@ mod tests {
     }
 
     fn jobs_step(jobs: Jobs) -> Outcome {
-        if jobs.jobs == 3 {
-            Outcome::Done
-        } else {
-            Outcome::Failed
+        match jobs.jobs {
+            3 => Outcome::Done,
+            9 => Outcome::Interrupted,
+            _ => Outcome::Failed,
         }
     }
 
@@ -362,6 +369,10 @@ mod tests {
         assert_eq!(
             status(&with_jobs(), &["jobs", "--jobs", "5"]),
             ExitCode::FAILURE
+        );
+        assert_eq!(
+            status(&with_jobs(), &["jobs", "--jobs", "9"]),
+            ExitCode::from(130)
         );
         assert_eq!(status(&with_jobs(), &[]), ExitCode::SUCCESS);
     }

@@ -281,12 +281,9 @@ fn show_save_files(args: SaveArgs) -> Outcome {
     let done = save_all(&client, urls, &dir, args.jobs, &run, &Sink::stdout());
     if run.is_interrupted() {
         show_interrupted(&targets.urls, &done);
-        // step_runner maps an `Outcome` to 0 or 1; 130 (128 + SIGINT, what
-        // a shell reports for a program Ctrl-C ended) needs `exit`, which
-        // skips destructors: the temporary directory and the demo server go
-        // first.
-        drop((temporary, targets));
-        std::process::exit(130);
+        // Exit status 130 (128 + SIGINT), after the temporary directory and
+        // the demo server have been dropped as usual.
+        return Outcome::Interrupted;
     }
     let failed = done.iter().filter(|done| done.result.is_err()).count();
     let saved: u64 = done.iter().flat_map(|d| &d.result).map(|s| s.bytes).sum();
