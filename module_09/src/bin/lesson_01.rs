@@ -60,6 +60,19 @@ fn pids(program: &Path) -> Result<Pids, WorkerError> {
     })
 }
 
+fn show_pids() {
+    match pids(&this_program()) {
+        Ok(p) => {
+            println!("parent process: pid {}", p.parent);
+            for (i, (spawned, reported)) in p.workers.iter().enumerate() {
+                println!("worker {i}: spawned as pid {spawned}, reports pid {reported}");
+            }
+            println!("rayon threads report pids {:?}", p.rayon_threads);
+        }
+        Err(e) => println!("error: {e}"),
+    }
+}
+
 /// What each side saw of a counter both "share" by name.
 #[derive(Debug, PartialEq, Eq)]
 struct Memory {
@@ -89,6 +102,20 @@ fn separate_memory(program: &Path) -> Result<Memory, WorkerError> {
     })
 }
 
+fn show_separate_memory() {
+    match separate_memory(&this_program()) {
+        Ok(m) => {
+            println!("parent's counter before: {}", m.parent_before);
+            println!("worker's counter after adding 10 twice: {:?}", m.worker_saw);
+            println!(
+                "parent's counter after the worker ran and a rayon thread added 5: {}",
+                m.parent_after
+            );
+        }
+        Err(e) => println!("error: {e}"),
+    }
+}
+
 /// How many primes lie below this; the work is cut into `CHUNKS` ranges.
 const LIMIT: u64 = 300_000;
 const CHUNKS: u64 = 8;
@@ -103,62 +130,28 @@ fn rayon_pool(limit: u64, chunks: u64) -> (u64, u64) {
     (sequential, parallel)
 }
 
+fn show_rayon_pool() {
+    let threads = rayon::current_num_threads();
+    let (sequential, parallel) = rayon_pool(LIMIT, CHUNKS);
+    println!("rayon's global pool has {threads} threads (one per usable CPU)");
+    println!("primes below {LIMIT}: {sequential} sequentially, {parallel} on the pool");
+}
+
 fn this_program() -> PathBuf {
     std::env::current_exe().expect("the running program's path")
 }
 
+const TITLE: &str = "Lesson 9.1 — Introduction to process pools («Введение»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
     // A child started by this lesson serves tasks and never reaches the steps.
     module_09::run_worker_if_requested();
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.1 — Introduction to process pools («Введение»)",
-        &[
-            Step::new(
-                "pids",
-                "processes have their own pids, threads share one",
-                || match pids(&this_program()) {
-                    Ok(p) => {
-                        println!("parent process: pid {}", p.parent);
-                        for (i, (spawned, reported)) in p.workers.iter().enumerate() {
-                            println!(
-                                "worker {i}: spawned as pid {spawned}, reports pid {reported}"
-                            );
-                        }
-                        println!("rayon threads report pids {:?}", p.rayon_threads);
-                    }
-                    Err(e) => println!("error: {e}"),
-                },
-            ),
-            Step::new(
-                "separate_memory",
-                "a child process has its own copy of every variable",
-                || match separate_memory(&this_program()) {
-                    Ok(m) => {
-                        println!("parent's counter before: {}", m.parent_before);
-                        println!("worker's counter after adding 10 twice: {:?}", m.worker_saw);
-                        println!(
-                            "parent's counter after the worker ran and a rayon thread added 5: {}",
-                            m.parent_after
-                        );
-                    }
-                    Err(e) => println!("error: {e}"),
-                },
-            ),
-            Step::new(
-                "rayon_pool",
-                "Rust's pool: rayon threads, no processes needed",
-                || {
-                    let threads = rayon::current_num_threads();
-                    let (sequential, parallel) = rayon_pool(LIMIT, CHUNKS);
-                    println!("rayon's global pool has {threads} threads (one per usable CPU)");
-                    println!(
-                        "primes below {LIMIT}: {sequential} sequentially, {parallel} on the pool"
-                    );
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("pids", "processes have their own pids, threads share one", show_pids),
+        Step::new("separate_memory", "a child process has its own copy of every variable", show_separate_memory),
+        Step::new("rayon_pool", "Rust's pool: rayon threads, no processes needed", show_rayon_pool),
+    ])
 }
 
 #[cfg(test)]

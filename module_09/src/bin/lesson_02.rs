@@ -86,6 +86,33 @@ fn scaling_table(
     Ok(rows)
 }
 
+fn show_scaling_table() {
+    let n = cores();
+    println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
+    match scaling_table(&this_program(), LIMIT, CHUNKS, n) {
+        Ok(rows) => {
+            let base = rows[0].time.as_secs_f64();
+            println!(
+                "{:<10} {:>7} {:>10} {:>8} {:>8}",
+                "kind", "workers", "time", "speed-up", "primes"
+            );
+            for r in &rows {
+                println!(
+                    "{:<10} {:>7} {:>10.2?} {:>7.2}x {:>8}",
+                    r.kind,
+                    r.workers,
+                    r.time,
+                    base / r.time.as_secs_f64(),
+                    r.primes
+                );
+            }
+            // Python's threads row would stay near 1.0x: the GIL.
+            println!("Rust threads scale like processes, without the start-up and the pipes.");
+        }
+        Err(e) => println!("error: {e}"),
+    }
+}
+
 /// The average time to start a worker and get one answer back, for a thread
 /// and for a process, and the pid each process reported.
 #[derive(Debug)]
@@ -115,6 +142,19 @@ fn startup_cost(program: &Path, rounds: u32) -> Result<Startup, WorkerError> {
         process: started.elapsed() / rounds,
         pids,
     })
+}
+
+fn show_startup_cost() {
+    match startup_cost(&this_program(), 5) {
+        Ok(s) => {
+            println!("thread: spawn + answer + join ≈ {:.2?}", s.thread);
+            println!(
+                "process: spawn + answer + exit ≈ {:.2?} (pids {:?})",
+                s.process, s.pids
+            );
+        }
+        Err(e) => println!("error: {e}"),
+    }
 }
 
 /// What handing `numbers` to a worker costs.
@@ -151,6 +191,23 @@ fn copying_data(program: &Path, numbers: &[u64]) -> Result<Copying, WorkerError>
         process_time,
         bytes_sent,
     })
+}
+
+fn show_copying_data() {
+    let numbers: Vec<u64> = (1..=200_000).collect();
+    match copying_data(&this_program(), &numbers) {
+        Ok(c) => {
+            println!(
+                "thread:  sum {} in {:.2?}, nothing copied",
+                c.thread_sum, c.thread_time
+            );
+            println!(
+                "process: sum {} in {:.2?}, {} bytes through the pipe",
+                c.process_sum, c.process_time, c.bytes_sent
+            );
+        }
+        Err(e) => println!("error: {e}"),
+    }
 }
 
 /// What the parent saw when one of its two workers crashed.
@@ -192,6 +249,23 @@ fn crash_isolation(program: &Path) -> Result<CrashReport, WorkerError> {
     })
 }
 
+fn show_crash_isolation() {
+    match crash_isolation(&this_program()) {
+        Ok(r) => {
+            println!("worker A: {}", r.crash);
+            println!(
+                "worker B still answers: {} primes below 1000",
+                r.survivor_answer
+            );
+            println!(
+                "the parent still runs: {} primes below 1000",
+                r.parent_answer
+            );
+        }
+        Err(e) => println!("error: {e}"),
+    }
+}
+
 const LIMIT: u64 = 3_000_000;
 const CHUNKS: u64 = 16;
 
@@ -203,99 +277,19 @@ fn cores() -> usize {
     thread::available_parallelism().map_or(2, |n| n.get())
 }
 
+const TITLE: &str =
+    "Lesson 9.2 — Thread pool vs process pool («ThreadPoolExecutor vs ProcessPoolExecutor»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
     // A child started by this lesson serves tasks and never reaches the steps.
     module_09::run_worker_if_requested();
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.2 — Thread pool vs process pool («ThreadPoolExecutor vs ProcessPoolExecutor»)",
-        &[
-            Step::new(
-                "scaling_table",
-                "CPU-bound work on 1..N threads and on N processes",
-                || {
-                    let n = cores();
-                    println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
-                    match scaling_table(&this_program(), LIMIT, CHUNKS, n) {
-                        Ok(rows) => {
-                            let base = rows[0].time.as_secs_f64();
-                            println!(
-                                "{:<10} {:>7} {:>10} {:>8} {:>8}",
-                                "kind", "workers", "time", "speed-up", "primes"
-                            );
-                            for r in &rows {
-                                println!(
-                                    "{:<10} {:>7} {:>10.2?} {:>7.2}x {:>8}",
-                                    r.kind,
-                                    r.workers,
-                                    r.time,
-                                    base / r.time.as_secs_f64(),
-                                    r.primes
-                                );
-                            }
-                            // Python's threads row would stay near 1.0x: the GIL.
-                            println!(
-                                "Rust threads scale like processes, without the start-up and the pipes."
-                            );
-                        }
-                        Err(e) => println!("error: {e}"),
-                    }
-                },
-            ),
-            Step::new(
-                "startup_cost",
-                "starting a thread vs starting a process",
-                || match startup_cost(&this_program(), 5) {
-                    Ok(s) => {
-                        println!("thread: spawn + answer + join ≈ {:.2?}", s.thread);
-                        println!(
-                            "process: spawn + answer + exit ≈ {:.2?} (pids {:?})",
-                            s.process, s.pids
-                        );
-                    }
-                    Err(e) => println!("error: {e}"),
-                },
-            ),
-            Step::new(
-                "copying_data",
-                "a thread borrows data, a process gets a copy",
-                || {
-                    let numbers: Vec<u64> = (1..=200_000).collect();
-                    match copying_data(&this_program(), &numbers) {
-                        Ok(c) => {
-                            println!(
-                                "thread:  sum {} in {:.2?}, nothing copied",
-                                c.thread_sum, c.thread_time
-                            );
-                            println!(
-                                "process: sum {} in {:.2?}, {} bytes through the pipe",
-                                c.process_sum, c.process_time, c.bytes_sent
-                            );
-                        }
-                        Err(e) => println!("error: {e}"),
-                    }
-                },
-            ),
-            Step::new(
-                "crash_isolation",
-                "a crashing worker process does not take the parent down",
-                || match crash_isolation(&this_program()) {
-                    Ok(r) => {
-                        println!("worker A: {}", r.crash);
-                        println!(
-                            "worker B still answers: {} primes below 1000",
-                            r.survivor_answer
-                        );
-                        println!(
-                            "the parent still runs: {} primes below 1000",
-                            r.parent_answer
-                        );
-                    }
-                    Err(e) => println!("error: {e}"),
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("scaling_table", "CPU-bound work on 1..N threads and on N processes", show_scaling_table),
+        Step::new("startup_cost", "starting a thread vs starting a process", show_startup_cost),
+        Step::new("copying_data", "a thread borrows data, a process gets a copy", show_copying_data),
+        Step::new("crash_isolation", "a crashing worker process does not take the parent down", show_crash_isolation),
+    ])
 }
 
 #[cfg(test)]

@@ -63,6 +63,14 @@ fn apply_one(pool: &ThreadPool, x: u64, delay: Duration) -> Applied {
     }
 }
 
+fn show_apply_one() {
+    let a = apply_one(&pool(2), 7, DELAY);
+    println!(
+        "{} asked, {} computed 7 * 7 = {}",
+        a.caller, a.worker, a.value
+    );
+}
+
 /// `apply` in a loop: each call blocks, so the tasks run one after another.
 fn apply_in_a_loop(pool: &ThreadPool, numbers: &[u64], delay: Duration) -> (Vec<u64>, Duration) {
     let started = Instant::now();
@@ -71,6 +79,15 @@ fn apply_in_a_loop(pool: &ThreadPool, numbers: &[u64], delay: Duration) -> (Vec<
         .map(|&x| pool.install(|| slow_square(x, delay)))
         .collect();
     (results, started.elapsed())
+}
+
+fn show_apply_in_a_loop() {
+    let (results, elapsed) = apply_in_a_loop(&pool(2), &NUMBERS, DELAY);
+    println!("squares of {NUMBERS:?}: {results:?}");
+    println!(
+        "{} tasks of {DELAY:?} on 2 workers took {elapsed:.2?}: one at a time",
+        NUMBERS.len()
+    );
 }
 
 /// A task that can fail: the square root of a perfect square.
@@ -95,54 +112,31 @@ fn apply_error(pool: &ThreadPool, inputs: &[i64]) -> Vec<Result<i64, String>> {
         .collect()
 }
 
+fn show_apply_error() {
+    for (x, result) in [49, 50, -4]
+        .into_iter()
+        .zip(apply_error(&pool(2), &[49, 50, -4]))
+    {
+        match result {
+            Ok(root) => println!("sqrt({x}) = {root}"),
+            Err(e) => println!("sqrt({x}) failed: {e}"),
+        }
+    }
+}
+
 const NUMBERS: [u64; 3] = [2, 3, 4];
 const DELAY: Duration = Duration::from_millis(500);
 
+const TITLE: &str =
+    "Lesson 9.3 — Run one task, blocking (apply) («Синхронное выполнение одиночной задачи»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.3 — Run one task, blocking (apply) («Синхронное выполнение одиночной задачи»)",
-        &[
-            Step::new(
-                "apply_one",
-                "pool.install runs one task and waits for it",
-                || {
-                    let a = apply_one(&pool(2), 7, DELAY);
-                    println!(
-                        "{} asked, {} computed 7 * 7 = {}",
-                        a.caller, a.worker, a.value
-                    );
-                },
-            ),
-            Step::new(
-                "apply_in_a_loop",
-                "apply in a loop runs one task at a time",
-                || {
-                    let (results, elapsed) = apply_in_a_loop(&pool(2), &NUMBERS, DELAY);
-                    println!("squares of {NUMBERS:?}: {results:?}");
-                    println!(
-                        "{} tasks of {DELAY:?} on 2 workers took {elapsed:.2?}: one at a time",
-                        NUMBERS.len()
-                    );
-                },
-            ),
-            Step::new(
-                "apply_error",
-                "a failing task's error reaches the caller",
-                || {
-                    for (x, result) in [49, 50, -4]
-                        .into_iter()
-                        .zip(apply_error(&pool(2), &[49, 50, -4]))
-                    {
-                        match result {
-                            Ok(root) => println!("sqrt({x}) = {root}"),
-                            Err(e) => println!("sqrt({x}) failed: {e}"),
-                        }
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("apply_one", "pool.install runs one task and waits for it", show_apply_one),
+        Step::new("apply_in_a_loop", "apply in a loop runs one task at a time", show_apply_in_a_loop),
+        Step::new("apply_error", "a failing task's error reaches the caller", show_apply_error),
+    ])
 }
 
 #[cfg(test)]

@@ -199,6 +199,20 @@ fn with_callback(pool: &ThreadPool, numbers: &[u64], delay: Duration) -> Report 
     }
 }
 
+fn show_with_callback() {
+    let r = with_callback(&pool(2), &NUMBERS, DELAY);
+    println!(
+        "submitted {} tasks in {:.2?}; any ready yet? {}",
+        NUMBERS.len(),
+        r.submit_time,
+        r.ready_after_submit
+    );
+    for line in &r.callback_log {
+        println!("{line}");
+    }
+    println!("get() in submission order: {:?}", r.results);
+}
+
 /// A task that can fail, and one that panics: the error callback gets both.
 fn with_error_callback(pool: &ThreadPool, inputs: &[i64]) -> Report {
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -243,6 +257,15 @@ fn with_error_callback(pool: &ThreadPool, inputs: &[i64]) -> Report {
     }
 }
 
+fn show_with_error_callback() {
+    // The tests also feed `i64::MIN`, whose panic is caught the same way.
+    let r = with_error_callback(&pool(2), &[16, -9, 50]);
+    for line in &r.callback_log {
+        println!("{line}");
+    }
+    println!("get(): {:?}", r.results);
+}
+
 /// `res.get(timeout=...)` on a task that takes longer: a timeout, then the
 /// value once it is ready, then the same value again, as in Python.
 fn get_with_timeout(
@@ -258,57 +281,27 @@ fn get_with_timeout(
     ]
 }
 
+fn show_get_with_timeout() {
+    let [early, late, again] = get_with_timeout(&pool(2), DELAY * 2, DELAY)
+        .try_into()
+        .expect("three gets");
+    println!("get after {DELAY:?}: {early:?}");
+    println!("get, waiting longer: {late:?}");
+    println!("get once more: {again:?}");
+}
+
 const NUMBERS: [u64; 5] = [1, 2, 3, 4, 5];
 const DELAY: Duration = Duration::from_millis(300);
 
+const TITLE: &str = "Lesson 9.4 — Run one task, non-blocking (apply_async) («Асинхронное выполнение одиночной задачи»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.4 — Run one task, non-blocking (apply_async) («Асинхронное выполнение одиночной задачи»)",
-        &[
-            Step::new(
-                "with_callback",
-                "submit five tasks, each with a callback",
-                || {
-                    let r = with_callback(&pool(2), &NUMBERS, DELAY);
-                    println!(
-                        "submitted {} tasks in {:.2?}; any ready yet? {}",
-                        NUMBERS.len(),
-                        r.submit_time,
-                        r.ready_after_submit
-                    );
-                    for line in &r.callback_log {
-                        println!("{line}");
-                    }
-                    println!("get() in submission order: {:?}", r.results);
-                },
-            ),
-            Step::new(
-                "with_error_callback",
-                "a failing task runs the error callback",
-                || {
-                    // The tests also feed `i64::MIN`, whose panic is caught the same way.
-                    let r = with_error_callback(&pool(2), &[16, -9, 50]);
-                    for line in &r.callback_log {
-                        println!("{line}");
-                    }
-                    println!("get(): {:?}", r.results);
-                },
-            ),
-            Step::new(
-                "get_with_timeout",
-                "get(timeout) before and after the task ends",
-                || {
-                    let [early, late, again] = get_with_timeout(&pool(2), DELAY * 2, DELAY)
-                        .try_into()
-                        .expect("three gets");
-                    println!("get after {DELAY:?}: {early:?}");
-                    println!("get, waiting longer: {late:?}");
-                    println!("get once more: {again:?}");
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("with_callback", "submit five tasks, each with a callback", show_with_callback),
+        Step::new("with_error_callback", "a failing task runs the error callback", show_with_error_callback),
+        Step::new("get_with_timeout", "get(timeout) before and after the task ends", show_get_with_timeout),
+    ])
 }
 
 #[cfg(test)]

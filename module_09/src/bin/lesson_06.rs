@@ -139,6 +139,16 @@ fn map_async_with_callback(items: Vec<u64>, delay: Duration, tick: Duration) -> 
     }
 }
 
+fn show_map_async_with_callback() {
+    let o = map_async_with_callback((1..=8).collect(), DELAY, TICK);
+    println!(
+        "the caller did {} ticks of its own work while waiting",
+        o.ticks
+    );
+    println!("callback got: {:?}", o.callback_got);
+    println!("get(): {:?}", o.result);
+}
+
 /// One failing item: the error callback runs once; `get` returns the error.
 fn map_async_error(items: Vec<i64>) -> (Option<String>, Option<Result<Vec<i64>, String>>) {
     let (ecb_tx, ecb_rx) = crossbeam_channel::bounded(1);
@@ -159,38 +169,23 @@ fn map_async_error(items: Vec<i64>) -> (Option<String>, Option<Result<Vec<i64>, 
     (ecb_rx.try_recv().ok(), result)
 }
 
+fn show_map_async_error() {
+    let (error_callback_got, result) = map_async_error(vec![5, 4, 0, 2]);
+    println!("error callback got: {error_callback_got:?}");
+    println!("get(): {result:?}");
+}
+
 const DELAY: Duration = Duration::from_millis(500);
 const TICK: Duration = Duration::from_millis(100);
 
+const TITLE: &str = "Lesson 9.6 — Process a collection, non-blocking (map_async) («Асинхронная обработка коллекций»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.6 — Process a collection, non-blocking (map_async) («Асинхронная обработка коллекций»)",
-        &[
-            Step::new(
-                "map_async_with_callback",
-                "the caller works while the map runs",
-                || {
-                    let o = map_async_with_callback((1..=8).collect(), DELAY, TICK);
-                    println!(
-                        "the caller did {} ticks of its own work while waiting",
-                        o.ticks
-                    );
-                    println!("callback got: {:?}", o.callback_got);
-                    println!("get(): {:?}", o.result);
-                },
-            ),
-            Step::new(
-                "map_async_error",
-                "one failing item: error callback, once",
-                || {
-                    let (error_callback_got, result) = map_async_error(vec![5, 4, 0, 2]);
-                    println!("error callback got: {error_callback_got:?}");
-                    println!("get(): {result:?}");
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("map_async_with_callback", "the caller works while the map runs", show_map_async_with_callback),
+        Step::new("map_async_error", "one failing item: error callback, once", show_map_async_error),
+    ])
 }
 
 #[cfg(test)]

@@ -26,6 +26,12 @@ fn powers(pairs: &[(u64, u32)]) -> Vec<u64> {
     pairs.par_iter().map(|&(base, exp)| base.pow(exp)).collect()
 }
 
+fn show_powers() {
+    for (&(base, exp), result) in PAIRS.iter().zip(powers(&PAIRS)) {
+        println!("pow({base}, {exp}) = {result}");
+    }
+}
+
 /// `pool.starmap(line_total, zip(prices, quantities))`: two lists, paired.
 /// rayon's `zip` stops at the shorter list, like Python's `zip`.
 fn zip_two_lists(prices_cents: &[u64], quantities: &[u64]) -> Vec<u64> {
@@ -34,6 +40,12 @@ fn zip_two_lists(prices_cents: &[u64], quantities: &[u64]) -> Vec<u64> {
         .zip(quantities)
         .map(|(price, quantity)| price * quantity)
         .collect()
+}
+
+fn show_zip_two_lists() {
+    let totals = zip_two_lists(&PRICES_CENTS, &QUANTITIES);
+    println!("line totals in cents: {totals:?}");
+    println!("order total: {} cents", totals.iter().sum::<u64>());
 }
 
 /// Three arguments per task: keep each reading within its sensor's range.
@@ -63,57 +75,38 @@ fn checked_divisions(pairs: &[(i64, i64)]) -> Result<Vec<i64>, String> {
         .collect()
 }
 
+fn show_checked_divisions() {
+    println!("{:?}", checked_divisions(&[(10, 2), (9, 3)]));
+    println!("{:?}", checked_divisions(&[(10, 2), (1, 0), (9, 3)]));
+}
+
 const PAIRS: [(u64, u32); 5] = [(2, 5), (3, 2), (10, 3), (7, 0), (2, 10)];
 const PRICES_CENTS: [u64; 4] = [1999, 550, 12000, 75];
 const QUANTITIES: [u64; 4] = [3, 10, 1, 40];
 const READINGS: [(i32, i32, i32); 4] = [(105, 0, 100), (-7, 0, 100), (42, 0, 100), (19, 20, 25)];
 
+fn show_three_arguments() {
+    println!("{READINGS:?} → {:?}", clamp_readings(&READINGS));
+}
+
+fn show_fixed_argument() {
+    println!(
+        "20% of [100, 250, 999]: {:?}",
+        with_fixed_argument(20, &[100, 250, 999])
+    );
+}
+
+const TITLE: &str = "Lesson 9.9 — Many arguments, blocking (starmap) («Синхронная обработка задач с множеством аргументов»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.9 — Many arguments, blocking (starmap) («Синхронная обработка задач с множеством аргументов»)",
-        &[
-            Step::new("powers", "starmap(pow, pairs): one tuple per call", || {
-                for (&(base, exp), result) in PAIRS.iter().zip(powers(&PAIRS)) {
-                    println!("pow({base}, {exp}) = {result}");
-                }
-            }),
-            Step::new(
-                "zip_two_lists",
-                "starmap over zip(prices, quantities)",
-                || {
-                    let totals = zip_two_lists(&PRICES_CENTS, &QUANTITIES);
-                    println!("line totals in cents: {totals:?}");
-                    println!("order total: {} cents", totals.iter().sum::<u64>());
-                },
-            ),
-            Step::new(
-                "three_arguments",
-                "tuples of three: clamp(value, low, high)",
-                || {
-                    println!("{READINGS:?} → {:?}", clamp_readings(&READINGS));
-                },
-            ),
-            Step::new(
-                "fixed_argument",
-                "partial(f, rate) is a capturing closure",
-                || {
-                    println!(
-                        "20% of [100, 250, 999]: {:?}",
-                        with_fixed_argument(20, &[100, 250, 999])
-                    );
-                },
-            ),
-            Step::new(
-                "checked_divisions",
-                "one failing call fails the starmap",
-                || {
-                    println!("{:?}", checked_divisions(&[(10, 2), (9, 3)]));
-                    println!("{:?}", checked_divisions(&[(10, 2), (1, 0), (9, 3)]));
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("powers", "starmap(pow, pairs): one tuple per call", show_powers),
+        Step::new("zip_two_lists", "starmap over zip(prices, quantities)", show_zip_two_lists),
+        Step::new("three_arguments", "tuples of three: clamp(value, low, high)", show_three_arguments),
+        Step::new("fixed_argument", "partial(f, rate) is a capturing closure", show_fixed_argument),
+        Step::new("checked_divisions", "one failing call fails the starmap", show_checked_divisions),
+    ])
 }
 
 #[cfg(test)]

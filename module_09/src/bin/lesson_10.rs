@@ -128,45 +128,40 @@ fn loan_payments(loans: Vec<(u64, u32)>, months: u32, delay: Duration) -> Seen {
     }
 }
 
+fn show_loan_payments() {
+    let seen = loan_payments(LOANS.to_vec(), 12, DELAY);
+    println!(
+        "submitted in {:.2?}, then waited with get()",
+        seen.submit_time
+    );
+    println!(
+        "callback got monthly payments in cents: {:?}",
+        seen.callback
+    );
+    println!("error callback got: {:?}", seen.error_callback);
+    println!("successful(): {}", seen.result.is_ok());
+}
+
 /// The course's kind of data: 1 000 000.00, 250 000.00 and 50 000.00 at
 /// 12%, 7.5% and 0%.
 const LOANS: [(u64, u32); 3] = [(100_000_000, 1200), (25_000_000, 750), (5_000_000, 0)];
 const DELAY: Duration = Duration::from_millis(300);
 
+fn show_failing_tuple() {
+    let seen = loan_payments(LOANS.to_vec(), 0, DELAY);
+    println!("callback got: {:?}", seen.callback);
+    println!("error callback got: {:?}", seen.error_callback);
+    println!("get(): {:?}", seen.result);
+}
+
+const TITLE: &str = "Lesson 9.10 — Many arguments, non-blocking (starmap_async) («Асинхронная обработка задач с множеством аргументов»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.10 — Many arguments, non-blocking (starmap_async) («Асинхронная обработка задач с множеством аргументов»)",
-        &[
-            Step::new(
-                "loan_payments",
-                "starmap_async over (principal, rate) tuples",
-                || {
-                    let seen = loan_payments(LOANS.to_vec(), 12, DELAY);
-                    println!(
-                        "submitted in {:.2?}, then waited with get()",
-                        seen.submit_time
-                    );
-                    println!(
-                        "callback got monthly payments in cents: {:?}",
-                        seen.callback
-                    );
-                    println!("error callback got: {:?}", seen.error_callback);
-                    println!("successful(): {}", seen.result.is_ok());
-                },
-            ),
-            Step::new(
-                "failing_tuple",
-                "0 months: the error callback runs instead",
-                || {
-                    let seen = loan_payments(LOANS.to_vec(), 0, DELAY);
-                    println!("callback got: {:?}", seen.callback);
-                    println!("error callback got: {:?}", seen.error_callback);
-                    println!("get(): {:?}", seen.result);
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("loan_payments", "starmap_async over (principal, rate) tuples", show_loan_payments),
+        Step::new("failing_tuple", "0 months: the error callback runs instead", show_failing_tuple),
+    ])
 }
 
 #[cfg(test)]

@@ -133,6 +133,23 @@ fn decision_table() -> Vec<(Tasks, Delivery, Arguments, Method)> {
     rows
 }
 
+fn show_decision_table() {
+    println!(
+        "{:<5} {:<17} {:<8} {:<15} rust",
+        "tasks", "delivery", "args", "python"
+    );
+    for (tasks, delivery, arguments, method) in decision_table() {
+        println!(
+            "{:<5} {:<17} {:<8} {:<15} {}",
+            format!("{tasks:?}"),
+            format!("{delivery:?}"),
+            format!("{arguments:?}"),
+            method.python(),
+            method.rust()
+        );
+    }
+}
+
 /// Everyday situations and the question answers they imply.
 const SCENARIOS: [(&str, Tasks, Delivery, Arguments); 6] = [
     (
@@ -173,39 +190,21 @@ const SCENARIOS: [(&str, Tasks, Delivery, Arguments); 6] = [
     ),
 ];
 
+fn show_scenarios() {
+    for (situation, tasks, delivery, arguments) in SCENARIOS {
+        let method = choose(tasks, delivery, arguments);
+        println!("{situation}\n    → {} ({})", method.python(), method.rust());
+    }
+}
+
+const TITLE: &str = "Lesson 9.11 — Which method to choose («Какой метод выбрать?»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.11 — Which method to choose («Какой метод выбрать?»)",
-        &[
-            Step::new(
-                "decision_table",
-                "tasks × delivery × arguments → method",
-                || {
-                    println!(
-                        "{:<5} {:<17} {:<8} {:<15} rust",
-                        "tasks", "delivery", "args", "python"
-                    );
-                    for (tasks, delivery, arguments, method) in decision_table() {
-                        println!(
-                            "{:<5} {:<17} {:<8} {:<15} {}",
-                            format!("{tasks:?}"),
-                            format!("{delivery:?}"),
-                            format!("{arguments:?}"),
-                            method.python(),
-                            method.rust()
-                        );
-                    }
-                },
-            ),
-            Step::new("scenarios", "everyday situations and their method", || {
-                for (situation, tasks, delivery, arguments) in SCENARIOS {
-                    let method = choose(tasks, delivery, arguments);
-                    println!("{situation}\n    → {} ({})", method.python(), method.rust());
-                }
-            }),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("decision_table", "tasks × delivery × arguments → method", show_decision_table),
+        Step::new("scenarios", "everyday situations and their method", show_scenarios),
+    ])
 }
 
 #[cfg(test)]

@@ -204,38 +204,37 @@ fn compare(limit: u64, chunks: u64, threads: usize) -> (Row, Vec<Row>) {
     (baseline, rows)
 }
 
+fn show_compare() {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
+    let (baseline, rows) = compare(LIMIT, CHUNKS, threads);
+    let base = baseline.time.as_secs_f64();
+    println!(
+        "{:<15} {:>10} {:>8} {:>8}  first chunks' order",
+        "method", "time", "vs loop", "primes"
+    );
+    for r in std::iter::once(&baseline).chain(&rows) {
+        let order: Vec<usize> = r.counts.iter().take(6).map(|&(i, _)| i).collect();
+        println!(
+            "{:<15} {:>10.2?} {:>7.2}x {:>8}  {order:?}",
+            r.method,
+            r.time,
+            base / r.time.as_secs_f64(),
+            r.counts.iter().map(|&(_, n)| n).sum::<u64>(),
+        );
+    }
+}
+
 const LIMIT: u64 = 1_500_000;
 const CHUNKS: u64 = 16;
 
+const TITLE: &str = "Lesson 9.12 — Comparing the methods («Сравнение методов»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.12 — Comparing the methods («Сравнение методов»)",
-        &[Step::new(
-            "compare",
-            "all eight methods on one workload, timed",
-            || {
-                let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
-                println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
-                let (baseline, rows) = compare(LIMIT, CHUNKS, threads);
-                let base = baseline.time.as_secs_f64();
-                println!(
-                    "{:<15} {:>10} {:>8} {:>8}  first chunks' order",
-                    "method", "time", "vs loop", "primes"
-                );
-                for r in std::iter::once(&baseline).chain(&rows) {
-                    let order: Vec<usize> = r.counts.iter().take(6).map(|&(i, _)| i).collect();
-                    println!(
-                        "{:<15} {:>10.2?} {:>7.2}x {:>8}  {order:?}",
-                        r.method,
-                        r.time,
-                        base / r.time.as_secs_f64(),
-                        r.counts.iter().map(|&(_, n)| n).sum::<u64>(),
-                    );
-                }
-            },
-        )],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("compare", "all eight methods on one workload, timed", show_compare),
+    ])
 }
 
 #[cfg(test)]
