@@ -37,8 +37,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_05::{Journal, print_lines};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 // ---------------------------------------------------------------------------
 // std::sync::Barrier: the start line.
@@ -55,30 +54,28 @@ const RUNNERS: [(&str, u64); 5] = [
 
 /// Every runner gets ready (taking `ready × unit`; `main` uses 1 ms), then waits at the
 /// start line; the leader — one runner, chosen by the barrier — fires the
-/// starting pistol, and all run. Returns the journal.
-fn start_line(runners: &[(&'static str, u64)], unit: Duration) -> Vec<(Duration, String)> {
-    let journal = Journal::new();
+/// starting pistol, and all run, each event reported to `sink` as it happens.
+fn start_line(runners: &[(&'static str, u64)], unit: Duration, sink: &Sink) {
     let line = Barrier::new(runners.len());
     thread::scope(|s| {
         for &(name, ready) in runners {
-            let (journal, line) = (&journal, &line);
+            let line = &line;
             s.spawn(move || {
                 thread::sleep(unit * ready as u32);
-                journal.note(format!("{name} is at the start line"));
+                sink.note(format!("{name} is at the start line"));
                 // Python's `Barrier(n, action=...)`: one thread does the
                 // action; here the leader does it after the wait.
                 if line.wait().is_leader() {
-                    journal.note(format!("{name} fires the starting pistol: go!"));
+                    sink.note(format!("{name} fires the starting pistol: go!"));
                 }
-                journal.note(format!("{name} runs"));
+                sink.note(format!("{name} runs"));
             });
         }
     });
-    journal.into_lines()
 }
 
 fn show_start_line() {
-    print_lines(&start_line(&RUNNERS, Duration::from_millis(1)));
+    start_line(&RUNNERS, Duration::from_millis(1), &Sink::stdout_timed());
 }
 
 // ---------------------------------------------------------------------------
@@ -214,13 +211,16 @@ struct BarrierState {
     /// whatever happens to the barrier afterwards.
     generation: u64,
     broken: bool,
+    /// Counts the `reset`s: a waiter whose reset count has moved on was
+    /// released by a reset and gets `Broken`, as in Python.
+    resets: u64,
 }
 
 /// A reusable barrier with a time-out and an abort, like Python's, whose
 /// parties wait through [`Party`] handles.
 ///
 /// Written out because std's barrier has neither; once broken it stays
-/// broken (Python's `reset()` would be a few more lines).
+/// broken until [`TimeoutBarrier::reset`], as in Python.
 #[derive(Debug)]
 struct TimeoutBarrier {
     parties: usize,
@@ -255,7 +255,7 @@ impl TimeoutBarrier {
         if state.broken {
             return Err(BarrierError::Broken);
         }
-        let generation = state.generation;
+        let (generation, resets) = (state.generation, state.resets);
         state.arrived += 1;
         if state.arrived == self.parties {
             // The last to arrive opens the barrier and leads the round.
@@ -266,11 +266,19 @@ impl TimeoutBarrier {
         }
         let (mut state, _) = self
             .opened
-            .wait_timeout_while(state, timeout, |s| s.generation == generation && !s.broken)
+            .wait_timeout_while(state, timeout, |s| {
+                s.generation == generation && !s.broken && s.resets == resets
+            })
             .unwrap_or_else(PoisonError::into_inner);
         if state.generation != generation {
-            Ok(false)
-        } else if state.broken {
+            return Ok(false);
+        }
+        if state.resets != resets {
+            // `reset` has already emptied the count.
+            return Err(BarrierError::Broken);
+        }
+        state.arrived -= 1; // this waiter leaves without the round opening
+        if state.broken {
             Err(BarrierError::Broken)
         } else {
             // This thread's time is up. As in Python, the barrier breaks, so
@@ -279,6 +287,22 @@ impl TimeoutBarrier {
             self.opened.notify_all();
             Err(BarrierError::TimedOut)
         }
+    }
+
+    /// Python's `n_waiting`: how many parties wait now. A snapshot, for
+    /// a log line, as the count may change the next moment.
+    fn n_waiting(&self) -> usize {
+        self.state().arrived
+    }
+
+    /// Python's `reset()`: back to the empty, unbroken state; the parties
+    /// waiting now are released with `Broken`.
+    fn reset(&self) {
+        let mut state = self.state();
+        state.arrived = 0;
+        state.broken = false;
+        state.resets += 1;
+        self.opened.notify_all();
     }
 
     /// Breaks the barrier: every waiter, present and future, gets `Broken`.
@@ -431,6 +455,44 @@ fn show_party_dies() {
     );
 }
 
+/// Two of three parties wait; `n_waiting` says so; `reset` releases them with
+/// `Broken`, and after it a full round of three passes again. Returns what
+/// `n_waiting` said before and after the reset, the two waiters' answers
+/// and the leaders of the round after the reset.
+fn reset_and_n_waiting() -> (usize, usize, Vec<Result<bool, BarrierError>>, usize) {
+    let barrier = TimeoutBarrier::new(3);
+    let patience = Duration::from_secs(60);
+    let (before, answers) = thread::scope(|s| {
+        let waiters: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| barrier.wait_timeout(patience)))
+            .collect();
+        while barrier.n_waiting() < 2 {
+            thread::yield_now();
+        }
+        let before = barrier.n_waiting();
+        barrier.reset();
+        let answers = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+        (before, answers)
+    });
+    let after = barrier.n_waiting();
+    let leaders = thread::scope(|s| {
+        let round: Vec<_> = (0..3)
+            .map(|_| s.spawn(|| barrier.wait_timeout(patience)))
+            .collect();
+        let answers = round.into_iter().map(|p| p.join().unwrap());
+        answers.filter(|answer| *answer == Ok(true)).count()
+    });
+    (before, after, answers, leaders)
+}
+
+fn show_reset_and_n_waiting() {
+    let (before, after, answers, leaders) = reset_and_n_waiting();
+    println!("n_waiting with two of three parties waiting: {before}");
+    println!("reset() releases them with: {answers:?}");
+    println!("n_waiting after the reset: {after}");
+    println!("a full round after the reset opens with {leaders} leader");
+}
+
 #[rustfmt::skip]
 fn main() -> ExitCode {
     step_runner::run(
@@ -442,6 +504,7 @@ fn main() -> ExitCode {
             Step::new("std_has_no_timeout", "std's Barrier: a missing party keeps everyone waiting", show_std_has_no_timeout),
             Step::new("timeout_barrier", "std has no time-out: a Mutex + Condvar barrier that has one", show_timeout_barrier),
             Step::new("abort", "a party that fails aborts the barrier; nobody waits it out", show_abort),
+            Step::new("reset_and_n_waiting", "Python's reset() and n_waiting on the time-out barrier", show_reset_and_n_waiting),
             Step::new("party_dies", "a party that panics breaks the barrier as its handle drops", show_party_dies),
         ],
     )
@@ -459,24 +522,26 @@ mod tests {
 
     use super::*;
 
-    fn position(lines: &[(Duration, String)], text: &str) -> usize {
+    fn position(lines: &[String], text: &str) -> usize {
         lines
             .iter()
-            .position(|(_, line)| line == text)
+            .position(|line| line == text)
             .unwrap_or_else(|| panic!("{text:?} missing in {lines:?}"))
     }
 
     #[test]
     fn nobody_runs_before_everyone_is_at_the_start_line() {
         let lines = deadline(Duration::from_secs(10), || {
-            start_line(&RUNNERS, Duration::from_micros(100))
+            let sink = Sink::collect();
+            start_line(&RUNNERS, Duration::from_micros(100), &sink);
+            sink.lines()
         });
         let last_ready = RUNNERS
             .iter()
             .map(|(name, _)| position(&lines, &format!("{name} is at the start line")))
             .max()
             .unwrap();
-        let pistols: Vec<_> = lines.iter().filter(|(_, l)| l.contains("pistol")).collect();
+        let pistols: Vec<_> = lines.iter().filter(|l| l.contains("pistol")).collect();
         assert_eq!(pistols.len(), 1, "exactly one leader");
         for (name, _) in RUNNERS {
             assert!(position(&lines, &format!("{name} runs")) > last_ready);
@@ -552,6 +617,21 @@ mod tests {
             [Err(BarrierError::Broken), Err(BarrierError::Broken)]
         );
         assert!(waited < timeout / 2, "{waited:?}");
+    }
+
+    #[test]
+    fn reset_releases_the_waiters_and_the_barrier_works_again() {
+        let seen = deadline(Duration::from_secs(20), reset_and_n_waiting);
+        let broken = vec![Err(BarrierError::Broken); 2];
+        assert_eq!(seen, (2, 0, broken, 1));
+    }
+
+    #[test]
+    fn n_waiting_counts_a_timed_out_party_out() {
+        let barrier = TimeoutBarrier::new(2);
+        let answer = barrier.wait_timeout(Duration::from_millis(10));
+        assert_eq!(answer, Err(BarrierError::TimedOut));
+        assert_eq!(barrier.n_waiting(), 0);
     }
 
     #[test]
