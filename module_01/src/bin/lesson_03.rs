@@ -16,7 +16,8 @@
 //! Run one step:  `cargo run -p module_01 --bin lesson_03 -- step_06`
 //!
 //! Try: in `step_09`, give two threads the same array (`descending` twice)
-//! and read the compiler's error. Then make one thread `panic!` and run
+//! and read the compiler's error (E0499; `module_01/src/lib.rs` keeps it as
+//! a `compile_fail` doctest). Then make one thread `panic!` and run
 //! `-- step_09`: which message does the scope end with? In `thread_ids`,
 //! delete the main thread's `sleep` and run `-- thread_ids`: the step still
 //! takes a second, because `join` now does the waiting.
@@ -62,6 +63,11 @@ fn countdown(tick: Duration, sink: &Sink) {
                 thread::sleep(tick);
             }
         });
+        // `join` returns `Err` only when the thread panicked, and `unwrap`
+        // then passes that panic on to this thread. The module writes
+        // `join().unwrap()` and `lock().unwrap()` (a lock's `Err` likewise
+        // only reports another thread's panic) for that reason throughout,
+        // and `expect("… should …")` where the reason is less obvious.
         counter.join().unwrap();
         sink.note("main: the countdown is over, the main thread carries on");
     });
@@ -117,9 +123,8 @@ const STEP_08_NUMBERS: [u64; 34] = [
 /// of `u64` is `Copy`; a `Vec` would be moved in).
 fn step_06(numbers: [u64; 6]) -> u64 {
     let handle = thread::spawn(move || numbers.iter().sum::<u64>());
-    // `join` returns `Err` only if the thread panicked; summing six numbers
-    // that fit in a u64 cannot panic.
-    handle.join().expect("the summing thread panicked")
+    // Summing six numbers that fit in a u64 cannot panic.
+    handle.join().unwrap()
 }
 
 fn show_step_06() {
@@ -131,10 +136,7 @@ fn step_07() -> (u64, u64) {
     let sum = thread::spawn(|| (1..=1000u64).sum::<u64>());
     let product = thread::spawn(|| (1..=10u64).product::<u64>());
     // Both threads run at the same time; joining in either order is fine.
-    (
-        sum.join().expect("the sum thread panicked"),
-        product.join().expect("the product thread panicked"),
-    )
+    (sum.join().unwrap(), product.join().unwrap())
 }
 
 fn show_step_07() {
@@ -152,10 +154,7 @@ fn step_08(numbers: &[u64]) -> (u64, u64) {
     thread::scope(|s| {
         let even = s.spawn(|| numbers.iter().filter(|&&n| n % 2 == 0).sum::<u64>());
         let odd = s.spawn(|| numbers.iter().filter(|&&n| n % 2 == 1).sum::<u64>());
-        (
-            even.join().expect("the even thread panicked"),
-            odd.join().expect("the odd thread panicked"),
-        )
+        (even.join().unwrap(), odd.join().unwrap())
     })
 }
 

@@ -120,7 +120,7 @@ fn condvar_signal(work: Duration) -> u64 {
     let guard = ready
         .wait_while(lock.lock().unwrap(), |value| value.is_none())
         .unwrap();
-    guard.expect("wait_while returned, so the value is there")
+    guard.expect("wait_while should return only once the value is there")
 }
 
 fn show_condvar_signal() {
@@ -136,7 +136,7 @@ fn channel(work: Duration) -> u64 {
     });
     // `recv` fails only if the worker dropped its sender without sending,
     // i.e. if it panicked.
-    rx.recv().expect("the worker panicked before sending")
+    rx.recv().expect("the worker should send before it ends")
 }
 
 fn show_channel() {
@@ -172,9 +172,7 @@ fn show_nested_join() {
 
 /// Joining: when the result is the thread's last act, return it.
 fn join_value(work: Duration) -> u64 {
-    thread::spawn(move || slow_sum(work))
-        .join()
-        .expect("the worker panicked")
+    thread::spawn(move || slow_sum(work)).join().unwrap()
 }
 
 fn show_join_value() {

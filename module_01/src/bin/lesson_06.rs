@@ -140,7 +140,7 @@ fn finished_within(work: Duration, timeout: Duration) -> bool {
     };
     // Not joining would leave the worker running on after this function;
     // here we wait for it so the demo ends tidily.
-    worker.join().expect("the worker does not panic");
+    worker.join().unwrap();
     finished
 }
 
@@ -244,6 +244,9 @@ fn worker(
 /// workers were started. The flag needs no ordering beyond `Relaxed`: it
 /// carries no data, and `join` orders everything the worker did.
 fn supervise(rounds: u32, tick: Duration, fate: &(dyn Fn() -> Fate + Sync), sink: &Sink) -> u32 {
+    // `stop` is a reference to a flag that lives until the scope ends; the
+    // `move` closures below copy the reference, not the flag, so every
+    // worker sees the one flag.
     let stop = &AtomicBool::new(false);
     thread::scope(|s| {
         let start = |id: u32| {

@@ -257,7 +257,8 @@ const FILES: [&str; 3] = ["file623.xlsx", "file538.jpg", "file13.txt"];
 /// GIL makes `append` atomic) and prints the list at the end; here each line
 /// goes to the sink as it happens: the same lines in the same order, shown
 /// while the threads work. The sink is shared by reference, which a scope
-/// allows; a plain `Vec` pushed to by three threads would not compile.
+/// allows; a plain `Vec` pushed to by three threads would not compile
+/// (E0499, a `compile_fail` doctest in `module_01/src/lib.rs`).
 fn step_16(files: &[&str], work: Duration, sink: &Sink) {
     let stage = |action: &str| {
         let me = current_name();

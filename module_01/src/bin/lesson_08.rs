@@ -21,7 +21,8 @@
 //!
 //! Try: in `step_16`, call `handle.is_finished()` once more after
 //! `handle.join()` and read the compiler's error: what did `join` do to the
-//! handle?
+//! handle? (`module_01/src/lib.rs` keeps this error, E0382, as a
+//! `compile_fail` doctest.)
 
 use std::process::ExitCode;
 use std::thread;
@@ -53,7 +54,10 @@ fn step_15(work: Duration, sink: &Sink) -> Vec<String> {
                     .name((*code_name).to_owned())
                     .spawn_scoped(s, move || {
                         let me = thread::current();
-                        let name = me.name().expect("spawned with a name").to_owned();
+                        let name = me
+                            .name()
+                            .expect("the thread should have its name from spawn")
+                            .to_owned();
                         sink.note(format!("thread {name} started (named when spawned)"));
                         thread::sleep(work);
                         sink.note(format!("task done for {name}"));
@@ -151,8 +155,8 @@ fn attributes() -> (String, thread::ThreadId, usize) {
             // then aborts the process with "has overflowed its stack".
             thread::current()
         })
-        .expect("the OS refused to create a thread");
-    let me = handle.join().expect("the probe does not panic");
+        .expect("the OS should have room for one more thread");
+    let me = handle.join().unwrap();
     (me.name().unwrap_or("<unnamed>").to_owned(), me.id(), STACK)
 }
 

@@ -18,7 +18,7 @@
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `main_value_survives`, call the closure directly instead of
-//! passing it to `thread::spawn` (and drop `.join().expect(…)`): both
+//! passing it to `thread::spawn` (and drop `.join().unwrap()`): both
 //! values become 1007. Why does the same code now touch `main`'s copy?
 
 use std::cell::{Cell, RefCell};
@@ -172,9 +172,11 @@ fn step_15(students: &[Student], unit: Duration, stagger: Duration, sink: &Sink)
                         .with_borrow(|s| s.as_ref().and_then(|s| s.processing_time).unwrap_or(3));
                     thread::sleep(unit * tenths / 10);
                     let me = thread::current();
-                    let me = me.name().expect("named at spawn");
+                    let me = me
+                        .name()
+                        .expect("the thread should have its name from spawn");
                     STUDENT.with_borrow(|s| {
-                        let s = s.as_ref().expect("stored above");
+                        let s = s.as_ref().expect("the record should be stored above");
                         for (label, value) in s.present_fields() {
                             sink.note(format!("thread {me}, thread-local data - {label}: {value}"));
                         }
@@ -203,7 +205,7 @@ fn main_value_survives() -> (u32, u32) {
         COUNTER.get()
     })
     .join()
-    .expect("the counting thread panicked");
+    .unwrap();
     (COUNTER.get(), other)
 }
 

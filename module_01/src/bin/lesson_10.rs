@@ -27,6 +27,9 @@
 //! error[E0499]: cannot borrow `n` as mutable more than once at a time
 //! ```
 //!
+//! `cargo test -p module_01 --doc` checks that quote, beside the atomic
+//! version that compiles (`module_01/src/lib.rs`).
+//!
 //! Run all steps: `cargo run -p module_01 --bin lesson_10`
 //! Run one step:  `cargo run -p module_01 --bin lesson_10 -- lost_update`
 //!
@@ -156,10 +159,7 @@ fn bounded_tickets(threads: u64, attempts: u64, limit: u64) -> Vec<u64> {
         let workers: Vec<_> = (0..threads)
             .map(|_| s.spawn(|| (0..attempts).filter(|_| take_ticket()).count() as u64))
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a worker panicked"))
-            .collect()
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
     })
 }
 

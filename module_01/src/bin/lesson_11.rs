@@ -69,7 +69,7 @@ impl Timer {
     fn cancel(self) -> bool {
         // Fails only if the timer thread already ended (fired); fine.
         let _ = self.cancel.send(());
-        self.thread.join().expect("the timer callback panicked")
+        self.thread.join().unwrap()
     }
 
     /// Waits for the timer to fire and its function to return.
@@ -77,7 +77,7 @@ impl Timer {
         let Self { cancel, thread } = self;
         // Holding `cancel` until the thread ends keeps the channel connected,
         // so the wait runs its full delay and `f` runs.
-        thread.join().expect("the timer callback panicked");
+        thread.join().unwrap();
         drop(cancel);
     }
 }
@@ -149,7 +149,9 @@ fn step_14(increment: u32, max: u32, interval: Duration, sink: &Sink) -> Vec<u32
                 sink.note(format!("current bid: {bid}"));
                 bids.push(bid);
                 // Waiting for the next tick; the first bid went out at once.
-                ticks.recv().expect("a tick channel never disconnects");
+                ticks
+                    .recv()
+                    .expect("a tick channel should never disconnect");
             }
         });
         auctioneer.join().unwrap()
@@ -231,7 +233,7 @@ fn after_or_cancel(delay: Duration, cancel_after: Duration) -> bool {
         recv(after(delay)) -> _ => true,
         recv(cancel_rx) -> _ => false,
     };
-    canceller.join().expect("the canceller panicked");
+    canceller.join().unwrap();
     fired
 }
 

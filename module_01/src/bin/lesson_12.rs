@@ -98,7 +98,7 @@ impl ThreadRegistry {
                 let _registration = registration;
                 f()
             })
-            .expect("the OS refused to create a thread")
+            .expect("the OS should have room for one more thread")
     }
 
     fn active_count(&self) -> usize {
@@ -258,9 +258,7 @@ fn show_step_15() {
 fn show_utilities() {
     let me = thread::current();
     println!("current thread: {:?}, id {:?}", me.name(), me.id());
-    let other = thread::spawn(|| thread::current().id())
-        .join()
-        .expect("no panic");
+    let other = thread::spawn(|| thread::current().id()).join().unwrap();
     println!("another thread's id: {other:?} (ids are never reused)");
     // Not `os.cpu_count()`, which is the number of logical CPUs in the
     // machine (Python's docs). `available_parallelism` is an estimate of how
@@ -427,7 +425,7 @@ mod tests {
             (
                 snapshot,
                 sink.lines(),
-                me.expect("the deadline names its thread"),
+                me.expect("the deadline should name its thread"),
             )
         });
         let jobs = DELAYS_MS.iter().enumerate().map(|(i, &ms)| {
@@ -569,7 +567,7 @@ mod model {
                 let _registration = registration;
                 f()
             })
-            .expect("shuttle spawns")
+            .expect("shuttle should spawn the thread")
     }
 
     #[test]
