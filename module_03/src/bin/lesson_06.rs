@@ -18,6 +18,10 @@
 //! Run all steps: `cargo run -p module_03 --bin lesson_06`
 //! Run one step:  `cargo run -p module_03 --bin lesson_06 -- step_11`
 //! The tasks race: the order of the lines varies between runs.
+//!
+//! Try: in `named_pool`, add `.pool_size(1)` and run `-- step_11`: every
+//! line now says `on pool-0`, and each search is followed at once by its
+//! callback, in the course's order; with more workers they interleave.
 
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -26,7 +30,7 @@ use std::thread;
 use futures::executor::{ThreadPool, block_on};
 use futures::future::{FutureExt, join_all};
 use futures::task::SpawnExt;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// Step 11: processors in stock (course data, in the course's order).
 const INVENTORY: [(&str, u32); 30] = [
@@ -62,31 +66,23 @@ const INVENTORY: [(&str, u32); 30] = [
     ("AMD FX", 0),
 ];
 
-/// Who did what, on which thread, in the order it happened.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Event {
-    kind: Kind,
-    item: usize,
-    thread: String,
-    line: String,
-}
-
+/// Who reports: the task itself or its done callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Task,
     Callback,
 }
 
-type Log = Arc<Mutex<Vec<Event>>>;
-
-fn record(log: &Log, kind: Kind, item: usize, line: String) {
+/// Reports one event the moment it happens, with who reported it and on
+/// which thread: `[callback on pool-1] …`. Python's lines name neither; the
+/// thread is what shows that the callback runs on the task's worker.
+fn note(sink: &Sink, kind: Kind, line: &str) {
+    let who = match kind {
+        Kind::Task => "task",
+        Kind::Callback => "callback",
+    };
     let thread = thread::current().name().unwrap_or("unnamed").to_owned();
-    log.lock().expect("log lock").push(Event {
-        kind,
-        item,
-        thread,
-        line,
-    });
+    sink.note(format!("[{who:<8} on {thread}] {line}"));
 }
 
 /// The pools of this lesson name their threads, so callbacks can show where
@@ -99,26 +95,27 @@ fn named_pool() -> ThreadPool {
 }
 
 /// Step 11 — search every processor on a pool; a done callback ships one
-/// unit of each if any is left. Returns the log and the inventory after.
-fn step_11(inventory: &[(&'static str, u32)]) -> (Vec<Event>, Vec<(&'static str, u32)>) {
+/// unit of each if any is left. Returns the inventory after.
+fn step_11(inventory: &[(&'static str, u32)], sink: &Arc<Sink>) -> Vec<(&'static str, u32)> {
     let stock = Arc::new(Mutex::new(inventory.to_vec()));
-    let log: Log = Arc::default();
     let pool = named_pool();
 
     let handles: Vec<_> = (0..inventory.len())
         .map(|item| {
             let (search_stock, stock) = (Arc::clone(&stock), Arc::clone(&stock));
-            let (search_log, callback_log) = (Arc::clone(&log), Arc::clone(&log));
+            let (search_sink, callback_sink) = (Arc::clone(sink), Arc::clone(sink));
             let search = async move {
-                let (name, count) = search_stock.lock().expect("stock lock")[item];
+                // `unwrap`: a poisoned lock only relays another thread's
+                // panic (the same everywhere in this module).
+                let (name, count) = search_stock.lock().unwrap()[item];
                 let line = format!("looking up {name}: {count} in stock");
-                record(&search_log, Kind::Task, item, line);
+                note(&search_sink, Kind::Task, &line);
                 item
             };
             // The callback gets the search's result. Reading and decrementing
             // happen under one lock, so two orders can never ship the last unit.
             let process_order = move |item: usize| {
-                let mut stock = stock.lock().expect("stock lock");
+                let mut stock = stock.lock().unwrap();
                 let (name, count) = &mut stock[item];
                 let line = if *count > 0 {
                     *count -= 1;
@@ -127,17 +124,20 @@ fn step_11(inventory: &[(&'static str, u32)]) -> (Vec<Event>, Vec<(&'static str,
                     format!("{name} is out of stock, the order cannot be processed")
                 };
                 drop(stock);
-                record(&callback_log, Kind::Callback, item, line);
+                note(&callback_sink, Kind::Callback, &line);
             };
             pool.spawn_with_handle(search.map(process_order))
                 .expect("the pool accepts tasks")
         })
         .collect();
     block_on(join_all(handles));
+    stock.lock().unwrap().clone()
+}
 
-    let events = log.lock().expect("log lock").clone();
-    let after = stock.lock().expect("stock lock").clone();
-    (events, after)
+fn show_step_11() {
+    let after = step_11(&INVENTORY, &Arc::new(Sink::stdout()));
+    let units: u32 = after.iter().map(|(_, count)| count).sum();
+    println!("units left in stock: {units}");
 }
 
 /// A network device of step 12.
@@ -164,86 +164,72 @@ fn devices() -> Vec<Device> {
 }
 
 /// Step 12 — monitor each device on a pool; a done callback turns on the
-/// inactive ones. Returns the log and the devices as the callbacks left them.
+/// inactive ones. Returns the devices as the callbacks left them.
 ///
 /// Python's callback flips `status` in the shared dict. Here the device
 /// moves through the task into the callback, which returns it updated: no
 /// shared mutable state at all.
-fn step_12(devices: Vec<Device>) -> (Vec<Event>, Vec<Device>) {
-    let log: Log = Arc::default();
+fn step_12(devices: Vec<Device>, sink: &Arc<Sink>) -> Vec<Device> {
     let pool = named_pool();
     let handles: Vec<_> = devices
         .into_iter()
-        .enumerate()
-        .map(|(item, device)| {
-            let (task_log, callback_log) = (Arc::clone(&log), Arc::clone(&log));
+        .map(|device| {
+            let (task_sink, callback_sink) = (Arc::clone(sink), Arc::clone(sink));
             let monitor = async move {
-                let line = format!(
-                    "monitoring {} at {}: active {}",
-                    device.name, device.ip, device.active
+                let (name, ip, active) = (device.name, device.ip, device.active);
+                note(
+                    &task_sink,
+                    Kind::Task,
+                    &format!("monitoring {name} at {ip}: active {active}"),
                 );
-                record(&task_log, Kind::Task, item, line);
                 device
             };
             // `then`: the callback is a future too, so it could await more work
             // (a real device would be switched on over the network).
             let handle_status = move |mut device: Device| async move {
-                let line = if device.active {
-                    format!("{} is active and working normally", device.name)
+                let name = device.name;
+                if device.active {
+                    note(
+                        &callback_sink,
+                        Kind::Callback,
+                        &format!("{name} is active and working normally"),
+                    );
                 } else {
+                    note(
+                        &callback_sink,
+                        Kind::Callback,
+                        &format!("warning: {name} is inactive, switching it on"),
+                    );
                     device.active = true;
-                    format!("warning: {} was inactive; switched it on", device.name)
-                };
-                record(&callback_log, Kind::Callback, item, line);
+                    note(
+                        &callback_sink,
+                        Kind::Callback,
+                        &format!("{name} switched on"),
+                    );
+                }
                 device
             };
             pool.spawn_with_handle(monitor.then(handle_status))
                 .expect("the pool accepts tasks")
         })
         .collect();
-    let devices = block_on(join_all(handles));
-    let events = log.lock().expect("log lock").clone();
-    (events, devices)
+    block_on(join_all(handles))
 }
 
-fn print_events(events: &[Event]) {
-    for event in events {
-        let who = match event.kind {
-            Kind::Task => "task",
-            Kind::Callback => "callback",
-        };
-        println!("[{:<8} on {}] {}", who, event.thread, event.line);
+fn show_step_12() {
+    for device in step_12(devices(), &Arc::new(Sink::stdout())) {
+        println!("{}: active {}", device.name, device.active);
     }
 }
 
+const TITLE: &str = "Lesson 3.6 — Done callbacks («Добавляем обратный вызов к Future»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 3.6 — Done callbacks («Добавляем обратный вызов к Future»)",
-        &[
-            Step::new(
-                "step_11",
-                "search processors; a done callback ships one of each",
-                || {
-                    let (events, after) = step_11(&INVENTORY);
-                    print_events(&events);
-                    let units: u32 = after.iter().map(|(_, count)| count).sum();
-                    println!("units left in stock: {units}");
-                },
-            ),
-            Step::new(
-                "step_12",
-                "monitor devices; a done callback switches on the inactive",
-                || {
-                    let (events, devices) = step_12(devices());
-                    print_events(&events);
-                    for device in devices {
-                        println!("{}: active {}", device.name, device.active);
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_11", "search processors; a done callback ships one of each", show_step_11),
+        Step::new("step_12", "monitor devices; a done callback switches on the inactive", show_step_12),
+    ])
 }
 
 #[cfg(test)]
@@ -252,37 +238,93 @@ mod tests {
     use course_tests::deadline;
     use std::time::Duration;
 
-    /// The claims about callbacks: one per task, after it, on its worker.
-    fn check_callbacks(events: &[Event], tasks: usize) {
-        for item in 0..tasks {
-            let of_item: Vec<&Event> = events.iter().filter(|e| e.item == item).collect();
-            let kinds: Vec<Kind> = of_item.iter().map(|e| e.kind).collect();
-            // Exactly once, and after the task (the log is in time order).
-            assert_eq!(kinds, [Kind::Task, Kind::Callback], "item {item}");
-            // On the worker that ran the task, a thread of the pool.
-            assert_eq!(of_item[0].thread, of_item[1].thread, "item {item}");
-            assert!(of_item[1].thread.starts_with("pool-"), "{:?}", of_item[1]);
+    /// One reported line, taken apart: who, on which thread, what.
+    struct Seen {
+        kind: Kind,
+        thread: String,
+        text: String,
+    }
+
+    fn parse(line: &str) -> Seen {
+        let (head, text) = line
+            .split_once("] ")
+            .expect("a `[who on thread] text` line");
+        let (who, thread) = head[1..].split_once(" on ").expect("`who on thread`");
+        let kind = if who.trim() == "task" {
+            Kind::Task
+        } else {
+            Kind::Callback
+        };
+        Seen {
+            kind,
+            thread: thread.to_owned(),
+            text: text.to_owned(),
         }
-        assert_eq!(events.len(), 2 * tasks);
+    }
+
+    /// Runs a step into a collecting sink; its result and the lines seen.
+    fn collect<T: Send + 'static>(
+        step: impl FnOnce(&Arc<Sink>) -> T + Send + 'static,
+    ) -> (T, Vec<Seen>) {
+        deadline(Duration::from_secs(20), move || {
+            let sink = Arc::new(Sink::collect());
+            let result = step(&sink);
+            (
+                result,
+                sink.lines().iter().map(|line| parse(line)).collect(),
+            )
+        })
+    }
+
+    /// The claims about callbacks: for each name, its task's line comes
+    /// first, then its callback's (`callbacks` lines), all on one thread of
+    /// the pool. A name is matched with the space or colon after it, so
+    /// `Server1` does not match `Server10`.
+    fn check_callbacks(seen: &[Seen], names: &[&str], callbacks: impl Fn(&str) -> usize) {
+        for name in names {
+            let of_name: Vec<&Seen> = seen
+                .iter()
+                .filter(|s| {
+                    s.text.contains(&format!("{name} ")) || s.text.contains(&format!("{name}:"))
+                })
+                .collect();
+            let kinds: Vec<Kind> = of_name.iter().map(|s| s.kind).collect();
+            let mut expected = vec![Kind::Task];
+            expected.extend(std::iter::repeat_n(Kind::Callback, callbacks(name)));
+            // Exactly once, and after the task (the sink keeps time order).
+            assert_eq!(kinds, expected, "{name}");
+            // On the worker that ran the task, a thread of the pool.
+            assert!(
+                of_name.iter().all(|s| s.thread == of_name[0].thread),
+                "{name}"
+            );
+            assert!(
+                of_name[0].thread.starts_with("pool-"),
+                "{}",
+                of_name[0].thread
+            );
+        }
     }
 
     #[test]
     fn step_11_callbacks_run_once_after_each_search_on_its_worker() {
-        let (events, _) = deadline(Duration::from_secs(20), || step_11(&INVENTORY));
-        check_callbacks(&events, INVENTORY.len());
+        let (_, seen) = collect(|sink| step_11(&INVENTORY, sink));
+        let names: Vec<&str> = INVENTORY.iter().map(|(name, _)| *name).collect();
+        check_callbacks(&seen, &names, |_| 1);
+        assert_eq!(seen.len(), 2 * INVENTORY.len());
     }
 
     #[test]
     fn step_11_ships_one_unit_of_every_processor_in_stock() {
-        let (events, after) = deadline(Duration::from_secs(20), || step_11(&INVENTORY));
+        let (after, seen) = collect(|sink| step_11(&INVENTORY, sink));
         let expected: Vec<(&str, u32)> = INVENTORY
             .iter()
             .map(|&(name, count)| (name, count.saturating_sub(1)))
             .collect();
         assert_eq!(after, expected);
-        let refused = events
+        let refused = seen
             .iter()
-            .filter(|e| e.line.ends_with("cannot be processed"))
+            .filter(|s| s.text.ends_with("cannot be processed"))
             .count();
         let out_of_stock = INVENTORY.iter().filter(|(_, count)| *count == 0).count();
         assert_eq!((refused, out_of_stock), (5, 5));
@@ -290,28 +332,23 @@ mod tests {
 
     #[test]
     fn step_12_callbacks_run_once_and_switch_everything_on() {
-        let (events, after) = deadline(Duration::from_secs(20), || step_12(devices()));
-        check_callbacks(&events, 6);
-        assert!(after.iter().all(|device| device.active));
-        let names: Vec<_> = after.iter().map(|device| device.name).collect();
-        assert_eq!(
-            names,
-            [
-                "Server1", "Router1", "Switch1", "Server10", "Router10", "Switch10"
-            ]
+        let (after, seen) = collect(|sink| step_12(devices(), sink));
+        let inactive = ["Switch1", "Router10"];
+        let names: Vec<&str> = devices().iter().map(|device| device.name).collect();
+        check_callbacks(
+            &seen,
+            &names,
+            |name| if inactive.contains(&name) { 2 } else { 1 },
         );
-        let mut switched_on: Vec<&str> = events
+        assert!(after.iter().all(|device| device.active));
+        let after: Vec<_> = after.iter().map(|device| device.name).collect();
+        assert_eq!(after, names);
+        let mut switched_on: Vec<&str> = seen
             .iter()
-            .filter(|e| e.line.contains("switched it on"))
-            .map(|e| e.line.as_str())
+            .filter(|s| s.text.ends_with("switched on"))
+            .map(|s| s.text.as_str())
             .collect();
         switched_on.sort_unstable();
-        assert_eq!(
-            switched_on,
-            [
-                "warning: Router10 was inactive; switched it on",
-                "warning: Switch1 was inactive; switched it on",
-            ]
-        );
+        assert_eq!(switched_on, ["Router10 switched on", "Switch1 switched on"]);
     }
 }
