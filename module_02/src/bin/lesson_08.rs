@@ -38,7 +38,7 @@ use futures::executor::{ThreadPool, block_on};
 use futures::future::join_all;
 use futures::stream::FuturesUnordered;
 use futures::task::SpawnExt;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 use tokio::runtime::{Builder, Runtime};
 use tokio::task::JoinError;
 
@@ -48,8 +48,8 @@ const STEP_10_NUMBERS: [u64; 7] = [19, 1, 4, 13, 10, 7, 16];
 const STEP_11_NUMBERS: [u64; 7] = [3, 6, 14, 20, 5, 7, 2];
 
 /// `n!` for `n <= 7`, otherwise `n²` — after sleeping `n` tenths (`unit`s).
-fn factorial_or_square(n: u64, unit: Duration) -> u64 {
-    println!("processing {n} started");
+fn factorial_or_square(sink: &Sink, n: u64, unit: Duration) -> u64 {
+    sink.note(format!("processing {n} started"));
     thread::sleep(unit * u32::try_from(n).expect("the number should fit in u32"));
     if n <= 7 { (1..=n).product() } else { n * n }
 }
@@ -92,11 +92,16 @@ fn lost(error: JoinError) -> Lost {
 /// The Python version adds into a global under `with t.Lock():`, which makes
 /// a new lock on every call and so guards nothing. Here each task returns its
 /// value and the sum is taken afterwards: nothing is shared, nothing races.
-fn step_10(numbers: &[u64], unit: Duration) -> Result<u64, Lost> {
+fn step_10(sink: &Arc<Sink>, numbers: &[u64], unit: Duration) -> Result<u64, Lost> {
     let rt = runtime(numbers.len());
     let handles: Vec<_> = numbers
         .iter()
-        .map(|&n| rt.spawn_blocking(move || factorial_or_square(n, unit)))
+        .map(|&n| {
+            // A blocking task must own what it uses (`'static`): each gets
+            // its own handle to the sink.
+            let sink = Arc::clone(sink);
+            rt.spawn_blocking(move || factorial_or_square(&sink, n, unit))
+        })
         .collect();
     // `shutdown(wait=True)` waits for every submitted task, queued ones too.
     // Dropping a runtime does not promise that: it waits for blocking tasks
@@ -109,7 +114,11 @@ fn step_10(numbers: &[u64], unit: Duration) -> Result<u64, Lost> {
 }
 
 fn show_step_10() {
-    match step_10(&STEP_10_NUMBERS, Duration::from_millis(100)) {
+    match step_10(
+        &Arc::new(Sink::stdout()),
+        &STEP_10_NUMBERS,
+        Duration::from_millis(100),
+    ) {
         Ok(sum) => println!("sum of the processed numbers: {sum}"),
         Err(lost) => println!("no sum: a task was lost ({lost:?})"),
     }
@@ -135,13 +144,14 @@ struct Step11 {
 /// async task is dropped at its next `.await` (tokio's `Runtime` docs,
 /// Shutdown). With one blocking thread per task almost all have started, but
 /// nothing promises it, so a cancelled task is reported as such.
-fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
+fn step_11(sink: &Arc<Sink>, numbers: &[u64], unit: Duration) -> Step11 {
     let rt = runtime(numbers.len());
     let handle = rt.handle().clone();
     let mut pending: FuturesUnordered<_> = numbers
         .iter()
         .map(|&n| {
-            let task = handle.spawn_blocking(move || (n, factorial_or_square(n, unit)));
+            let sink = Arc::clone(sink);
+            let task = handle.spawn_blocking(move || (n, factorial_or_square(&sink, n, unit)));
             // Tag each handle with its number, to name a cancelled one.
             async move { (n, task.await) }
         })
@@ -151,11 +161,15 @@ fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
     thread::sleep(unit);
     // Python raises `RuntimeError` from `submit`; tokio hands back a
     // JoinHandle that resolves to a "cancelled" error straight away.
-    let rejected = match block_on(handle.spawn_blocking(move || factorial_or_square(42, unit))) {
+    let late_sink = Arc::clone(sink);
+    let late = handle.spawn_blocking(move || factorial_or_square(&late_sink, 42, unit));
+    let rejected = match block_on(late) {
         Err(error) => error,
         Ok(_) => unreachable!("a runtime that has shut down runs no new tasks"),
     };
-    println!("the pool has shut down: the new task was rejected ({rejected})");
+    sink.note(format!(
+        "the pool has shut down: the new task was rejected ({rejected})"
+    ));
 
     // `as_completed`: the stream yields each JoinHandle's output as it ends.
     let mut completed = Vec::new();
@@ -164,11 +178,11 @@ fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
         while let Some((n, result)) = pending.next().await {
             match result.map_err(lost) {
                 Ok((_, value)) => {
-                    println!("result of processing {n} = {value}");
+                    sink.note(format!("result of processing {n} = {value}"));
                     completed.push((n, value));
                 }
                 Err(Lost::Cancelled) => {
-                    println!("processing {n} was cancelled by the shutdown");
+                    sink.note(format!("processing {n} was cancelled by the shutdown"));
                     cancelled.push(n);
                 }
                 Err(Lost::Panicked(message)) => panic!("processing {n} panicked: {message}"),
@@ -183,7 +197,11 @@ fn step_11(numbers: &[u64], unit: Duration) -> Step11 {
 }
 
 fn show_step_11() {
-    let out = step_11(&STEP_11_NUMBERS, Duration::from_millis(100));
+    let out = step_11(
+        &Arc::new(Sink::stdout()),
+        &STEP_11_NUMBERS,
+        Duration::from_millis(100),
+    );
     println!(
         "late submission cancelled: {}; of the tasks submitted before the shutdown {} completed, {} were cancelled",
         out.rejected.is_cancelled(),
@@ -231,13 +249,12 @@ fn cancel_queued(delay: Duration) -> Vec<u32> {
     let (done_tx, done_rx) = crossbeam_channel::bounded(1);
     pool.spawn_ok(async move { done_tx.send(()).expect("main should wait for this") });
     done_rx.recv().expect("the marker task should run");
-    let ran = ran.lock().expect("no task should have panicked").clone();
-    println!("tasks that ran: {ran:?}; the others were cancelled before they started");
-    ran
+    ran.lock().expect("no task should have panicked").clone()
 }
 
 fn show_cancel_queued() {
-    cancel_queued(Duration::from_millis(500));
+    let ran = cancel_queued(Duration::from_millis(500));
+    println!("tasks that ran: {ran:?}; the others were cancelled before they started");
 }
 
 #[rustfmt::skip] // one step a line: the table of contents of the lesson
@@ -256,7 +273,11 @@ mod tests {
     #[test]
     fn step_10_sums_factorials_and_squares() {
         let sum = course_tests::deadline(Duration::from_secs(20), || {
-            step_10(&STEP_10_NUMBERS, Duration::from_millis(1))
+            step_10(
+                &Arc::new(Sink::collect()),
+                &STEP_10_NUMBERS,
+                Duration::from_millis(1),
+            )
         });
         // 19² + 1! + 4! + 13² + 10² + 7! + 16²
         assert_eq!(sum, Ok(361 + 1 + 24 + 169 + 100 + 5040 + 256));
@@ -264,10 +285,24 @@ mod tests {
 
     #[test]
     fn step_11_rejects_the_late_task_and_keeps_the_earlier_ones() {
-        let out = course_tests::deadline(Duration::from_secs(20), || {
-            step_11(&STEP_11_NUMBERS, Duration::from_millis(20))
+        let sink = Arc::new(Sink::collect());
+        let shared = Arc::clone(&sink);
+        let out = course_tests::deadline(Duration::from_secs(20), move || {
+            step_11(&shared, &STEP_11_NUMBERS, Duration::from_millis(20))
         });
         assert!(out.rejected.is_cancelled());
+        // The late task never started; each earlier one that completed did.
+        let lines = sink.lines();
+        assert!(
+            !lines.contains(&"processing 42 started".to_owned()),
+            "{lines:?}"
+        );
+        for (n, _) in &out.completed {
+            assert!(
+                lines.contains(&format!("processing {n} started")),
+                "{lines:?}"
+            );
+        }
         // Every task is reported once: completed with its value, or (if the
         // shutdown came before it started) cancelled.
         let mut reported: Vec<u64> = out.completed.iter().map(|&(n, _)| n).collect();
