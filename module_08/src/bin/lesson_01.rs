@@ -35,6 +35,8 @@ use std::thread;
 
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 8.1 — Thread-safe counter («Потокобезопасный счетчик»)";
+
 /// How many threads increment the counter, and how often each.
 const THREADS: u64 = 8;
 const INCREMENTS: u64 = 100_000;
@@ -104,8 +106,11 @@ fn mutex_counter(threads: u64, increments: u64) -> u64 {
         for _ in 0..threads {
             s.spawn(|| {
                 for _ in 0..increments {
-                    // `unwrap`: the lock is poisoned only if a holder
-                    // panicked, and `+= 1` on these counts cannot overflow.
+                    // `unwrap` on `lock()` here, and on `join()` all through
+                    // module 8: either fails only when another thread
+                    // panicked, and then passes that panic on, which is all
+                    // there is to do with it. (`+= 1` on these counts cannot
+                    // overflow.)
                     *counter.lock().unwrap() += 1;
                 }
             });
@@ -185,7 +190,7 @@ fn counter_type(threads: u64, increments: u64) -> (u64, Vec<Vec<u64>>) {
         .collect();
     let seen = handles
         .into_iter()
-        .map(|handle| handle.join().expect("a counting thread panicked"))
+        .map(|handle| handle.join().unwrap())
         .collect();
     (counter.get(), seen)
 }
@@ -202,33 +207,14 @@ fn show_counter_type() {
     }
 }
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 8.1 — Thread-safe counter («Потокобезопасный счетчик»)",
-        &[
-            Step::new(
-                "lost_update",
-                "load + store from many threads loses increments",
-                show_lost_update,
-            ),
-            Step::new(
-                "mutex_counter",
-                "Mutex<u64>: nothing lost",
-                show_mutex_counter,
-            ),
-            Step::new(
-                "atomic_counter",
-                "AtomicU64::fetch_add: nothing lost",
-                show_atomic_counter,
-            ),
-            Step::new(
-                "counter_type",
-                "a Counter type shared through Arc",
-                show_counter_type,
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("lost_update", "load + store from many threads loses increments", show_lost_update),
+        Step::new("mutex_counter", "Mutex<u64>: nothing lost", show_mutex_counter),
+        Step::new("atomic_counter", "AtomicU64::fetch_add: nothing lost", show_atomic_counter),
+        Step::new("counter_type", "a Counter type shared through Arc", show_counter_type),
+    ])
 }
 
 #[cfg(test)]

@@ -32,6 +32,8 @@ use std::thread;
 
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 8.2 — Thread-safe printing («Потокобезопасная печать»)";
+
 /// How many workers print, and how many lines each one's report has.
 const WORKERS: usize = 4;
 const LINES: usize = 3;
@@ -52,13 +54,15 @@ fn run_workers(workers: usize, work: impl Fn(usize) -> io::Result<()> + Sync) ->
     thread::scope(|s| {
         let handles: Vec<_> = (1..=workers)
             .map(|worker| {
+                // `move` copies `worker` into the thread. To share `work`
+                // instead of moving it, take a reference first: the `move`
+                // then copies the reference, and every thread calls the one
+                // closure. (The same idiom recurs through this module.)
                 let work = &work;
                 s.spawn(move || work(worker))
             })
             .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().expect("a printing thread panicked"))
+        handles.into_iter().try_for_each(|h| h.join().unwrap())
     })
 }
 
@@ -83,7 +87,7 @@ where
 }
 
 fn show_line_per_lock() {
-    line_per_lock(|| io::stdout().lock(), WORKERS, LINES).expect("writing to stdout");
+    line_per_lock(|| io::stdout().lock(), WORKERS, LINES).expect("stdout should take the lines");
 }
 
 /// One lock for the whole block: prepare the report first, then hold the
@@ -107,7 +111,7 @@ where
 }
 
 fn show_block_per_lock() {
-    block_per_lock(|| io::stdout().lock(), WORKERS, LINES).expect("writing to stdout");
+    block_per_lock(|| io::stdout().lock(), WORKERS, LINES).expect("stdout should take the lines");
 }
 
 /// A printer thread owns the writer; workers send it whole blocks through a
@@ -140,36 +144,21 @@ fn printer_thread<W: Write + Send>(out: W, workers: usize, lines: usize) -> io::
         }
         // Drop main's sender too, or the printer would wait forever.
         drop(blocks);
-        printer.join().expect("the printer thread panicked")
+        printer.join().unwrap()
     })
 }
 
 fn show_printer_thread() {
-    printer_thread(io::stdout(), WORKERS, LINES).expect("writing to stdout");
+    printer_thread(io::stdout(), WORKERS, LINES).expect("stdout should take the lines");
 }
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 8.2 — Thread-safe printing («Потокобезопасная печать»)",
-        &[
-            Step::new(
-                "line_per_lock",
-                "one lock per line, as println! does: reports interleave",
-                show_line_per_lock,
-            ),
-            Step::new(
-                "block_per_lock",
-                "stdout().lock() held for a whole report",
-                show_block_per_lock,
-            ),
-            Step::new(
-                "printer_thread",
-                "one printer thread fed by a channel",
-                show_printer_thread,
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("line_per_lock", "one lock per line, as println! does: reports interleave", show_line_per_lock),
+        Step::new("block_per_lock", "stdout().lock() held for a whole report", show_block_per_lock),
+        Step::new("printer_thread", "one printer thread fed by a channel", show_printer_thread),
+    ])
 }
 
 #[cfg(test)]
@@ -196,7 +185,7 @@ mod tests {
     /// Parses the output into `(worker, line)` pairs, failing on any line
     /// that is not exactly one intact report line.
     fn parse(output: &[u8]) -> Vec<(usize, usize)> {
-        let text = std::str::from_utf8(output).expect("output is UTF-8");
+        let text = std::str::from_utf8(output).expect("the output should be UTF-8");
         assert!(text.ends_with('\n'), "the last line is cut off");
         text.lines()
             .map(|line| {

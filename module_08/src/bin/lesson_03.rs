@@ -119,7 +119,7 @@ fn spawn_logged<T: Send + 'static>(
     thread::Builder::new()
         .name(name)
         .spawn(move || tracing::dispatcher::with_default(&dispatch, body))
-        .expect("spawning a thread")
+        .expect("the OS should let us spawn a thread")
 }
 
 /// One task. `#[instrument]` opens a span `task{id=… n=…}` around the call,
@@ -147,7 +147,7 @@ fn named_workers(tasks: &[(u32, u64)], delay: Duration) -> Vec<(u32, u64)> {
         .collect();
     let results = handles
         .into_iter()
-        .map(|(id, handle)| (id, handle.join().expect("a worker panicked")))
+        .map(|(id, handle)| (id, handle.join().unwrap()))
         .collect();
     info!("all workers done");
     results
@@ -175,7 +175,7 @@ fn many_threads(threads: usize, events: usize) {
         })
         .collect();
     for handle in handles {
-        handle.join().expect("a logging thread panicked");
+        handle.join().unwrap();
     }
 }
 
@@ -342,7 +342,7 @@ fn main() -> ExitCode {
     // Logs go to stdout, after the step headings; colours only on a terminal.
     let ansi = io::stdout().is_terminal();
     tracing::subscriber::set_global_default(subscriber(io::stdout, filter_from_env(), ansi))
-        .expect("no other subscriber is installed");
+        .expect("no other subscriber should be installed yet");
     step_runner::run(lesson_id!(), TITLE, &[
         Step::new("named_workers", "named threads, a span per task, thread names and ids", show_named_workers),
         Step::new("many_threads", "4 threads × 5 events, every line whole", show_many_threads),
@@ -375,7 +375,7 @@ mod tests {
 
     impl Capture {
         fn text(&self) -> String {
-            String::from_utf8(self.0.lock().unwrap().clone()).expect("logs are UTF-8")
+            String::from_utf8(self.0.lock().unwrap().clone()).expect("the logs should be UTF-8")
         }
     }
 
@@ -416,7 +416,7 @@ mod tests {
         // The caller's own events carry its name (here the test's thread).
         let caller = thread::current()
             .name()
-            .expect("test threads are named")
+            .expect("test threads should be named")
             .to_owned();
         assert!(
             log.lines()
@@ -524,7 +524,9 @@ mod tests {
         let dropped = course_tests::deadline(Duration::from_secs(20), move || {
             log_off_thread(out, buffer, EnvFilter::new("info"), || {
                 many_threads(4, 50);
-                resume.send(()).expect("the writer waits for this");
+                resume
+                    .send(())
+                    .expect("the writer should be waiting for this");
             })
         });
         let written = lines.load(Ordering::Relaxed);

@@ -33,6 +33,8 @@ use std::thread;
 
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 8.4 — Thread-safe map (dict) («Потокобезопасный словарь»)";
+
 /// Threads that race for the seats, and how many seats there are.
 const THREADS: usize = 8;
 const SEATS: u32 = 1_000;
@@ -104,10 +106,7 @@ fn race_for_seats(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a booking thread panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     (won, bookings.into_inner().unwrap())
 }
@@ -253,37 +252,21 @@ fn show_claim_with_entry() {
 fn show_rwlock_cache() {
     let (values, computed) = cached_lookups(THREADS, 1_000);
     println!("{} keys cached, {computed} computations", values.len());
-    let (key, steps) = values.iter().max_by_key(|&(_, s)| s).expect("not empty");
+    let (key, steps) = values
+        .iter()
+        .max_by_key(|&(_, s)| s)
+        .expect("the cache should hold at least one key");
     println!("longest Collatz chain below 1001: {key} takes {steps} steps");
 }
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 8.4 — Thread-safe map (dict) («Потокобезопасный словарь»)",
-        &[
-            Step::new(
-                "check_then_act_race",
-                "check, unlock, insert: seats booked twice",
-                show_check_then_act_race,
-            ),
-            Step::new(
-                "claim_with_entry",
-                "the entry API under one guard: each seat once",
-                show_claim_with_entry,
-            ),
-            Step::new(
-                "word_count",
-                "counting into a Mutex<HashMap>",
-                show_word_count,
-            ),
-            Step::new(
-                "rwlock_cache",
-                "a read-mostly RwLock<HashMap> cache",
-                show_rwlock_cache,
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("check_then_act_race", "check, unlock, insert: seats booked twice", show_check_then_act_race),
+        Step::new("claim_with_entry", "the entry API under one guard: each seat once", show_claim_with_entry),
+        Step::new("word_count", "counting into a Mutex<HashMap>", show_word_count),
+        Step::new("rwlock_cache", "a read-mostly RwLock<HashMap> cache", show_rwlock_cache),
+    ])
 }
 
 #[cfg(test)]

@@ -27,6 +27,8 @@ use std::thread;
 
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 8.5 — Thread-safe list («Потокобезопасный список»)";
+
 /// Threads, and how many numbers each one squares.
 const THREADS: u64 = 8;
 const PER_THREAD: u64 = 1_000;
@@ -120,7 +122,7 @@ fn collect_by_join(threads: u64, per_thread: u64) -> Vec<u64> {
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().expect("a worker panicked"))
+            .flat_map(|h| h.join().unwrap())
             .collect()
     })
 }
@@ -162,29 +164,14 @@ fn show_collect_by_channel() {
     println!("after sorting by input: {:?}", &results[..5]);
 }
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 8.5 — Thread-safe list («Потокобезопасный список»)",
-        &[
-            Step::new("mutex_vec", "push into one Mutex<Vec>", show_mutex_vec),
-            Step::new(
-                "bounded_append",
-                "check the length and push under one guard",
-                show_bounded_append,
-            ),
-            Step::new(
-                "collect_by_join",
-                "each thread returns its Vec; join in order",
-                show_collect_by_join,
-            ),
-            Step::new(
-                "collect_by_channel",
-                "results through a channel, in completion order",
-                show_collect_by_channel,
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("mutex_vec", "push into one Mutex<Vec>", show_mutex_vec),
+        Step::new("bounded_append", "check the length and push under one guard", show_bounded_append),
+        Step::new("collect_by_join", "each thread returns its Vec; join in order", show_collect_by_join),
+        Step::new("collect_by_channel", "results through a channel, in completion order", show_collect_by_channel),
+    ])
 }
 
 #[cfg(test)]

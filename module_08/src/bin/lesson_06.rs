@@ -30,6 +30,8 @@ use std::thread;
 
 use step_runner::{Step, lesson_id};
 
+const TITLE: &str = "Lesson 8.6 — Thread-safe file writes («Потокобезопасная запись в файл»)";
+
 /// Writer threads, and the lines each one writes.
 const THREADS: usize = 8;
 const LINES: usize = 1_000;
@@ -79,9 +81,7 @@ fn run_threads(threads: usize, work: impl Fn(usize) -> io::Result<()> + Sync) ->
                 s.spawn(move || work(t))
             })
             .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().expect("a writing thread panicked"))
+        handles.into_iter().try_for_each(|h| h.join().unwrap())
     })
 }
 
@@ -136,7 +136,7 @@ fn writer_thread(path: &Path, threads: usize, lines: usize) -> io::Result<()> {
             });
         }
         drop(sender);
-        writer.join().expect("the writer thread panicked")
+        writer.join().unwrap()
     })
 }
 
@@ -168,8 +168,8 @@ fn check_text(text: &str, threads: usize, lines: usize) -> Result<usize, String>
             return Err(format!("duplicate line: {found:?}"));
         }
         // Known line, so the fields parse: "thread TT line NNNNN …".
-        let t: usize = found[7..9].parse().expect("a known line");
-        let n: usize = found[15..20].parse().expect("a known line");
+        let t: usize = found[7..9].parse().expect("a known line should parse");
+        let n: usize = found[15..20].parse().expect("a known line should parse");
         if n != next[t] {
             return Err(format!("thread {t}: line {n} came before line {}", next[t]));
         }
@@ -188,38 +188,27 @@ fn check_text(text: &str, threads: usize, lines: usize) -> Result<usize, String>
 /// Runs one design in a fresh temporary directory and reports on the file.
 fn demo(write: fn(&Path, usize, usize) -> io::Result<()>) {
     // The directory and the file are removed when `dir` is dropped.
-    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    let dir = tempfile::tempdir().expect("a temporary directory should be creatable");
     let path = dir.path().join("lines.txt");
-    write(&path, THREADS, LINES).expect("writing the file");
-    let size = fs::metadata(&path).expect("the file exists").len();
+    write(&path, THREADS, LINES).expect("the file should be writable");
+    let size = fs::metadata(&path).expect("the file should exist").len();
     println!("{THREADS} threads × {LINES} lines → {size} bytes");
-    match check_file(&path, THREADS, LINES).expect("reading the file back") {
+    match check_file(&path, THREADS, LINES).expect("the file should read back") {
         Ok(count) => println!("read back: all {count} lines present once and intact"),
         Err(problem) => println!("read back: {problem}"),
     }
-    let text = fs::read_to_string(&path).expect("reading the file back");
+    let text = fs::read_to_string(&path).expect("the file should read back");
     for first in text.lines().take(3) {
         println!("  {first}");
     }
 }
 
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 8.6 — Thread-safe file writes («Потокобезопасная запись в файл»)",
-        &[
-            Step::new(
-                "mutex_writer",
-                "Mutex<BufWriter<File>> shared by all threads",
-                show_mutex_writer,
-            ),
-            Step::new(
-                "writer_thread",
-                "one writer thread fed by a channel",
-                show_writer_thread,
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("mutex_writer", "Mutex<BufWriter<File>> shared by all threads", show_mutex_writer),
+        Step::new("writer_thread", "one writer thread fed by a channel", show_writer_thread),
+    ])
 }
 
 #[cfg(test)]
