@@ -85,10 +85,9 @@ fn sum_range((start, end): (u64, u64)) -> u64 {
 /// Step 10 — three range sums submitted at once to three workers; the
 /// results are read through their handles, in submission order.
 ///
-/// Python's loop calls `future.result()` right after each `submit`, so its
-/// three sums run one after another. Here all three are queued first and
-/// then read in order: the same values in the same order, and the handles
-/// show what `submit` gives back.
+/// This follows the exercise's solution. The lecture's version of this step
+/// calls `future.result()` right after each `submit`, so its three sums run
+/// one after another; the values and their order are the same.
 fn step_10(ranges: &[(u64, u64)]) -> Vec<u64> {
     let pool = ThreadPool::builder()
         .pool_size(3)
