@@ -111,6 +111,52 @@ fn race_for_seats(
     (won, bookings.into_inner().unwrap())
 }
 
+fn show_check_then_act_race() {
+    let (won, bookings) = race_for_seats(THREADS, SEATS, book_racy);
+    let reported: usize = won.iter().map(Vec::len).sum();
+    println!(
+        "{SEATS} seats, {} booked, {reported} bookings confirmed",
+        bookings.len()
+    );
+    println!(
+        "confirmed, then overwritten by another thread: {}",
+        reported - bookings.len()
+    );
+}
+
+fn show_claim_with_entry() {
+    let (won, bookings) = race_for_seats(THREADS, SEATS, book);
+    let reported: usize = won.iter().map(Vec::len).sum();
+    println!(
+        "{SEATS} seats, {} booked, {reported} bookings confirmed",
+        bookings.len()
+    );
+    for (who, seats) in won.iter().enumerate() {
+        println!("thread {who} got {} seats", seats.len());
+    }
+}
+
+/// The word lists for `word_count`: `threads` chunks of `words` words drawn
+/// from a small vocabulary, so the threads hit the same keys all the time.
+fn word_chunks(threads: usize, words: usize) -> Vec<Vec<String>> {
+    const VOCABULARY: [&str; 8] = [
+        "thread", "lock", "queue", "event", "pool", "future", "barrier", "timer",
+    ];
+    (0..threads)
+        .map(|t| {
+            (0..words)
+                .map(|i| VOCABULARY[(i * i + t) % 7 + i % 2].to_owned())
+                .collect()
+        })
+        .collect()
+}
+
+fn sorted<K: Ord + Clone, V: Clone>(map: &HashMap<K, V>) -> Vec<(K, V)> {
+    let mut pairs: Vec<_> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    pairs
+}
+
 /// Word counting into one `Mutex<HashMap>`: read-modify-write of a count
 /// under one guard (`d[w] = d.get(w, 0) + 1` in Python).
 fn word_count(chunks: &[Vec<String>]) -> HashMap<String, u64> {
@@ -201,52 +247,6 @@ fn cached_lookups(threads: usize, keys: u64) -> (HashMap<u64, u64>, u64) {
     });
     let computed = cache.computed.load(Ordering::Relaxed);
     (cache.values.into_inner().unwrap(), computed)
-}
-
-/// The word lists for `word_count`: `threads` chunks of `words` words drawn
-/// from a small vocabulary, so the threads hit the same keys all the time.
-fn word_chunks(threads: usize, words: usize) -> Vec<Vec<String>> {
-    const VOCABULARY: [&str; 8] = [
-        "thread", "lock", "queue", "event", "pool", "future", "barrier", "timer",
-    ];
-    (0..threads)
-        .map(|t| {
-            (0..words)
-                .map(|i| VOCABULARY[(i * i + t) % 7 + i % 2].to_owned())
-                .collect()
-        })
-        .collect()
-}
-
-fn sorted<K: Ord + Clone, V: Clone>(map: &HashMap<K, V>) -> Vec<(K, V)> {
-    let mut pairs: Vec<_> = map.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    pairs
-}
-
-fn show_check_then_act_race() {
-    let (won, bookings) = race_for_seats(THREADS, SEATS, book_racy);
-    let reported: usize = won.iter().map(Vec::len).sum();
-    println!(
-        "{SEATS} seats, {} booked, {reported} bookings confirmed",
-        bookings.len()
-    );
-    println!(
-        "confirmed, then overwritten by another thread: {}",
-        reported - bookings.len()
-    );
-}
-
-fn show_claim_with_entry() {
-    let (won, bookings) = race_for_seats(THREADS, SEATS, book);
-    let reported: usize = won.iter().map(Vec::len).sum();
-    println!(
-        "{SEATS} seats, {} booked, {reported} bookings confirmed",
-        bookings.len()
-    );
-    for (who, seats) in won.iter().enumerate() {
-        println!("thread {who} got {} seats", seats.len());
-    }
 }
 
 fn show_rwlock_cache() {
