@@ -298,70 +298,59 @@ fn drop_cancels() -> (bool, bool, bool) {
     (a, b, c)
 }
 
+fn show_step_08() {
+    let (outcomes, finished) = step_08(&STEP_08_TASKS, Duration::from_millis(100));
+    for name in finished {
+        println!("task {name} finished");
+    }
+    // Python prints only the finished tasks; the verdicts show the rest.
+    for (name, outcome) in outcomes {
+        let verdict = if outcome.is_ok() { "ran" } else { "cancelled" };
+        println!("{name}: {verdict}");
+    }
+}
+
+fn show_step_09() {
+    let tenth = Duration::from_millis(100);
+    for name in step_09(&STEP_09_TASKS, tenth) {
+        let (_, tenths) = STEP_09_TASKS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .expect("a task of the list");
+        println!("task {name} finished in {:.1?}", tenth * *tenths);
+    }
+}
+
+fn show_cooperation() {
+    let seen = cooperation(Duration::from_millis(100));
+    let (at_abort, later) = (seen.ticks_at_abort, seen.ticks_later);
+    let cancelled = seen.aborted_task_cancelled;
+    println!(
+        "async task aborted after {at_abort} ticks, {later} ticks a while later, cancelled: {cancelled}"
+    );
+    let completed = seen.blocking_completed;
+    println!("blocking task aborted while running completed anyway: {completed}");
+    let chunks = seen.chunks_done;
+    println!("blocking loop told to stop by a flag: {chunks} of 100 chunks done");
+}
+
+fn show_drop_cancels() {
+    let (unpolled, dropped, forgotten) = drop_cancels();
+    println!("unpolled future dropped, body ran:       {unpolled}");
+    println!("waiting task's handle dropped, body ran: {dropped}");
+    println!("waiting task's handle forgotten, body ran: {forgotten}");
+}
+
+const TITLE: &str = "Lesson 3.8 — Cancelling futures («Всё об отмене Future»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 3.8 — Cancelling futures («Всё об отмене Future»)",
-        &[
-            Step::new(
-                "step_08",
-                "two workers; cancel the tasks whose delay has an odd tenth",
-                || {
-                    let (outcomes, finished) = step_08(&STEP_08_TASKS, Duration::from_millis(100));
-                    for name in finished {
-                        println!("task {name} finished");
-                    }
-                    for (name, outcome) in outcomes {
-                        let verdict = if outcome.is_ok() { "ran" } else { "cancelled" };
-                        println!("{name}: {verdict}");
-                    }
-                },
-            ),
-            Step::new(
-                "step_09",
-                "five workers; cancel every task after the fifth",
-                || {
-                    let tenth = Duration::from_millis(100);
-                    for name in step_09(&STEP_09_TASKS, tenth) {
-                        let (_, tenths) = STEP_09_TASKS
-                            .iter()
-                            .find(|(n, _)| *n == name)
-                            .expect("a task of the list");
-                        println!("task {name} finished in {:.1?}", tenth * *tenths);
-                    }
-                },
-            ),
-            Step::new(
-                "cooperation",
-                "running work stops only where it checks",
-                || {
-                    let seen = cooperation(Duration::from_millis(100));
-                    println!(
-                        "async task aborted after {} ticks, {} ticks a while later, cancelled: {}",
-                        seen.ticks_at_abort, seen.ticks_later, seen.aborted_task_cancelled
-                    );
-                    println!(
-                        "blocking task aborted while running completed anyway: {}",
-                        seen.blocking_completed
-                    );
-                    println!(
-                        "blocking loop told to stop by a flag: {} of 100 chunks done",
-                        seen.chunks_done
-                    );
-                },
-            ),
-            Step::new(
-                "drop_cancels",
-                "drop an unpolled future or a RemoteHandle; forget() keeps it",
-                || {
-                    let (unpolled, dropped, forgotten) = drop_cancels();
-                    println!("unpolled future dropped, body ran:       {unpolled}");
-                    println!("waiting task's handle dropped, body ran: {dropped}");
-                    println!("waiting task's handle forgotten, body ran: {forgotten}");
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("step_08", "two workers; cancel the tasks whose delay has an odd tenth", show_step_08),
+        Step::new("step_09", "five workers; cancel every task after the fifth", show_step_09),
+        Step::new("cooperation", "running work stops only where it checks", show_cooperation),
+        Step::new("drop_cancels", "drop an unpolled future or a RemoteHandle; forget() keeps it", show_drop_cancels),
+    ])
 }
 
 #[cfg(test)]
