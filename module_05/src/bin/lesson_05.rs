@@ -1,11 +1,12 @@
 //! Lesson 5.5 — Semaphore («Семафор в потоках (Semaphore)»)
 //!
 //! A semaphore lets at most N threads into a section at once: N parking
-//! spaces, N database connections. std has no semaphore, so this lesson
-//! builds a small one from `Mutex<usize>` + `Condvar` with an RAII permit —
-//! building it *is* the lesson. Beyond it: a bounded channel full of tokens
-//! (when you need to know *which* resource you got) and
-//! `tokio::sync::Semaphore` for async code.
+//! spaces, N database connections. The lesson opens with the standard one,
+//! `tokio::sync::Semaphore`, in a few lines; its `acquire` is `async`, and
+//! std has none for plain threads, so the lesson then builds one from
+//! `Mutex<usize>` + `Condvar` with an RAII permit (how it works *is* the
+//! lesson). Beyond it: a bounded channel full of tokens, when you need to
+//! know *which* resource you got.
 //!
 //! | Python                                   | Rust                                                    |
 //! |------------------------------------------|---------------------------------------------------------|
@@ -33,13 +34,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 // checker when the `model` feature is on (see `mod model` at the bottom).
 #[cfg(feature = "model")]
 use shuttle::sync::{Condvar, Mutex, MutexGuard};
-use std::sync::{Arc, PoisonError};
+use std::sync::PoisonError;
 #[cfg(not(feature = "model"))]
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// A counting semaphore with RAII permits, like Python's `BoundedSemaphore`.
 ///
@@ -167,42 +168,33 @@ impl Occupancy {
 // A parking lot with three spaces.
 // ---------------------------------------------------------------------------
 
-/// `cars` cars, `spaces` spaces; car `i` stays `(i % 3 + 1) × stay`.
-/// Returns the log lines and the most cars parked at once.
-fn parking(cars: usize, spaces: usize, stay: Duration) -> (Vec<String>, usize) {
+/// `cars` cars, `spaces` spaces; car `i` stays `(i % 3 + 1) × stay`. Each
+/// event goes to `sink` as it happens. Returns the most cars parked at once.
+fn parking(cars: usize, spaces: usize, stay: Duration, sink: &Sink) -> usize {
     let lot = Semaphore::new(spaces);
     let parked = Occupancy::default();
-    let log = Mutex::new(Vec::new());
-    let start = Instant::now();
-    let note = |line: String| {
-        let at = start.elapsed().as_secs_f64();
-        log.lock()
-            .expect("no car panics while noting")
-            .push(format!("{at:5.2}s  {line}"));
-    };
     thread::scope(|s| {
         for car in 1..=cars {
-            let (lot, parked, note) = (&lot, &parked, &note);
+            // `s.spawn(move || …)` must own what it captures; references
+            // made first are what it owns, so every car shares one lot.
+            let (lot, parked) = (&lot, &parked);
             s.spawn(move || {
-                note(format!("car {car} arrives"));
+                sink.note(format!("car {car} arrives"));
                 let _space = lot.acquire();
                 let now = parked.enter();
-                note(format!("car {car} parks ({now} of {spaces} spaces taken)"));
+                sink.note(format!("car {car} parks ({now} of {spaces} spaces taken)"));
                 thread::sleep(stay * (car % 3 + 1) as u32);
-                note(format!("car {car} leaves"));
+                sink.note(format!("car {car} leaves"));
                 parked.leave();
                 // `_space` is dropped here: the next car may park.
             });
         }
     });
-    (log.into_inner().expect("no car panicked"), parked.most())
+    parked.most()
 }
 
 fn show_parking() {
-    let (log, most) = parking(8, 3, Duration::from_millis(300));
-    for line in &log {
-        println!("{line}");
-    }
+    let most = parking(8, 3, Duration::from_millis(300), &Sink::stdout_timed());
     println!("most cars parked at once: {most}");
 }
 
@@ -302,40 +294,41 @@ fn show_channel_token_pool() {
 // Async: tokio::sync::Semaphore.
 // ---------------------------------------------------------------------------
 
-/// `tasks` async tasks, at most `limit` inside at once. Returns the most
-/// seen at once.
-fn tokio_semaphore(tasks: usize, limit: usize, work: Duration) -> usize {
+/// The smallest form, before building one: the standard semaphore,
+/// `tokio::sync::Semaphore`, as the same parking lot (`cars` async tasks,
+/// `spaces` permits). Returns the most cars parked at once.
+///
+/// Its `acquire` is `async`: it suits tasks, not plain threads (a thread
+/// gets only `try_acquire`). std has no semaphore for threads, hence the
+/// one this lesson builds next.
+fn tokio_semaphore(cars: usize, spaces: usize, stay: Duration, sink: &Sink) -> usize {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_time()
         .build()
-        .expect("building a tokio runtime");
+        .expect("building a tokio runtime should work");
+    let lot = tokio::sync::Semaphore::new(spaces);
+    let parked = Occupancy::default();
+    let (lot, parked) = (&lot, &parked);
     runtime.block_on(async {
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(limit));
-        let inside = Arc::new(Occupancy::default());
-        let handles: Vec<_> = (0..tasks)
-            .map(|_| {
-                let (semaphore, inside) = (Arc::clone(&semaphore), Arc::clone(&inside));
-                tokio::spawn(async move {
-                    // An owned permit can move into the task; it is released
-                    // on drop, like this lesson's `Permit`.
-                    let _permit = semaphore.acquire_owned().await.expect("never closed");
-                    inside.enter();
-                    tokio::time::sleep(work).await;
-                    inside.leave();
-                })
-            })
-            .collect();
-        for handle in handles {
-            handle.await.expect("a task panicked");
-        }
-        inside.most()
-    })
+        let cars = (1..=cars).map(|car| async move {
+            sink.note(format!("car {car} arrives"));
+            let _space = lot.acquire().await.expect("the lot is never closed");
+            let now = parked.enter();
+            sink.note(format!("car {car} parks ({now} of {spaces} spaces taken)"));
+            tokio::time::sleep(stay * (car % 3 + 1) as u32).await;
+            sink.note(format!("car {car} leaves"));
+            parked.leave();
+            // `_space` is dropped here, as in `parking` below.
+        });
+        futures::future::join_all(cars).await;
+    });
+    parked.most()
 }
 
 fn show_tokio_semaphore() {
-    let most = tokio_semaphore(10, 3, Duration::from_millis(200));
-    println!("10 tasks, limit 3: most inside at once: {most}");
+    let most = tokio_semaphore(8, 3, Duration::from_millis(300), &Sink::stdout_timed());
+    println!("most cars parked at once: {most}");
 }
 
 /// The bounded check. Returns what is available after many permits came and
@@ -377,10 +370,10 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 5.5 — Semaphore («Семафор в потоках (Semaphore)»)",
         &[
-            Step::new("parking", "eight cars, three parking spaces", show_parking),
+            Step::new("tokio_semaphore", "the standard one first: tokio::sync::Semaphore, eight cars, three spaces", show_tokio_semaphore),
+            Step::new("parking", "eight cars, three spaces, this lesson's semaphore", show_parking),
             Step::new("try_acquire", "no waiting, or waiting with a time limit", show_try_acquire),
             Step::new("channel_token_pool", "a bounded channel of connection tokens", show_channel_token_pool),
-            Step::new("tokio_semaphore", "async tasks limited by tokio::sync::Semaphore", show_tokio_semaphore),
             Step::new("bounded_check", "permits cannot raise the count; add_permits can", show_bounded_check),
         ],
     )
@@ -451,7 +444,9 @@ mod tests {
     #[test]
     fn parking_never_exceeds_the_spaces() {
         let (log, most) = deadline(Duration::from_secs(20), || {
-            parking(8, 3, Duration::from_millis(10))
+            let sink = Sink::collect();
+            let most = parking(8, 3, Duration::from_millis(10), &sink);
+            (sink.lines(), most)
         });
         assert!((1..=3).contains(&most));
         for car in 1..=8 {
@@ -479,7 +474,7 @@ mod tests {
     #[test]
     fn tokio_semaphore_limits_tasks() {
         let most = deadline(Duration::from_secs(20), || {
-            tokio_semaphore(20, 3, Duration::from_millis(10))
+            tokio_semaphore(20, 3, Duration::from_millis(10), &Sink::collect())
         });
         assert!((1..=3).contains(&most));
     }
@@ -533,6 +528,7 @@ mod tests {
 #[cfg(feature = "model")]
 mod model {
     use super::*;
+    use shuttle::sync::Arc;
     use shuttle::sync::atomic::{AtomicUsize, Ordering};
     use shuttle::thread;
     use std::panic;
