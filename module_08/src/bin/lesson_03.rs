@@ -225,13 +225,15 @@ where
     // message behind every line already sent, then waits until `log-writer`
     // has written them all and flushed `out` (tracing-appender 0.2.5,
     // `non_blocking.rs`, `Drop for WorkerGuard`, and `worker.rs`). Unlike
-    // `stop()`, it waits at most about 1.1 s: 100 ms to get the shutdown
-    // message into a full buffer (else it prints "Failed to send shutdown
-    // signal" and returns at once), then 1 s for the writer to finish.
-    // Keep the guard alive in `main` (`let _guard = …`, never `let _ = …`):
-    // lines still queued when the program exits without dropping it are
-    // lost, as Python's are when `stop()` is never called (the listener's
-    // thread is a daemon).
+    // `stop()`, it waits at most about 1.1 s: up to 100 ms to get the
+    // shutdown message into a full buffer (else it prints "Failed to send
+    // shutdown signal" and returns), then up to 1 s for the writer to
+    // finish; after that it returns anyway, and what is still queued is
+    // written only if the program lives on. In a program, bind the guard
+    // for the whole of `main` (`let (writer, _guard) = …`; with `_` in its
+    // place it is dropped at once): lines still queued when the program
+    // exits without dropping it are lost, as Python's are when `stop()` is
+    // never called (the listener's thread is a daemon).
     drop(guard);
     dropped.dropped_lines()
 }
