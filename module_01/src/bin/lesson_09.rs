@@ -35,6 +35,38 @@ thread_local! {
     static STUDENT: RefCell<Option<Student>> = const { RefCell::new(None) };
     /// A counter for the "main's value survives" demo.
     static COUNTER: Cell<u32> = const { Cell::new(0) };
+    /// The lecture demo's storage: a text per thread.
+    static LABEL: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Lecture demo (1.9) — `main` stores a text in its thread-local storage;
+/// threads `Поток-1` and `Поток-2` (the course's names) each store their
+/// own after `pause` (0.1 s); `main` reads its text back, unchanged.
+fn own_storage(pause: Duration, sink: &Sink) {
+    let report = || {
+        let me = thread::current();
+        let me = me.name().unwrap_or("<unnamed>").to_owned();
+        LABEL.with_borrow(|label| sink.note(format!("thread {me}; local data: {label}")));
+    };
+    LABEL.set("the main thread's storage".to_owned());
+    report();
+    thread::scope(|s| {
+        for i in 1..=2 {
+            thread::Builder::new()
+                .name(format!("Поток-{i}"))
+                .spawn_scoped(s, move || {
+                    thread::sleep(pause);
+                    LABEL.set(format!("thread {i}'s local data"));
+                    report();
+                })
+                .expect("the OS should have room for one more thread");
+        }
+    });
+    report();
+}
+
+fn show_own_storage() {
+    own_storage(Duration::from_millis(100), &Sink::stdout());
 }
 
 /// Step 14 — three threads each store a message in thread-local storage and
@@ -219,6 +251,7 @@ fn main() -> ExitCode {
         lesson_id!(),
         "Lesson 1.9 — Thread-local data («Хранение локальных данных потока»)",
         &[
+            Step::new("own_storage", "each thread's own text", show_own_storage),
             Step::new("step_14", "each thread its own message", show_step_14),
             Step::new("step_15", "a student per thread", show_step_15),
             Step::new(
@@ -292,6 +325,30 @@ mod tests {
             ]
         );
         assert_eq!(lines.len(), 20);
+    }
+
+    #[test]
+    fn own_storage_each_thread_reads_its_own_text() {
+        let lines = deadline(Duration::from_secs(10), || {
+            let sink = Sink::collect();
+            own_storage(Duration::from_millis(5), &sink);
+            sink.lines()
+        });
+        assert_eq!(lines.len(), 4, "{lines:?}");
+        let main_line = format!(
+            "thread {}; local data: the main thread's storage",
+            "deadline-body"
+        );
+        assert_eq!([&lines[0], &lines[3]], [&main_line, &main_line]);
+        let mut threads = lines[1..3].to_vec();
+        threads.sort();
+        assert_eq!(
+            threads,
+            [
+                "thread Поток-1; local data: thread 1's local data",
+                "thread Поток-2; local data: thread 2's local data"
+            ]
+        );
     }
 
     #[test]
