@@ -359,41 +359,34 @@ fn dropped_sender() -> Result<u64, oneshot::Canceled> {
     block_on(receiver)
 }
 
+fn show_promise() {
+    for line in promise_demo(Duration::from_millis(500)) {
+        println!("{line}");
+    }
+}
+
+fn show_hand_written_future() {
+    let polled = hand_written_future(Duration::from_millis(500));
+    println!("first poll by hand: {:?}", polled.first_poll);
+    println!("ready after {} polls and {:.1?}", polled.polls, polled.took);
+}
+
+fn show_oneshot_and_shared() {
+    for (reader, value) in oneshot_and_shared(Duration::from_millis(300)) {
+        println!("{reader} got {value:?}");
+    }
+    println!("sender dropped without a value: {:?}", dropped_sender());
+}
+
+const TITLE: &str = "Lesson 3.2 — The future object («Объект Future»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 3.2 — The future object («Объект Future»)",
-        &[
-            Step::new(
-                "promise",
-                "Python's future rebuilt from Mutex + Condvar",
-                || {
-                    for line in promise_demo(Duration::from_millis(500)) {
-                        println!("{line}");
-                    }
-                },
-            ),
-            Step::new(
-                "hand_written_future",
-                "impl Future: poll, Pending, the waker, Ready",
-                || {
-                    let polled = hand_written_future(Duration::from_millis(500));
-                    println!("first poll by hand: {:?}", polled.first_poll);
-                    println!("ready after {} polls and {:.1?}", polled.polls, polled.took);
-                },
-            ),
-            Step::new(
-                "oneshot_and_shared",
-                "a oneshot channel set once, awaited by three threads",
-                || {
-                    for (reader, value) in oneshot_and_shared(Duration::from_millis(300)) {
-                        println!("{reader} got {value:?}");
-                    }
-                    println!("sender dropped without a value: {:?}", dropped_sender());
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("promise", "Python's future rebuilt from Mutex + Condvar", show_promise),
+        Step::new("hand_written_future", "impl Future: poll, Pending, the waker, Ready", show_hand_written_future),
+        Step::new("oneshot_and_shared", "a oneshot channel set once, awaited by three threads", show_oneshot_and_shared),
+    ])
 }
 
 // The ordinary tests run on std's types; with the `model` feature the
