@@ -15,6 +15,7 @@
 //! | `cond.wait(timeout)`                     | `cvar.wait_timeout(guard, d)` → `(guard, WaitTimeoutResult)` |
 //! | `cond.wait_for(pred, timeout)`           | `cvar.wait_timeout_while(guard, d, \|s\| !pred(s))`    |
 //! | `cond.notify()` / `cond.notify_all()`    | `cvar.notify_one()` / `cvar.notify_all()`              |
+//! | `cond.notify(n)`                         | `notify_one()` n times (std has no `notify(n)`)        |
 //!
 //! Run all steps: `cargo run -p module_05 --bin lesson_04`
 //! Run one step:  `cargo run -p module_05 --bin lesson_04 -- lost_notification`
@@ -113,14 +114,26 @@ struct Gate {
 struct Woken {
     /// After `notify_one` (and `settle` for any others to follow).
     by_notify_one: usize,
+    /// After Python's `notify(2)` as well (and `settle`).
+    by_notify_two: usize,
     /// After `notify_all` as well: everyone.
     in_the_end: usize,
 }
 
+/// Python's `cond.notify(n)`: wake up to `n` waiters. std has no such
+/// call; `n` times `notify_one` is the same, as each call wakes one thread
+/// still waiting (if there is none, that call does nothing).
+fn notify(cvar: &Condvar, n: usize) {
+    for _ in 0..n {
+        cvar.notify_one();
+    }
+}
+
 /// `waiters` threads wait, with no time-out, at a gate. Once all of them are
 /// waiting, the gate opens and the main thread calls `notify_one`, waits for
-/// the first waiter through and `settle` longer; then it calls
-/// `notify_all`, and waits for everyone.
+/// the first waiter through and `settle` longer; then Python's `notify(2)`
+/// (two more through, `settle` longer); then `notify_all`, and waits for
+/// everyone.
 ///
 /// The gate is open for all of them after the first call, yet only one was
 /// woken to look: `notify_one` wakes one thread, not "everyone who cares".
@@ -164,10 +177,18 @@ fn notify_demo(waiters: usize, settle: Duration) -> Woken {
         thread::sleep(settle);
         let by_notify_one = 1 + through.try_iter().count();
 
+        notify(&opened, 2);
+        // Two more wake, unless fewer than two were still waiting.
+        let more = 2.min(waiters - by_notify_one);
+        through.iter().take(more).for_each(drop);
+        thread::sleep(settle);
+        let by_notify_two = by_notify_one + more + through.try_iter().count();
+
         opened.notify_all();
-        let in_the_end = by_notify_one + through.iter().count();
+        let in_the_end = by_notify_two + through.iter().count();
         Woken {
             by_notify_one,
+            by_notify_two,
             in_the_end,
         }
     })
@@ -294,6 +315,10 @@ fn show_notify_one_vs_all() {
         "gate open, notify_one: {} of 4 went through in 0.5 s",
         woken.by_notify_one
     );
+    println!(
+        "then notify(2), Python's: {} of 4 went through",
+        woken.by_notify_two
+    );
     println!("then notify_all: {} of 4 went through", woken.in_the_end);
 }
 
@@ -356,6 +381,8 @@ mod tests {
         });
         assert_eq!(woken.in_the_end, 6);
         assert!((1..=6).contains(&woken.by_notify_one), "{woken:?}");
+        let two_more = (woken.by_notify_one + 2).min(6);
+        assert!((two_more..=6).contains(&woken.by_notify_two), "{woken:?}");
     }
 
     #[test]
