@@ -22,6 +22,10 @@
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_01`
 //! Run one step:  `cargo run -p module_09 --bin lesson_01 -- rayon_pool`
+//!
+//! Try: run `RAYON_NUM_THREADS=4 cargo run -p module_09 --bin lesson_01 --
+//! rayon_pool`: the global pool now has 4 threads on any machine, and both
+//! prime counts stay 25997.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

@@ -20,6 +20,10 @@
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_02`
 //! Run one step:  `cargo run -p module_09 --bin lesson_02 -- crash_isolation`
+//!
+//! Try: in `show_copying_data`, sum `1..=2_000_000` instead: more than ten
+//! times the bytes go through the pipe and the process's time grows with
+//! them, while the thread still copies nothing.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

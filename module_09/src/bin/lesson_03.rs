@@ -16,8 +16,17 @@
 //! `apply` in a loop runs one task at a time: the other workers stay idle.
 //! For many tasks use `map` (lesson 9.5) or `apply_async` (lesson 9.4).
 //!
+//! Python's pool runs the tasks in worker processes; this lesson runs them
+//! on rayon's threads. Python needs processes because its GIL lets one
+//! thread at a time run Python code; Rust's threads run in parallel on every
+//! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
+//! real processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_03`
 //! Run one step:  `cargo run -p module_09 --bin lesson_03 -- apply_error`
+//!
+//! Try: in `show_apply_in_a_loop`, use `pool(1)`: the loop still takes
+//! about 1.5 s, because `apply` in a loop never had two tasks running.
 
 use std::process::ExitCode;
 use std::thread;

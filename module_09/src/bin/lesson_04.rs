@@ -21,8 +21,18 @@
 //! one never return (tried on 3.11). Here a panicking callback is caught, and
 //! `get` reports it as `GetError::CallbackPanicked`.
 //!
+//! Python's pool runs the tasks in worker processes; this lesson runs them
+//! on rayon's threads. Python needs processes because its GIL lets one
+//! thread at a time run Python code; Rust's threads run in parallel on every
+//! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
+//! real processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_04`
 //! Run one step:  `cargo run -p module_09 --bin lesson_04 -- get_with_timeout`
+//!
+//! Try: in `show_get_with_timeout`, pass `DELAY / 2` as the task's time
+//! (the second argument): the first `get` no longer times out and all three
+//! return `Ok(144)`.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -14,8 +14,17 @@
 //! | `res.ready()` / `res.get(timeout)`              | `AsyncResult` below: `rx.recv_timeout` once, the outcome kept         |
 //! | `while not res.ready(): work()`                 | poll `ready()` between pieces of the caller's own work                |
 //!
+//! Python's pool runs the tasks in worker processes; this lesson runs them
+//! on rayon's threads. Python needs processes because its GIL lets one
+//! thread at a time run Python code; Rust's threads run in parallel on every
+//! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
+//! real processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_06`
 //! Run one step:  `cargo run -p module_09 --bin lesson_06 -- map_async_error`
+//!
+//! Try: halve `TICK` and run `-- map_async_with_callback`: the caller now
+//! finishes about twice as many pieces of its own work while the map runs.
 
 use std::process::ExitCode;
 use std::sync::Mutex;

@@ -13,8 +13,17 @@
 //! | `pool.map(partial(f, rate), items)`           | a closure capturing `rate`: `items.par_iter().map(\|&x\| f(rate, x))` |
 //! | `starmap` raises the first exception          | `collect::<Result<Vec<_>, _>>()`                                 |
 //!
+//! Python's pool runs the tasks in worker processes; this lesson runs them
+//! on rayon's threads. Python needs processes because its GIL lets one
+//! thread at a time run Python code; Rust's threads run in parallel on every
+//! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
+//! real processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_09`
 //! Run one step:  `cargo run -p module_09 --bin lesson_09 -- zip_two_lists`
+//!
+//! Try: change `(7, 0)` in `PAIRS` to `(0, 0)` and run `-- powers`:
+//! `pow(0, 0) = 1`, as Python's `0 ** 0`.
 
 use std::process::ExitCode;
 

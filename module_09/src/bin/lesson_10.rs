@@ -14,8 +14,17 @@
 //! | `res.get(timeout)`                                    | `rx.recv_timeout(timeout)`                                           |
 //! | `res.successful()`                                    | `matches!(outcome, Ok(_))`                                           |
 //!
+//! Python's pool runs the tasks in worker processes; this lesson runs them
+//! on rayon's threads. Python needs processes because its GIL lets one
+//! thread at a time run Python code; Rust's threads run in parallel on every
+//! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
+//! real processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_10`
 //! Run one step:  `cargo run -p module_09 --bin lesson_10 -- loan_payments`
+//!
+//! Try: set `DELAY` to 3 s and run `-- loan_payments`: submitting still
+//! takes microseconds; only `get()` waits.
 
 use std::process::ExitCode;
 use std::thread;

@@ -17,8 +17,18 @@
 //! | `pool.starmap(f, pairs)`      | `pairs.par_iter().map(\|&(a, b)\| f(a, b)).collect()`                  |
 //! | `pool.starmap_async(f, pairs)`| `pool.spawn(move \|\| tx.send(pairs.into_par_iter().map(…).collect()))` |
 //!
+//! Python's pool runs the tasks in worker processes; this lesson runs them
+//! on rayon's threads. Python needs processes because its GIL lets one
+//! thread at a time run Python code; Rust's threads run in parallel on every
+//! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
+//! real processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_11`
 //! Run one step:  `cargo run -p module_09 --bin lesson_11 -- scenarios`
+//!
+//! Try: add `("send one e-mail and carry on", Tasks::One,
+//! Delivery::Background, Arguments::Several)` to `SCENARIOS` (its length
+//! becomes 7) and run `-- scenarios`: the table picks `apply_async`.
 
 use std::process::ExitCode;
 

@@ -20,8 +20,19 @@
 //! The timings depend on the machine and on what else runs; on 2 cores
 //! expect every method but `apply` near half the sequential time.
 //!
+//! Python's pool runs the tasks in worker processes; this lesson runs them
+//! on rayon's threads. Python needs processes because its GIL lets one
+//! thread at a time run Python code; Rust's threads run in parallel on every
+//! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
+//! real processes, for isolation).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_12`
 //! Run one step:  `cargo run -p module_09 --bin lesson_12 -- compare`
+//!
+//! Try: run `-- compare` a few times and watch the last column: only
+//! `imap_unordered`'s order may change from run to run; every other method
+//! hands the chunks back in their order. (The times move by tens of percent
+//! between runs on a busy machine: compare them with care.)
 
 use std::collections::BTreeMap;
 use std::ops::Range;

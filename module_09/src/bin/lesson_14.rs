@@ -96,6 +96,12 @@ fn send_and_static(pool: &ThreadPool) -> (usize, usize, Vec<i32>, u64) {
     (borrowed, owned, shifted, total)
 }
 
+fn show_send_and_static() {
+    let (borrowed, owned, shifted, total) = send_and_static(&pool(2));
+    println!("scoped task borrowed a Vec of {borrowed}; Arc moved into spawn: {owned}");
+    println!("shared offset: {shifted:?}; reduced total: {total}");
+}
+
 /// When each task started and ended, relative to one origin.
 #[derive(Debug)]
 struct Blocking {
@@ -145,6 +151,20 @@ fn blocking_inside_rayon(pool: &ThreadPool, block: Duration, on_own_threads: boo
     }
 }
 
+fn show_blocking_inside_rayon() {
+    let p = pool(2);
+    for (label, own) in [
+        ("blockers in the pool", false),
+        ("blockers on own threads", true),
+    ] {
+        let b = blocking_inside_rayon(&p, BLOCK, own);
+        println!(
+            "{label}: quick task started at {:.2?}; blockers ended at {:.2?}",
+            b.quick_started, b.blockers_ended
+        );
+    }
+}
+
 /// A new pool built inside every task, against nested `par_iter`s sharing
 /// one pool: every extra pool costs threads and start-up time (and see
 /// `install_reenters` for what waiting on another pool does). Returns
@@ -179,6 +199,12 @@ fn nested_pools(items: u64, inner: u64) -> ((u64, Duration, usize), (u64, Durati
             .sum()
     });
     (new_pools, (sum_nested, started.elapsed(), 2))
+}
+
+fn show_nested_pools() {
+    let ((s1, t1, n1), (s2, t2, n2)) = nested_pools(64, 10_000);
+    println!("a new pool in every task: sum {s1} in {t1:.2?}, {n1} threads started");
+    println!("nested par_iter, one pool: sum {s2} in {t2:.2?}, {n2} threads");
 }
 
 /// A task of a one-thread pool waits in `other.install`, holding a lock. rayon
@@ -217,6 +243,12 @@ fn install_reenters() -> Vec<String> {
         )
     });
     events.into_inner().unwrap()
+}
+
+fn show_install_reenters() {
+    for event in install_reenters() {
+        println!("{event}");
+    }
 }
 
 /// What happened to three kinds of panicking tasks.
@@ -293,6 +325,18 @@ fn panic_in_task(items: &[u64]) -> Panics {
     }
 }
 
+fn show_panic_in_task() {
+    // std's default panic hook prints each panic on stderr as it
+    // happens, caught or not; rayon installs no hook of its own.
+    let p = panic_in_task(&[3, 13, 21]);
+    println!("par_iter with a panicking item: {:?}", p.in_map);
+    println!(
+        "spawned tasks that panicked, seen by the pool's handler: {}",
+        p.handled_by_pool
+    );
+    println!("returning Result instead: {:?}", p.as_results);
+}
+
 /// `groups` threads each building their own pool of `per_group` threads
 /// for their share of the work, against one shared pool. Returns
 /// `(primes, time, threads)` for each.
@@ -330,6 +374,13 @@ fn oversubscription(
     )
 }
 
+fn show_oversubscription() {
+    let cores = thread::available_parallelism().map_or(2, |n| n.get());
+    let ((p1, t1, n1), (p2, t2, n2)) = oversubscription(1_000_000, 4, cores);
+    println!("4 threads with a pool each: {p1} primes in {t1:.2?} on {n1} threads");
+    println!("one shared pool:            {p2} primes in {t2:.2?} on {n2} threads");
+}
+
 /// A worker process's state letter from `/proc` (Linux), `None` once it is
 /// gone or where there is no `/proc`.
 fn process_state(pid: u32) -> Option<char> {
@@ -353,107 +404,37 @@ fn forgotten_child(program: &Path) -> Result<(u32, Option<char>, Option<char>), 
     Ok((pid, while_owned, process_state(pid)))
 }
 
+fn show_forgotten_child() {
+    match forgotten_child(&this_program()) {
+        Ok((pid, before, after)) => {
+            println!("worker {pid} while owned: state {before:?}");
+            println!("worker {pid} after its handle was dropped: state {after:?} (gone)");
+        }
+        Err(e) => println!("error: {e}"),
+    }
+}
+
 fn this_program() -> PathBuf {
     std::env::current_exe().expect("the running program's path")
 }
 
 const BLOCK: Duration = Duration::from_millis(500);
 
+const TITLE: &str = "Lesson 9.14 — Common mistakes («Распространенные ошибки»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
     // A child started by this lesson serves tasks and never reaches the steps.
     module_09::run_worker_if_requested();
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 9.14 — Common mistakes («Распространенные ошибки»)",
-        &[
-            Step::new(
-                "send_and_static",
-                "the compile errors, and the code that compiles",
-                || {
-                    let (borrowed, owned, shifted, total) = send_and_static(&pool(2));
-                    println!(
-                        "scoped task borrowed a Vec of {borrowed}; Arc moved into spawn: {owned}"
-                    );
-                    println!("shared offset: {shifted:?}; reduced total: {total}");
-                },
-            ),
-            Step::new(
-                "blocking_inside_rayon",
-                "blocked pool threads delay every other task",
-                || {
-                    let p = pool(2);
-                    for (label, own) in [
-                        ("blockers in the pool", false),
-                        ("blockers on own threads", true),
-                    ] {
-                        let b = blocking_inside_rayon(&p, BLOCK, own);
-                        println!(
-                            "{label}: quick task started at {:.2?}; blockers ended at {:.2?}",
-                            b.quick_started, b.blockers_ended
-                        );
-                    }
-                },
-            ),
-            Step::new(
-                "nested_pools",
-                "a pool per task vs nested par_iter in one pool",
-                || {
-                    let ((s1, t1, n1), (s2, t2, n2)) = nested_pools(64, 10_000);
-                    println!(
-                        "a new pool in every task: sum {s1} in {t1:.2?}, {n1} threads started"
-                    );
-                    println!("nested par_iter, one pool: sum {s2} in {t2:.2?}, {n2} threads");
-                },
-            ),
-            Step::new(
-                "install_reenters",
-                "waiting in another pool's install runs this pool's jobs",
-                || {
-                    for event in install_reenters() {
-                        println!("{event}");
-                    }
-                },
-            ),
-            Step::new(
-                "panic_in_task",
-                "panics caught, handled, or avoided",
-                || {
-                    // std's default panic hook prints each panic on stderr as it
-                    // happens, caught or not; rayon installs no hook of its own.
-                    let p = panic_in_task(&[3, 13, 21]);
-                    println!("par_iter with a panicking item: {:?}", p.in_map);
-                    println!(
-                        "spawned tasks that panicked, seen by the pool's handler: {}",
-                        p.handled_by_pool
-                    );
-                    println!("returning Result instead: {:?}", p.as_results);
-                },
-            ),
-            Step::new(
-                "oversubscription",
-                "pools per thread vs one pool sized to the cores",
-                || {
-                    let cores = thread::available_parallelism().map_or(2, |n| n.get());
-                    let ((p1, t1, n1), (p2, t2, n2)) = oversubscription(1_000_000, 4, cores);
-                    println!("4 threads with a pool each: {p1} primes in {t1:.2?} on {n1} threads");
-                    println!("one shared pool:            {p2} primes in {t2:.2?} on {n2} threads");
-                },
-            ),
-            Step::new(
-                "forgotten_child",
-                "a dropped worker process is killed and reaped",
-                || match forgotten_child(&this_program()) {
-                    Ok((pid, before, after)) => {
-                        println!("worker {pid} while owned: state {before:?}");
-                        println!(
-                            "worker {pid} after its handle was dropped: state {after:?} (gone)"
-                        );
-                    }
-                    Err(e) => println!("error: {e}"),
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("send_and_static", "the compile errors, and the code that compiles", show_send_and_static),
+        Step::new("blocking_inside_rayon", "blocked pool threads delay every other task", show_blocking_inside_rayon),
+        Step::new("nested_pools", "a pool per task vs nested par_iter in one pool", show_nested_pools),
+        Step::new("install_reenters", "waiting in another pool's install runs this pool's jobs", show_install_reenters),
+        Step::new("panic_in_task", "panics caught, handled, or avoided", show_panic_in_task),
+        Step::new("oversubscription", "pools per thread vs one pool sized to the cores", show_oversubscription),
+        Step::new("forgotten_child", "a dropped worker process is killed and reaped", show_forgotten_child),
+    ])
 }
 
 #[cfg(test)]
