@@ -19,6 +19,12 @@
 //! Run all steps: `cargo run -p module_04 --bin lesson_01`
 //! Run one step:  `cargo run -p module_04 --bin lesson_01 -- multiple_consumers`
 //! Output order varies between runs where threads race; the values do not.
+//! Each step prints its events through a live sink, as they happen.
+//!
+//! Try: in `stop_with_sentinels`, send one sentinel too few
+//! (`for _ in 0..consumers - 1`) and run `-- stop_with_sentinels`: two
+//! consumers say they stop, the third waits forever and the step hangs
+//! (Ctrl-C). `multiple_consumers` cannot be miscounted that way: why?
 
 use std::process::ExitCode;
 use std::sync::mpsc;
@@ -26,36 +32,32 @@ use std::thread;
 use std::time::Duration;
 
 use crossbeam_channel::{never, select, unbounded};
-use step_runner::{Step, lesson_id};
-
-/// Where a step reports what happens while it runs: `main` prints each line
-/// as it comes, the tests pass a closure that ignores it.
-type Log<'a> = &'a (dyn Fn(String) + Sync);
+use step_runner::{Sink, Step, lesson_id};
 
 /// One producer, one consumer: the producer sends `items` with a pause
 /// between them; the consumer receives until the channel closes. Returns the
 /// items in the order the consumer received them.
-fn producer_consumer(items: &[u32], pause: Duration, log: Log) -> Vec<u32> {
+fn producer_consumer(items: &[u32], pause: Duration, sink: &Sink) -> Vec<u32> {
     // `std::sync::mpsc` is "multi-producer, single-consumer": exactly the
     // shape of this demo.
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
         s.spawn(move || {
             for &item in items {
-                log(format!("producer: put {item}"));
+                sink.note(format!("producer: put {item}"));
                 // `send` fails only when the receiver is gone; here it lives
                 // until the scope ends.
                 tx.send(item).expect("the consumer outlives the producer");
                 thread::sleep(pause);
             }
-            log("producer: done".to_owned());
+            sink.note("producer: done");
             // `tx` is dropped here, which closes the channel.
         });
         let consumer = s.spawn(move || {
             // The loop waits for each item and ends when the channel is empty
             // *and* every sender is gone: no sentinel, no `task_done`.
             rx.iter()
-                .inspect(|item| log(format!("consumer: got {item}")))
+                .inspect(|item| sink.note(format!("consumer: got {item}")))
                 .collect::<Vec<_>>()
         });
         consumer.join().expect("the consumer panicked")
@@ -64,7 +66,7 @@ fn producer_consumer(items: &[u32], pause: Duration, log: Log) -> Vec<u32> {
 
 /// Several consumers share one queue. Each returns the jobs it took; every
 /// job goes to exactly one consumer.
-fn multiple_consumers(jobs: u32, consumers: usize, work: Duration, log: Log) -> Vec<Vec<u32>> {
+fn multiple_consumers(jobs: u32, consumers: usize, work: Duration, sink: &Sink) -> Vec<Vec<u32>> {
     // A std `Receiver` cannot be cloned (sharing it takes
     // `Arc<Mutex<Receiver>>`); crossbeam's channel is multi-producer *and*
     // multi-consumer, so each consumer gets its own `Receiver` clone.
@@ -82,7 +84,7 @@ fn multiple_consumers(jobs: u32, consumers: usize, work: Duration, log: Log) -> 
                 s.spawn(move || {
                     let mut taken = Vec::new();
                     for job in rx {
-                        log(format!("consumer {id}: job {job}"));
+                        sink.note(format!("consumer {id}: job {job}"));
                         thread::sleep(work);
                         taken.push(job);
                     }
@@ -100,7 +102,7 @@ fn multiple_consumers(jobs: u32, consumers: usize, work: Duration, log: Log) -> 
 /// Several producers, one consumer: each producer sends `(producer, n)` for
 /// `n` in `1..=per_producer`. Returns everything the consumer received, in
 /// order of arrival.
-fn multiple_producers(producers: u32, per_producer: u32, log: Log) -> Vec<(u32, u32)> {
+fn multiple_producers(producers: u32, per_producer: u32, sink: &Sink) -> Vec<(u32, u32)> {
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
         for id in 1..=producers {
@@ -117,7 +119,7 @@ fn multiple_producers(producers: u32, per_producer: u32, log: Log) -> Vec<(u32, 
         // below would never end. Drop it so only the producers' clones remain.
         drop(tx);
         rx.iter()
-            .inspect(|(id, n)| log(format!("consumer: item {n} from producer {id}")))
+            .inspect(|(id, n)| sink.note(format!("consumer: item {n} from producer {id}")))
             .collect()
     })
 }
@@ -127,7 +129,7 @@ fn multiple_producers(producers: u32, per_producer: u32, log: Log) -> Vec<(u32, 
 /// sentinel too few and a consumer waits forever. Returns how many jobs each
 /// consumer did. Compare `multiple_consumers`, where dropping the sender does
 /// the same job and cannot be miscounted.
-fn stop_with_sentinels(jobs: u32, consumers: usize, work: Duration, log: Log) -> Vec<usize> {
+fn stop_with_sentinels(jobs: u32, consumers: usize, work: Duration, sink: &Sink) -> Vec<usize> {
     let (tx, rx) = unbounded::<Option<u32>>();
     thread::scope(|s| {
         let handles: Vec<_> = (1..=consumers)
@@ -138,11 +140,11 @@ fn stop_with_sentinels(jobs: u32, consumers: usize, work: Duration, log: Log) ->
                     // `while let Ok(Some(_))`: stop at the sentinel (or, as a
                     // safety net, if the channel closes).
                     while let Ok(Some(job)) = rx.recv() {
-                        log(format!("consumer {id}: job {job}"));
+                        sink.note(format!("consumer {id}: job {job}"));
                         thread::sleep(work);
                         done += 1;
                     }
-                    log(format!("consumer {id}: got the sentinel, stopping"));
+                    sink.note(format!("consumer {id}: got the sentinel, stopping"));
                     done
                 })
             })
@@ -171,7 +173,7 @@ enum Arrival {
 /// One consumer serves two queues, orders and returns, whichever has an item
 /// ready. Python's `queue` module cannot wait on two queues at once (the
 /// usual workaround polls both with timeouts); `select!` blocks on both.
-fn select_two_queues(orders: u32, returns: u32, pause: Duration, log: Log) -> Vec<Arrival> {
+fn select_two_queues(orders: u32, returns: u32, pause: Duration, sink: &Sink) -> Vec<Arrival> {
     let (order_tx, order_rx) = unbounded();
     let (return_tx, return_rx) = unbounded();
     thread::scope(|s| {
@@ -198,7 +200,7 @@ fn select_two_queues(orders: u32, returns: u32, pause: Duration, log: Log) -> Ve
             select! {
                 recv(order_rx) -> msg => match msg {
                     Ok(n) => {
-                        log(format!("consumer: order {n}"));
+                        sink.note(format!("consumer: order {n}"));
                         arrivals.push(Arrival::Order(n));
                     }
                     Err(_) => {
@@ -208,7 +210,7 @@ fn select_two_queues(orders: u32, returns: u32, pause: Duration, log: Log) -> Ve
                 },
                 recv(return_rx) -> msg => match msg {
                     Ok(n) => {
-                        log(format!("consumer: return {n}"));
+                        sink.note(format!("consumer: return {n}"));
                         arrivals.push(Arrival::Return(n));
                     }
                     Err(_) => {
@@ -222,63 +224,48 @@ fn select_two_queues(orders: u32, returns: u32, pause: Duration, log: Log) -> Ve
     })
 }
 
-fn print_line(line: String) {
-    println!("{line}");
+fn show_producer_consumer() {
+    let got = producer_consumer(
+        &[1, 2, 3, 4, 5],
+        Duration::from_millis(200),
+        &Sink::stdout(),
+    );
+    println!("received in order: {got:?}");
 }
 
+fn show_multiple_consumers() {
+    let taken = multiple_consumers(12, 3, Duration::from_millis(100), &Sink::stdout());
+    for (i, jobs) in taken.iter().enumerate() {
+        println!("consumer {} did {jobs:?}", i + 1);
+    }
+}
+
+fn show_multiple_producers() {
+    let got = multiple_producers(3, 4, &Sink::stdout());
+    println!("received {} items", got.len());
+}
+
+fn show_stop_with_sentinels() {
+    let done = stop_with_sentinels(9, 3, Duration::from_millis(100), &Sink::stdout());
+    println!("jobs per consumer: {done:?}");
+}
+
+fn show_select_two_queues() {
+    let got = select_two_queues(4, 2, Duration::from_millis(150), &Sink::stdout());
+    println!("arrivals: {got:?}");
+}
+
+const TITLE: &str = "Lesson 4.1 — Introduction to queues («Введение в очереди»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 4.1 — Introduction to queues («Введение в очереди»)",
-        &[
-            Step::new(
-                "producer_consumer",
-                "one producer, one consumer, mpsc channel",
-                || {
-                    let got = producer_consumer(
-                        &[1, 2, 3, 4, 5],
-                        Duration::from_millis(200),
-                        &print_line,
-                    );
-                    println!("received in order: {got:?}");
-                },
-            ),
-            Step::new(
-                "multiple_consumers",
-                "three consumers share one crossbeam queue",
-                || {
-                    let taken = multiple_consumers(12, 3, Duration::from_millis(100), &print_line);
-                    for (i, jobs) in taken.iter().enumerate() {
-                        println!("consumer {} did {jobs:?}", i + 1);
-                    }
-                },
-            ),
-            Step::new(
-                "multiple_producers",
-                "three producers, one consumer: senders are cloned",
-                || {
-                    let got = multiple_producers(3, 4, &print_line);
-                    println!("received {} items", got.len());
-                },
-            ),
-            Step::new(
-                "stop_with_sentinels",
-                "the Python idiom: one None per consumer",
-                || {
-                    let done = stop_with_sentinels(9, 3, Duration::from_millis(100), &print_line);
-                    println!("jobs per consumer: {done:?}");
-                },
-            ),
-            Step::new(
-                "select_two_queues",
-                "one consumer waits on two queues with select!",
-                || {
-                    let got = select_two_queues(4, 2, Duration::from_millis(150), &print_line);
-                    println!("arrivals: {got:?}");
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("producer_consumer", "one producer, one consumer, mpsc channel", show_producer_consumer),
+        Step::new("multiple_consumers", "three consumers share one crossbeam queue", show_multiple_consumers),
+        Step::new("multiple_producers", "three producers, one consumer: senders are cloned", show_multiple_producers),
+        Step::new("stop_with_sentinels", "the Python idiom: one None per consumer", show_stop_with_sentinels),
+        Step::new("select_two_queues", "one consumer waits on two queues with select!", show_select_two_queues),
+    ])
 }
 
 #[cfg(test)]
@@ -288,19 +275,41 @@ mod tests {
 
     const LIMIT: Duration = Duration::from_secs(10);
 
-    fn quiet(_: String) {}
-
     #[test]
     fn a_single_consumer_gets_everything_in_fifo_order() {
         let got = deadline(LIMIT, || {
-            producer_consumer(&[5, 3, 9, 1], Duration::from_millis(1), &quiet)
+            producer_consumer(&[5, 3, 9, 1], Duration::from_millis(1), &Sink::collect())
         });
         assert_eq!(got, [5, 3, 9, 1]);
     }
 
     #[test]
+    fn the_consumer_reports_each_item_as_it_arrives() {
+        let lines = deadline(LIMIT, || {
+            let sink = Sink::collect();
+            producer_consumer(&[5, 3, 9], Duration::ZERO, &sink);
+            sink.lines()
+        });
+        let got: Vec<&str> = lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| l.starts_with("consumer"))
+            .collect();
+        assert_eq!(
+            got,
+            ["consumer: got 5", "consumer: got 3", "consumer: got 9"]
+        );
+        // An item is put before it is got.
+        let put_5 = lines.iter().position(|l| l == "producer: put 5");
+        let got_5 = lines.iter().position(|l| l == "consumer: got 5");
+        assert!(put_5 < got_5, "{lines:?}");
+    }
+
+    #[test]
     fn each_job_goes_to_exactly_one_consumer() {
-        let taken = deadline(LIMIT, || multiple_consumers(40, 3, Duration::ZERO, &quiet));
+        let taken = deadline(LIMIT, || {
+            multiple_consumers(40, 3, Duration::ZERO, &Sink::collect())
+        });
         assert_eq!(taken.len(), 3);
         // Each consumer sees the jobs in queue order, and together they see
         // every job once.
@@ -314,7 +323,7 @@ mod tests {
 
     #[test]
     fn each_producers_items_arrive_in_its_own_order() {
-        let got = deadline(LIMIT, || multiple_producers(4, 25, &quiet));
+        let got = deadline(LIMIT, || multiple_producers(4, 25, &Sink::collect()));
         assert_eq!(got.len(), 100);
         for id in 1..=4 {
             let from_id: Vec<u32> = got
@@ -328,7 +337,9 @@ mod tests {
 
     #[test]
     fn sentinels_stop_every_consumer_after_all_jobs() {
-        let done = deadline(LIMIT, || stop_with_sentinels(30, 4, Duration::ZERO, &quiet));
+        let done = deadline(LIMIT, || {
+            stop_with_sentinels(30, 4, Duration::ZERO, &Sink::collect())
+        });
         assert_eq!(done.len(), 4);
         assert_eq!(done.iter().sum::<usize>(), 30);
     }
@@ -336,7 +347,7 @@ mod tests {
     #[test]
     fn select_takes_everything_from_both_queues() {
         let got = deadline(LIMIT, || {
-            select_two_queues(6, 3, Duration::from_millis(1), &quiet)
+            select_two_queues(6, 3, Duration::from_millis(1), &Sink::collect())
         });
         let orders: Vec<u32> = got
             .iter()
