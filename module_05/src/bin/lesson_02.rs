@@ -16,6 +16,12 @@
 //!
 //! Run all steps: `cargo run -p module_05 --bin lesson_02`
 //! Run one step:  `cargo run -p module_05 --bin lesson_02 -- reentrant_mutex`
+//!
+//! Try: in `self_deadlock`, add `let _again = balances.lock();` right
+//! before the `try_lock` line and run `-- self_deadlock`: the step never
+//! ends (stop it with Ctrl-C). The thread waits for a lock it holds itself;
+//! `parking_lot::ReentrantMutex` (`-- reentrant_mutex`) is the lock that
+//! lets its owner in again.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

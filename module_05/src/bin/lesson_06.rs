@@ -18,6 +18,11 @@
 //! Run all steps: `cargo run -p module_05 --bin lesson_06`
 //! Run one step:  `cargo run -p module_05 --bin lesson_06 -- queued_work_dropped`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `cooperative_stop`, delete the `stop.store(true, …)` line and
+//! run `-- cooperative_stop`: it never ends (Ctrl-C). Nothing from outside
+//! can stop a thread, in Rust as in Python: the flag it checks is the only
+//! way in.
 
 use std::process::ExitCode;
 use std::sync::Arc;

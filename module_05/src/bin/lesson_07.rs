@@ -18,6 +18,11 @@
 //! Run all steps: `cargo run -p module_05 --bin lesson_07`
 //! Run one step:  `cargo run -p module_05 --bin lesson_07 -- try_join_all`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `channel_and_flag`, delete the worker's `stop.store(true, …)`
+//! and run `-- channel_and_flag`: the error still arrives, but jobs 5–10 now
+//! all complete and the last ends at about 3.6 s instead of 1.6 s, because
+//! nobody told the other workers.
 
 use std::fmt;
 use std::process::ExitCode;
