@@ -22,6 +22,11 @@
 //! Run all steps: `cargo run -p module_04 --bin lesson_02`
 //! Run one step:  `cargo run -p module_04 --bin lesson_02 -- step_06`
 //! Output order varies between runs where threads race; the values do not.
+//!
+//! Try: in `show_bounded_blocks_the_producer`, change `capacity` from 2
+//! to 0 and run `-- bounded_blocks_the_producer`: a zero-capacity channel
+//! hands each item over directly (a rendezvous), so every length is 0.
+//! Python's `Queue(maxsize=0)` means the opposite: unbounded.
 
 use std::fs;
 use std::io;
@@ -341,55 +346,42 @@ fn run_step_07() -> io::Result<()> {
     Ok(())
 }
 
+fn show_bounded_blocks_the_producer() {
+    let (capacity, work) = (2, Duration::from_millis(200));
+    let (lengths, processed) = bounded_blocks_the_producer(capacity, 6, work, &print_line);
+    println!("queue lengths after each put: {lengths:?} (capacity {capacity})");
+    println!("processed in order: {processed:?}");
+}
+
+/// The course's pacing: a put every 0.5 s, a take every second.
+fn show_step_06() {
+    let (put_pause, work) = (Duration::from_millis(500), Duration::from_secs(1));
+    let processed = step_06(&APPLIANCES, put_pause, work, &print_line);
+    println!("processed in order: {processed:?}");
+}
+
+fn show_wait_for_batches() {
+    let finished = wait_for_batches(&[4, 2, 3], 2, Duration::from_millis(100), &print_line);
+    println!("jobs finished when each batch's wait returned: {finished:?}");
+}
+
+fn show_step_07() {
+    if let Err(error) = run_step_07() {
+        eprintln!("step_07 failed: {error}");
+        std::process::exit(1);
+    }
+}
+
+const TITLE: &str = "Lesson 4.2 — FIFO queue («Queue»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 4.2 — FIFO queue («Queue»)",
-        &[
-            Step::new(
-                "bounded_blocks_the_producer",
-                "a full bounded queue makes the producer wait",
-                || {
-                    let (lengths, processed) =
-                        bounded_blocks_the_producer(2, 6, Duration::from_millis(200), &print_line);
-                    println!("queue lengths after each put: {lengths:?} (capacity 2)");
-                    println!("processed in order: {processed:?}");
-                },
-            ),
-            Step::new(
-                "step_06",
-                "put every 0.5 s, take every 1 s, wait for all",
-                || {
-                    let processed = step_06(
-                        &APPLIANCES,
-                        Duration::from_millis(500),
-                        Duration::from_secs(1),
-                        &print_line,
-                    );
-                    println!("processed in order: {processed:?}");
-                },
-            ),
-            Step::new(
-                "wait_for_batches",
-                "task_done/join with a WaitGroup, workers kept alive",
-                || {
-                    let finished =
-                        wait_for_batches(&[4, 2, 3], 2, Duration::from_millis(100), &print_line);
-                    println!("jobs finished when each batch's wait returned: {finished:?}");
-                },
-            ),
-            Step::new(
-                "step_07",
-                "count lines and words of text files with worker threads",
-                || {
-                    if let Err(error) = run_step_07() {
-                        eprintln!("step_07 failed: {error}");
-                        std::process::exit(1);
-                    }
-                },
-            ),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("bounded_blocks_the_producer", "a full bounded queue makes the producer wait", show_bounded_blocks_the_producer),
+        Step::new("step_06", "put every 0.5 s, take every 1 s, wait for all", show_step_06),
+        Step::new("wait_for_batches", "task_done/join with a WaitGroup, workers kept alive", show_wait_for_batches),
+        Step::new("step_07", "count lines and words of text files with worker threads", show_step_07),
+    ])
 }
 
 #[cfg(test)]
