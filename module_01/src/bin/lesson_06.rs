@@ -240,8 +240,10 @@ fn worker(
 /// A panic ends only the worker's thread; `join` hands the supervisor the
 /// payload, which is what lets it keep going (the default hook still prints
 /// the panic on stderr, as Python prints the traceback). The lecture's
-/// second demo does the same for ten threads at once. Returns how many
-/// workers were started. The flag needs no ordering beyond `Relaxed`: it
+/// second demo keeps ten workers, but starts a new thread for each of them
+/// every second without asking whether the old one has ended, so live
+/// workers pile up; asking first, as here, keeps one worker per slot.
+/// Returns how many workers were started. The flag needs no ordering beyond `Relaxed`: it
 /// carries no data, and `join` orders everything the worker did.
 fn supervise(rounds: u32, tick: Duration, fate: &(dyn Fn() -> Fate + Sync), sink: &Sink) -> u32 {
     // `stop` is a reference to a flag that lives until the scope ends; the
