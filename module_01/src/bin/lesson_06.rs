@@ -241,8 +241,9 @@ fn worker(
 /// payload, which is what lets it keep going (the default hook still prints
 /// the panic on stderr, as Python prints the traceback). The lecture's
 /// second demo keeps ten workers, but starts a new thread for each of them
-/// every second without asking whether the old one has ended, so live
-/// workers pile up; asking first, as here, keeps one worker per slot.
+/// every second without asking whether the old one has ended; its workers
+/// never sleep and are over within a moment, so that goes unnoticed there.
+/// Asking first, as here, keeps one worker per slot however long it works.
 /// Returns how many workers were started. The flag needs no ordering beyond `Relaxed`: it
 /// carries no data, and `join` orders everything the worker did.
 fn supervise(rounds: u32, tick: Duration, fate: &(dyn Fn() -> Fate + Sync), sink: &Sink) -> u32 {
