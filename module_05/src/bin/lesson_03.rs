@@ -4,7 +4,7 @@
 //! and the flag stays set (later waiters pass at once) until `clear`. Rust's
 //! std has no event type, so this lesson builds one from a `Mutex` +
 //! `Condvar` — building it *is* the lesson; in async code use
-//! `tokio::sync::watch` or `tokio::sync::Notify` instead.
+//! `tokio::sync::watch` instead.
 //!
 //! | Python                           | Rust (this lesson's [`Event`])                       |
 //! |----------------------------------|------------------------------------------------------|

@@ -82,76 +82,36 @@ fn show_start_line() {
 // std::sync::Barrier: rounds.
 // ---------------------------------------------------------------------------
 
-/// What one round of [`rounds`] produced.
-#[derive(Debug, PartialEq, Eq)]
-struct Round {
-    /// Each worker's partial sum for this round, by worker.
-    parts: Vec<u64>,
-    /// How many workers were the leader this round.
-    leaders: usize,
-}
-
-/// `workers` threads sum `numbers` in `rounds` rounds: in round `r` each
-/// adds up its share of the numbers times `r`. The barrier separates the
-/// rounds, so the leader can read every part of the round just finished.
-///
-/// The same `Barrier` serves every round: it resets itself when it opens.
-fn rounds(workers: usize, rounds: u64, numbers: &[u64]) -> Vec<Round> {
+/// `workers` threads work through `rounds` rounds; in round `r` each adds up
+/// its share of `numbers` times `r`. The barrier ends each round: nobody
+/// starts round `r + 1` before every part of round `r` is in, and the
+/// round's leader says so. The same `Barrier` serves every round: it resets
+/// itself when it opens.
+fn rounds(workers: usize, rounds: u64, numbers: &[u64], sink: &Sink) {
     let barrier = Barrier::new(workers);
-    let parts = Mutex::new(vec![0u64; workers]);
-    let finished = Mutex::new(Vec::new());
-    let leader_flags: Vec<Vec<bool>> = thread::scope(|s| {
-        let threads: Vec<_> = (0..workers)
-            .map(|worker| {
-                let (barrier, parts, finished) = (&barrier, &parts, &finished);
-                s.spawn(move || {
-                    let share: u64 = numbers.iter().skip(worker).step_by(workers).sum();
-                    let mut led = Vec::new();
-                    for round in 1..=rounds {
-                        parts.lock().expect("no worker panics")[worker] = share * round;
-                        // When the barrier opens, every part of this round is in.
-                        let leader = barrier.wait().is_leader();
-                        if leader {
-                            let round_parts = parts.lock().expect("no worker panics").clone();
-                            finished.lock().expect("no worker panics").push(round_parts);
-                        }
-                        // A second wait: nobody writes the next round's part
-                        // before the leader has read this round's.
-                        barrier.wait();
-                        led.push(leader);
+    thread::scope(|s| {
+        for worker in 1..=workers {
+            let barrier = &barrier;
+            s.spawn(move || {
+                let share: u64 = numbers.iter().skip(worker - 1).step_by(workers).sum();
+                for round in 1..=rounds {
+                    let part = share * round;
+                    sink.note(format!("round {round}: worker {worker} adds {part}"));
+                    if barrier.wait().is_leader() {
+                        sink.note(format!("round {round}: all {workers} parts are in"));
                     }
-                    led
-                })
-            })
-            .collect();
-        threads
-            .into_iter()
-            .map(|t| t.join().expect("a worker panicked"))
-            .collect()
+                    // A second wait: nobody starts the next round before
+                    // the leader has reported this one.
+                    barrier.wait();
+                }
+            });
+        }
     });
-    finished
-        .into_inner()
-        .expect("no worker panicked")
-        .into_iter()
-        .enumerate()
-        .map(|(round, parts)| Round {
-            parts,
-            leaders: leader_flags.iter().filter(|led| led[round]).count(),
-        })
-        .collect()
 }
 
 fn show_rounds() {
     let numbers: Vec<u64> = (1..=100).collect();
-    for (round, result) in rounds(4, 3, &numbers).iter().enumerate() {
-        println!(
-            "round {}: parts {:?}, total {}, leaders {}",
-            round + 1,
-            result.parts,
-            result.parts.iter().sum::<u64>(),
-            result.leaders
-        );
-    }
+    rounds(4, 3, &numbers, &Sink::stdout());
 }
 
 // ---------------------------------------------------------------------------
@@ -347,10 +307,7 @@ fn timeout_barrier(arriving: usize, timeout: Duration) -> Vec<Result<bool, Barri
         let parties: Vec<_> = (0..arriving)
             .map(|_| s.spawn(|| barrier.party().wait_timeout(timeout)))
             .collect();
-        parties
-            .into_iter()
-            .map(|p| p.join().expect("a party panicked"))
-            .collect()
+        parties.into_iter().map(|p| p.join().unwrap()).collect()
     });
     answers.push(barrier.party().wait_timeout(timeout));
     answers
@@ -366,59 +323,44 @@ fn show_timeout_barrier() {
     println!("  the latecomer: {}", describe(late));
 }
 
-/// Two parties wait (each for at most `timeout`); the third fails before
-/// it gets there and calls `abort`. Returns the two answers and how long
-/// the waiters waited.
-fn abort_barrier(
-    timeout: Duration,
-    fail_after: Duration,
-) -> (Vec<Result<bool, BarrierError>>, Duration) {
-    let barrier = TimeoutBarrier::new(3);
-    let start = Instant::now();
-    let answers = thread::scope(|s| {
-        let waiters: Vec<_> = (0..2)
-            .map(|_| s.spawn(|| barrier.party().wait_timeout(timeout)))
-            .collect();
-        s.spawn(|| {
-            thread::sleep(fail_after);
-            // "Could not load my part": tell the others, as Python's
-            // `barrier.abort()` does.
-            barrier.abort();
-        });
-        waiters
-            .into_iter()
-            .map(|w| w.join().expect("a waiter panicked"))
-            .collect()
-    });
-    (answers, start.elapsed())
+/// How the third party fails before it reaches the barrier.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// It says so, with Python's `barrier.abort()`.
+    Aborts,
+    /// It panics without a word; its [`Party`] is dropped while the panic
+    /// unwinds, and that breaks the barrier. Python has no such thing.
+    Panics,
 }
 
-/// Two parties wait (each for at most `timeout`); the third panics before
-/// it gets there, without calling `abort`. Its [`Party`] is dropped while
-/// the panic unwinds, and that breaks the barrier. Returns the two answers,
-/// how long they waited, and whether the third party's thread panicked.
-fn party_dies(
+/// Two parties wait (each for at most `timeout`); the third fails after
+/// `fail_after`, as `failure` says. Returns the two answers, how long they
+/// waited, and whether the third party's thread panicked.
+fn third_party_fails(
     timeout: Duration,
     fail_after: Duration,
+    failure: Failure,
 ) -> (Vec<Result<bool, BarrierError>>, Duration, bool) {
     let barrier = TimeoutBarrier::new(3);
     let start = Instant::now();
-    let (answers, panicked) = thread::scope(|s| {
+    thread::scope(|s| {
         let waiters: Vec<_> = (0..2)
             .map(|_| s.spawn(|| barrier.party().wait_timeout(timeout)))
             .collect();
-        let dying = s.spawn(|| {
-            let _party = barrier.party();
+        let third = s.spawn(|| {
             thread::sleep(fail_after);
-            panic!("party 3 could not load its part");
+            match failure {
+                Failure::Aborts => barrier.abort(),
+                Failure::Panics => {
+                    let _party = barrier.party();
+                    panic!("party 3 could not load its part");
+                }
+            }
         });
-        let answers = waiters
-            .into_iter()
-            .map(|w| w.join().expect("a waiter panicked"))
-            .collect();
-        (answers, dying.join().is_err())
-    });
-    (answers, start.elapsed(), panicked)
+        let answers = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+        let waited = start.elapsed();
+        (answers, waited, third.join().is_err())
+    })
 }
 
 fn describe(answer: &Result<bool, BarrierError>) -> &'static str {
@@ -430,8 +372,11 @@ fn describe(answer: &Result<bool, BarrierError>) -> &'static str {
     }
 }
 
-fn show_abort() {
-    let (answers, waited) = abort_barrier(Duration::from_secs(5), Duration::from_millis(200));
+fn show_third_party_fails(failure: Failure) {
+    let five_s = Duration::from_secs(5);
+    let (answers, waited, panicked) =
+        third_party_fails(five_s, Duration::from_millis(200), failure);
+    println!("  party 3 panicked before arriving: {panicked}");
     for (n, answer) in answers.iter().enumerate() {
         println!("  party {}: {}", n + 1, describe(answer));
     }
@@ -441,18 +386,13 @@ fn show_abort() {
     );
 }
 
+fn show_abort() {
+    show_third_party_fails(Failure::Aborts);
+}
+
 fn show_party_dies() {
     println!("(the panic message on stderr is part of the demo)");
-    let (answers, waited, panicked) =
-        party_dies(Duration::from_secs(5), Duration::from_millis(200));
-    println!("  party 3 panicked before arriving: {panicked}");
-    for (n, answer) in answers.iter().enumerate() {
-        println!("  party {}: {}", n + 1, describe(answer));
-    }
-    println!(
-        "they waited {} ms, not their 5 s time-out",
-        waited.as_millis()
-    );
+    show_third_party_fails(Failure::Panics);
 }
 
 /// Two of three parties wait; `n_waiting` says so; `reset` releases them with
@@ -549,14 +489,17 @@ mod tests {
     }
 
     #[test]
-    fn every_round_has_all_parts_and_one_leader() {
-        let numbers: Vec<u64> = (1..=1000).collect();
-        let results = deadline(Duration::from_secs(10), move || rounds(4, 6, &numbers));
-        assert_eq!(results.len(), 6);
-        let total: u64 = (1..=1000).sum();
-        for (r, result) in results.iter().enumerate() {
-            assert_eq!(result.leaders, 1);
-            assert_eq!(result.parts.iter().sum::<u64>(), total * (r as u64 + 1));
+    fn every_round_ends_before_the_next_begins_with_one_leader() {
+        let lines = deadline(Duration::from_secs(10), move || {
+            let sink = Sink::collect();
+            rounds(4, 6, &(1..=1000).collect::<Vec<u64>>(), &sink);
+            sink.lines()
+        });
+        assert_eq!(lines.len(), 6 * 5);
+        for (r, round) in lines.chunks(5).enumerate() {
+            let prefix = format!("round {}: ", r + 1);
+            assert!(round.iter().all(|l| l.starts_with(&prefix)), "{lines:?}");
+            assert_eq!(round[4], format!("{prefix}all 4 parts are in"));
         }
     }
 
@@ -609,8 +552,8 @@ mod tests {
     #[test]
     fn abort_releases_the_waiters_at_once() {
         let timeout = Duration::from_secs(5);
-        let (answers, waited) = deadline(Duration::from_secs(10), move || {
-            abort_barrier(timeout, Duration::from_millis(20))
+        let (answers, waited, _) = deadline(Duration::from_secs(10), move || {
+            third_party_fails(timeout, Duration::from_millis(20), Failure::Aborts)
         });
         assert_eq!(
             answers,
@@ -639,7 +582,11 @@ mod tests {
         // The waiters' time-out is longer than the deadline: only the dying
         // party's handle can release them in time.
         let (answers, _, panicked) = deadline(Duration::from_secs(10), || {
-            party_dies(Duration::from_secs(60), Duration::from_millis(20))
+            third_party_fails(
+                Duration::from_secs(60),
+                Duration::from_millis(20),
+                Failure::Panics,
+            )
         });
         assert!(panicked);
         assert_eq!(
