@@ -204,7 +204,10 @@ fn reused_workers(sink: &Arc<Sink>, workers: usize, tasks: usize, delay: Duratio
         // `initializer` + `initargs`: the closure captures its arguments.
         // Rayon starts every worker up front (Python starts them lazily: at
         // most one per `submit`, none while an idle worker is waiting), so
-        // every worker greets, even one that gets no task.
+        // every worker greets, even one that gets no task. A panic in a
+        // start handler (printing to a closed stdout) aborts the process:
+        // rayon has nowhere to report it unless `.panic_handler(…)` is set
+        // (rayon-core's `Registry::catch_unwind`).
         .start_handler(move |_index| greeter.note(format!("Hello from {}", current_name())))
         .build()
         .expect("the demo pool should build");
