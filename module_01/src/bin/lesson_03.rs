@@ -82,8 +82,8 @@ fn show_countdown() {
 /// takes about one `pause`, not two. Each reports its own thread id.
 ///
 /// Python's `ident` is an integer the OS may reuse once the thread ends; a
-/// Rust `ThreadId` is never reused while the process runs, and it prints as
-/// `ThreadId(1)` for the main thread.
+/// Rust `ThreadId` is never reused while the process runs (std's `ThreadId`
+/// docs); the main thread's id printed as `ThreadId(1)` in our runs.
 fn thread_ids(pause: Duration, sink: &Sink) -> Duration {
     let started = Instant::now();
     sink.note(format!("main thread id: {:?}", thread::current().id()));

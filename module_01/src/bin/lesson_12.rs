@@ -224,9 +224,9 @@ const DELAYS_MS: [u64; 12] = [
 /// This follows the exercise (twelve delays); the lecture's version has
 /// five (1, 3, 2, 5, 4 s). Python names the threads `Thread-1 (my_task)`
 /// and so on; here they are named `worker-1` … at spawn. Python's
-/// `enumerate()` lists every thread, the main thread first; the registry
-/// holds only the threads started through it, so the looking thread (`main`)
-/// adds its own line first.
+/// `enumerate()` lists every thread (the main thread first, in the course's
+/// run on 3.11); the registry holds only the threads started through it,
+/// so the looking thread (`main`) adds its own line first.
 fn step_15(scale: u32, sink: &Arc<Sink>) -> Snapshot {
     let registry = ThreadRegistry::default();
     let started = Instant::now();
