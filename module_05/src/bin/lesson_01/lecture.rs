@@ -7,16 +7,13 @@ use std::time::Duration;
 
 /// `threads` threads each add 1 to a shared counter `per_thread` times.
 ///
-/// In Python `counter += 1` is a read, an add and a write (`dis` shows
-/// `LOAD`, `BINARY_OP +=`, `STORE`), and nothing guarantees it is atomic. On
-/// CPython 3.10 and later the interpreter happens not to switch threads
-/// between that load and store, so 8 threads × 10⁶ plain increments come
-/// out exact (checked on 3.11); older versions, other implementations and
-/// the free-threaded build (3.13t) can lose updates. A race that loses them
-/// today on any CPython: `value = counter; time.sleep(0); counter = value + 1`
-/// (8 threads × 1000 of those ended near 1000 on 3.11, not 8000). Here the
-/// `u64` lives *inside* the mutex, so an unlocked increment does not even
-/// compile.
+/// In Python `counter += 1` is a load, an add and a store (`dis` shows
+/// them), atomic by no guarantee: CPython 3.10+ happens not to switch
+/// threads in between (8 threads × 10⁶ came out exact on 3.11), older or
+/// free-threaded (3.13t) builds can lose updates, and `value = counter;
+/// time.sleep(0); counter = value + 1` loses them on any (8 × 1000 ended
+/// near 1000 on 3.11). Here the `u64` lives *inside* the mutex: an unlocked
+/// increment does not compile.
 pub fn shared_counter(threads: u64, per_thread: u64) -> u64 {
     let counter = Mutex::new(0u64);
     thread::scope(|s| {
@@ -35,10 +32,8 @@ pub fn shared_counter(threads: u64, per_thread: u64) -> u64 {
 }
 
 pub fn show_shared_counter() {
-    println!(
-        "counter: {} (expected 1000000)",
-        shared_counter(10, 100_000)
-    );
+    let counter = shared_counter(10, 100_000);
+    println!("counter: {counter} (expected 1000000)");
 }
 
 /// `try_lock` answers at once: `WouldBlock` while another thread holds the
@@ -63,11 +58,9 @@ pub fn show_try_lock() {
     println!("after the guard is dropped, the lock is free: {after_drop}");
 }
 
-/// Python's `lock.locked()`: std's `Mutex` has no such question (its
-/// nearest, `try_lock`, *takes* a free lock); `parking_lot::Mutex::is_locked`
-/// asks without taking. Either way the answer is a snapshot that another
-/// thread may change the next moment: good for a log line, never for a
-/// decision ("it is free, so I lock it" races).
+/// Python's `lock.locked()`: std has none (`try_lock` *takes* a free lock);
+/// `parking_lot::Mutex::is_locked` asks without taking. A snapshot, good
+/// for a log line, never for a decision ("it is free, so I lock it" races).
 /// Returns the answers before, while and after a guard is held.
 pub fn locked() -> [bool; 3] {
     let oven = parking_lot::Mutex::new("Margherita");
@@ -83,13 +76,11 @@ pub fn show_locked() {
     println!("locked() before: {before}, while held: {during}, after release: {after}");
 }
 
-/// A Python `Lock` belongs to no thread: one thread may `acquire` it and
-/// another `release` it. A Rust guard cannot do that: `MutexGuard` is not
-/// `Send`, so moving it to another thread does not compile (the doctest in
-/// `module_05/src/lib.rs` proves it), because some platforms' locks must be
-/// released by the thread that took them. Where the hand-over is the design
-/// (take here, give back there), the Rust tool is a one-token channel, a
-/// binary semaphore (lesson 5.5): the token travels between threads.
+/// A Python `Lock` belongs to no thread: one may `acquire` it and another
+/// `release` it. A `MutexGuard` is not `Send`, so it cannot even move to
+/// another thread (the doctest in `module_05/src/lib.rs`): some platforms'
+/// locks must be released by the thread that took them. Where the hand-over
+/// is the design, use a one-token channel, a binary semaphore (lesson 5.5).
 /// Returns who gave the token back.
 pub fn release_elsewhere() -> &'static str {
     let (give_back, take) = crossbeam_channel::bounded::<&str>(1);

@@ -10,28 +10,15 @@ use step_runner::Sink;
 use crate::COURSE_SECOND;
 
 /// A cook, a pizza and its baking time in course seconds.
-#[derive(Clone, Copy, Debug)]
-pub struct Order {
-    pub cook: &'static str,
-    pub pizza: &'static str,
-    pub bake_time: u32,
-}
-
-pub const fn order(cook: &'static str, pizza: &'static str, bake_time: u32) -> Order {
-    Order {
-        cook,
-        pizza,
-        bake_time,
-    }
-}
+pub type Order = (&'static str, &'static str, u32);
 
 /// The course's cooks and pizzas, in its order.
 pub const ORDERS: [Order; 5] = [
-    order("Alexey", "Margherita", 3),
-    order("Marina", "Pepperoni", 2),
-    order("Sergey", "Vegetarian", 4),
-    order("Irina", "Four Cheese", 5),
-    order("Nikolay", "Hawaiian", 3),
+    ("Alexey", "Margherita", 3),
+    ("Marina", "Pepperoni", 2),
+    ("Sergey", "Vegetarian", 4),
+    ("Irina", "Four Cheese", 5),
+    ("Nikolay", "Hawaiian", 3),
 ];
 
 /// Step 13 — a producer thread puts every order into a queue; `consumers`
@@ -52,18 +39,18 @@ pub fn step_13(orders: &[Order], consumers: usize, second: Duration, sink: &Sink
     thread::scope(|s| {
         s.spawn(move || {
             for &order in orders {
-                queue.send(order).unwrap();
+                queue.send(order).unwrap(); // the consumers outlive the producer
             }
         });
         for _ in 0..consumers {
             // Borrowed, not moved: every consumer shares these.
             let (taken, oven) = (&taken, &oven);
             s.spawn(move || {
-                for order in taken {
+                for (cook, pizza, bake_time) in taken {
                     let _oven = oven.lock().unwrap();
-                    sink.note(format!("{} starts baking {}", order.cook, order.pizza));
-                    thread::sleep(second * order.bake_time);
-                    sink.note(format!("{} has baked {}", order.cook, order.pizza));
+                    sink.note(format!("{cook} starts baking {pizza}"));
+                    thread::sleep(second * bake_time);
+                    sink.note(format!("{cook} has baked {pizza}"));
                     // `_oven` is dropped here: the oven is free again.
                 }
             });
@@ -98,9 +85,9 @@ mod tests {
     #[test]
     fn one_cook_bakes_in_the_courses_order() {
         let mut expected = Vec::new();
-        for o in ORDERS {
-            expected.push(format!("{} starts baking {}", o.cook, o.pizza));
-            expected.push(format!("{} has baked {}", o.cook, o.pizza));
+        for (cook, pizza, _) in ORDERS {
+            expected.push(format!("{cook} starts baking {pizza}"));
+            expected.push(format!("{cook} has baked {pizza}"));
         }
         expected.push("All pizzas are baked.".to_owned());
         assert_eq!(run(1), expected);

@@ -8,17 +8,10 @@ use std::sync::Mutex;
 use std::thread;
 
 /// The course's ten files, one field each, one line per person.
+#[rustfmt::skip]
 pub const FIELDS: [&str; 10] = [
-    "first_name",
-    "last_name",
-    "age",
-    "country",
-    "hobbies",
-    "salary",
-    "job_title",
-    "email",
-    "projects",
-    "education",
+    "first_name", "last_name", "age", "country", "hobbies",
+    "salary", "job_title", "email", "projects", "education",
 ];
 
 /// The course does not ship its files; these people fill the generated ones,

@@ -7,17 +7,17 @@ use std::thread;
 use step_runner::Sink;
 
 use crate::COURSE_SECOND;
-use crate::step_13::{Order, order};
+use crate::step_13::Order;
 
 /// The course's dishes: `(cook, dish, baking time)`.
 pub const DISHES: [Order; 7] = [
-    order("Alexey", "Margherita", 3),
-    order("Alexey", "Lasagna", 5),
-    order("Alexey", "Shrimp pizza", 4),
-    order("Alexey", "Mussels in cream", 4),
-    order("Alexey", "Sicilian", 5),
-    order("Marina", "Mexican", 3),
-    order("Marina", "Vegetarian", 4),
+    ("Alexey", "Margherita", 3),
+    ("Alexey", "Lasagna", 5),
+    ("Alexey", "Shrimp pizza", 4),
+    ("Alexey", "Mussels in cream", 4),
+    ("Alexey", "Sicilian", 5),
+    ("Marina", "Mexican", 3),
+    ("Marina", "Vegetarian", 4),
 ];
 
 /// Step 16 — every dish gets its own thread. The cook tries the ovens in
@@ -50,7 +50,7 @@ pub fn step_16(
                     .iter()
                     .find_map(|oven| oven.try_lock().ok())
                     .unwrap_or_else(|| ovens[0].lock().unwrap());
-                let (cook, name, time) = (dish.cook, dish.pizza, dish.bake_time);
+                let (cook, name, time) = dish;
                 sink.note(format!("{cook} starts {name}, baking time {time} s"));
                 bake(dish);
                 oven.push(name);
@@ -65,7 +65,7 @@ pub fn step_16(
 }
 
 pub fn show_step_16() {
-    let sleep = |dish: Order| thread::sleep(COURSE_SECOND * dish.bake_time);
+    let sleep = |(_, _, time): Order| thread::sleep(COURSE_SECOND * time);
     let per_oven = step_16(&DISHES, 5, sleep, &Sink::stdout_timed());
     for (number, dishes) in per_oven.iter().enumerate() {
         println!("oven {} baked {dishes:?}", number + 1);
@@ -83,7 +83,7 @@ mod tests {
 
     /// A bake that takes `unit` per course second.
     fn quick(unit: Duration) -> impl Fn(Order) + Sync {
-        move |dish| thread::sleep(unit * dish.bake_time)
+        move |(_, _, time)| thread::sleep(unit * time)
     }
 
     #[test]
@@ -97,7 +97,7 @@ mod tests {
             )
         });
         let baked: BTreeSet<_> = per_oven.iter().flatten().copied().collect();
-        assert_eq!(baked, DISHES.iter().map(|d| d.pizza).collect());
+        assert_eq!(baked, DISHES.iter().map(|d| d.1).collect());
         assert_eq!(per_oven.iter().map(Vec::len).sum::<usize>(), 7);
     }
 
