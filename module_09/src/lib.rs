@@ -67,6 +67,25 @@ pub fn is_prime(n: u64) -> bool {
     true
 }
 
+/// The message a panic was started with (`panic!("…")`), from the payload
+/// that `catch_unwind` or a pool's panic handler gets.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a task panicked".to_owned())
+}
+
+/// A process's state letter from `/proc` (Linux: `R` running, `S`
+/// sleeping, `Z` zombie), `None` once it is gone or where there is no
+/// `/proc`.
+pub fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The state follows the command name, which is in parentheses.
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
 /// How many primes lie in `range`: the CPU-bound workload of this module.
 pub fn count_primes(range: Range<u64>) -> u64 {
     range.filter(|&n| is_prime(n)).count() as u64

@@ -34,7 +34,6 @@
 //! (the second argument): the first `get` no longer times out and all three
 //! return `Ok(144)`.
 
-use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
@@ -42,6 +41,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
+use module_09::panic_message;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use step_runner::{Step, lesson_id};
 
@@ -96,14 +96,6 @@ impl<T: Clone> AsyncResult<T> {
     }
 }
 
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a task panicked".to_owned())
-}
-
 /// `pool.apply_async(task, callback=..., error_callback=...)`: returns at
 /// once; exactly one of the callbacks runs when the task ends, and `get`
 /// always gets an answer, whatever the task and the callbacks do (short of
@@ -132,14 +124,14 @@ where
         // `catch_unwind`, and a task's panic becomes an error, as Python
         // treats an exception.
         let outcome =
-            catch_unwind(AssertUnwindSafe(task)).unwrap_or_else(|p| Err(panic_message(p)));
+            catch_unwind(AssertUnwindSafe(task)).unwrap_or_else(|p| Err(panic_message(p.as_ref())));
         // Exactly one callback runs; if it panics, the other does not run.
         let called_back = catch_unwind(AssertUnwindSafe(|| match &outcome {
             Ok(value) => callback(value),
             Err(message) => error_callback(message),
         }));
         let answer = match called_back {
-            Err(p) => Err(GetError::CallbackPanicked(panic_message(p))),
+            Err(p) => Err(GetError::CallbackPanicked(panic_message(p.as_ref()))),
             Ok(()) => outcome.map_err(GetError::Failed),
         };
         // The caller may have dropped its `AsyncResult`: nobody to tell.

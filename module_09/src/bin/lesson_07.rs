@@ -37,7 +37,6 @@
 //!   items and runs them one after another, so every result arrives at
 //!   once, after 21 units (about 2.1 s).
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
@@ -51,6 +50,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use module_09::panic_message;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use step_runner::{Sink, Step, lesson_id};
 
@@ -105,7 +105,8 @@ where
         pool.spawn(move || {
             // rayon would abort the process on a panic in a spawned task.
             // The panic's own message becomes the item's error.
-            let result = catch_unwind(AssertUnwindSafe(|| f(item))).map_err(panic_message);
+            let result =
+                catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|p| panic_message(p.as_ref()));
             // If the caller dropped the iterator, no one wants this result.
             let _ = tx.send((index, result));
         });
@@ -150,15 +151,6 @@ where
         Ok(results) => results.into_iter().map(Ok).collect(),
         Err(message) => vec![Err(message)],
     })
-}
-
-/// The message a panic was started with (`panic!("…")`).
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a task panicked".to_owned())
 }
 
 fn pool(threads: usize) -> ThreadPool {

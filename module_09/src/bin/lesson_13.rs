@@ -367,9 +367,9 @@ mod tests {
             assert!(ready);
         }
         #[cfg(target_os = "linux")]
-        for pid in &seen.pids {
-            // Killed and reaped: no such process any more.
-            assert!(!Path::new(&format!("/proc/{pid}")).exists(), "{pid}");
+        for &pid in &seen.pids {
+            // Killed and reaped: no such process any more, not even a zombie.
+            assert_eq!(module_09::process_state(pid), None, "{pid}");
         }
     }
 

@@ -3,7 +3,8 @@
 //! Python's pool mistakes surface at run time: an unpicklable lambda, a
 //! global that the workers never see, an exception that vanishes until
 //! `get()`, a dead worker that hangs `Pool.map`. Rust's versions of the
-//! first two are compile errors (quoted below); the rest — blocking inside
+//! first two are compile errors (named in `send_and_static`, proved by
+//! `compile_fail` doctests in `lib.rs`); the rest — blocking inside
 //! the pool, pools inside pools, panics in tasks, too many threads, children
 //! left behind — compile fine and are shown here, each safely.
 //!
@@ -33,10 +34,12 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_09::{Task, WorkerError, WorkerProcess, count_primes, split_range};
+use module_09::{
+    Task, WorkerError, WorkerProcess, count_primes, panic_message, process_state, split_range,
+};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 fn pool(threads: usize) -> ThreadPool {
     ThreadPoolBuilder::new()
@@ -45,17 +48,15 @@ fn pool(threads: usize) -> ThreadPool {
         .expect("the OS can start the pool's threads")
 }
 
-/// The compile errors and their fixes. Each commented line is the mistake;
-/// the code under it compiles. The mistakes are also `compile_fail` doctests
-/// in this module's `lib.rs` (`compile_errors`): `cargo test -p module_09
+/// The compile errors and their fixes. Each comment names a mistake and its
+/// error; the code under it compiles. The mistakes, in full, are
+/// `compile_fail` doctests in this module's `lib.rs` (`compile_errors`):
+/// `cargo test -p module_09
 /// --doc` shows that they still fail to compile.
 fn send_and_static(pool: &ThreadPool) -> (usize, usize, Vec<i32>, u64) {
     let data = vec![1, 2, 3];
-    // pool.spawn(|| println!("{}", data.len()));
-    // error[E0373]: closure may outlive the current function, but it borrows
-    //               `data`, which is owned by the current function
-    // note: function requires argument type to outlive `'static`
-    // Fix 1: a scope, whose tasks end before it returns, may borrow.
+    // `pool.spawn(|| println!("{}", data.len()))`: E0373, the closure may
+    // outlive `data`. Fix 1: a scope, whose tasks end before it returns.
     let borrowed = pool.scope(|s| {
         let (tx, rx) = crossbeam_channel::bounded(1);
         let data = &data;
@@ -65,10 +66,7 @@ fn send_and_static(pool: &ThreadPool) -> (usize, usize, Vec<i32>, u64) {
         rx.recv().expect("the scoped task sends once")
     });
 
-    // let shared = Rc::new(data.clone());
-    // pool.spawn(move || println!("{}", shared.len()));
-    // error[E0277]: `Rc<Vec<i32>>` cannot be sent between threads safely
-    // help: ... the trait `Send` is not implemented for `Rc<Vec<i32>>`
+    // An `Rc` moved into `pool.spawn`: E0277, `Rc` is not `Send`.
     // Fix 2: `Arc`, whose reference count is atomic, and `move`.
     let shared = Arc::new(data.clone());
     let (tx, rx) = crossbeam_channel::bounded(1);
@@ -77,19 +75,14 @@ fn send_and_static(pool: &ThreadPool) -> (usize, usize, Vec<i32>, u64) {
     });
     let owned = rx.recv().expect("the task sends once");
 
-    // let offset = Rc::new(5);
-    // (0..4).into_par_iter().map(|x| x + *offset).collect::<Vec<i32>>();
-    // error[E0277]: `Rc<i32>` cannot be shared between threads safely
+    // An `Rc` used in a `par_iter` closure: E0277, `Rc` is not `Sync`.
     // Fix 3: share plain data (or an `Arc`); a `Copy` value is simplest.
     let offset = 5;
     let shifted = pool.install(|| (0..4).into_par_iter().map(|x| x + offset).collect());
 
-    // let mut total = 0;
-    // numbers.par_iter().for_each(|x| total += x);
-    // error[E0596]: cannot borrow `total` as mutable, as it is a captured
-    //               variable in a `Fn` closure
-    // (In Python a worker process adds to its own copy and the total stays
-    // 0 with no error at all.) Fix 4: let the pool reduce.
+    // `par_iter().for_each(|x| total += x)`: E0596, a `Fn` closure cannot
+    // mutate a capture. (In Python each worker process adds to its own copy
+    // and the total stays 0, with no error.) Fix 4: let the pool reduce.
     let numbers = [1u64, 2, 3];
     let total = pool.install(|| numbers.par_iter().sum());
 
@@ -142,9 +135,7 @@ fn blocking_inside_rayon(pool: &ThreadPool, block: Duration, on_own_threads: boo
     let quick_started = quick_rx.recv().expect("the quick task runs");
     drop(ended_tx);
     let blockers_ended = ended_rx.iter().collect();
-    for t in own_threads {
-        t.join().expect("a sleeping thread does not panic");
-    }
+    own_threads.into_iter().for_each(|t| t.join().unwrap());
     Blocking {
         blockers_ended,
         quick_started,
@@ -153,10 +144,8 @@ fn blocking_inside_rayon(pool: &ThreadPool, block: Duration, on_own_threads: boo
 
 fn show_blocking_inside_rayon() {
     let p = pool(2);
-    for (label, own) in [
-        ("blockers in the pool", false),
-        ("blockers on own threads", true),
-    ] {
+    for own in [false, true] {
+        let label = ["blockers in the pool", "blockers on own threads"][usize::from(own)];
         let b = blocking_inside_rayon(&p, BLOCK, own);
         println!(
             "{label}: quick task started at {:.2?}; blockers ended at {:.2?}",
@@ -214,11 +203,10 @@ fn show_nested_pools() {
 /// this pool's only thread, runs there while task A still holds its lock:
 /// with `lock()` instead of `try_lock()`, B would wait for its own thread for
 /// ever (std's `Mutex::lock` docs: locking twice on one thread "might panic or
-/// deadlock"). Returns the events in order.
-fn install_reenters() -> Vec<String> {
+/// deadlock"). Each event goes to `sink` as it happens.
+fn install_reenters(sink: &Sink) {
     let (this, other) = (pool(1), pool(1));
-    let (lock, events) = (Mutex::new(()), Mutex::new(Vec::new()));
-    let log = |e: String| events.lock().unwrap().push(e);
+    let lock = Mutex::new(());
     // Opened by task B. If waiting in `install` blocked the thread, B could
     // not run and the gate would stay shut; the limit keeps that case finite.
     let (gate_tx, gate_rx) = crossbeam_channel::bounded::<()>(1);
@@ -226,29 +214,24 @@ fn install_reenters() -> Vec<String> {
         rayon::join(
             || {
                 let _guard = lock.lock().unwrap();
-                log("A: holds the lock, waits in other.install".into());
+                sink.note("A: holds the lock, waits in other.install");
                 let opened = other.install(|| gate_rx.recv_timeout(Duration::from_secs(10)));
-                log(format!(
-                    "A: back from other.install (gate opened: {})",
-                    opened.is_ok()
-                ));
+                let gate = opened.is_ok();
+                sink.note(format!("A: back from other.install (gate opened: {gate})"));
             },
             || {
                 let held = lock.try_lock().is_err();
-                log(format!(
+                sink.note(format!(
                     "B: runs while A waits, on the same thread; lock held: {held}"
                 ));
                 let _ = gate_tx.send(());
             },
         )
     });
-    events.into_inner().unwrap()
 }
 
 fn show_install_reenters() {
-    for event in install_reenters() {
-        println!("{event}");
-    }
+    install_reenters(&Sink::stdout());
 }
 
 /// What happened to three kinds of panicking tasks.
@@ -260,14 +243,6 @@ struct Panics {
     handled_by_pool: usize,
     /// The fix: failures as values, each in its place.
     as_results: Vec<Result<u64, String>>,
-}
-
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".to_owned())
 }
 
 fn panic_in_task(items: &[u64]) -> Panics {
@@ -290,7 +265,7 @@ fn panic_in_task(items: &[u64]) -> Panics {
             .map(|&x| checked(x).unwrap_or_else(|e| panic!("{e}")))
             .collect::<Vec<u64>>()
     }))
-    .map_err(|payload| panic_text(payload.as_ref()));
+    .map_err(|payload| panic_message(payload.as_ref()));
 
     // A panic in a `spawn`ed task has no caller to go to: by default rayon
     // aborts the whole process. A pool with a panic handler survives it.
@@ -300,7 +275,7 @@ fn panic_in_task(items: &[u64]) -> Panics {
     let guarded = ThreadPoolBuilder::new()
         .num_threads(2)
         .panic_handler(move |payload| {
-            let _ = handler_tx.send(Err(panic_text(payload.as_ref())));
+            let _ = handler_tx.send(Err(panic_message(payload.as_ref())));
         })
         .build()
         .expect("the OS can start the pool's threads");
@@ -330,10 +305,8 @@ fn show_panic_in_task() {
     // happens, caught or not; rayon installs no hook of its own.
     let p = panic_in_task(&[3, 13, 21]);
     println!("par_iter with a panicking item: {:?}", p.in_map);
-    println!(
-        "spawned tasks that panicked, seen by the pool's handler: {}",
-        p.handled_by_pool
-    );
+    let handled = p.handled_by_pool;
+    println!("spawned tasks that panicked, seen by the pool's handler: {handled}");
     println!("returning Result instead: {:?}", p.as_results);
 }
 
@@ -368,10 +341,7 @@ fn oversubscription(
     let shared = pool(per_group);
     let started = Instant::now();
     let primes_one = shared.install(|| chunks.par_iter().cloned().map(count_primes).sum());
-    (
-        (primes_many, many.1, many.2),
-        (primes_one, started.elapsed(), per_group),
-    )
+    (many, (primes_one, started.elapsed(), per_group))
 }
 
 fn show_oversubscription() {
@@ -381,26 +351,15 @@ fn show_oversubscription() {
     println!("one shared pool:            {p2} primes in {t2:.2?} on {n2} threads");
 }
 
-/// A worker process's state letter from `/proc` (Linux), `None` once it is
-/// gone or where there is no `/proc`.
-fn process_state(pid: u32) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The state follows the command name, which is in parentheses.
-    stat.rsplit_once(") ")?.1.chars().next()
-}
-
 /// A child process that is neither waited for nor killed lingers: first
 /// running, then as a zombie. `WorkerProcess` kills and reaps in `drop`,
 /// so even an early return leaves nothing behind.
 fn forgotten_child(program: &Path) -> Result<(u32, Option<char>, Option<char>), WorkerError> {
-    let pid;
-    let while_owned;
-    {
-        let mut worker = WorkerProcess::spawn(program)?;
-        pid = worker.request(&Task::Pid)?.pid;
-        while_owned = process_state(pid);
-        // No `finish()`: leaving the block drops the worker.
-    }
+    let mut worker = WorkerProcess::spawn(program)?;
+    let pid = worker.request(&Task::Pid)?.pid;
+    let while_owned = process_state(pid);
+    // No `finish()`: dropping the worker (as any early return would) kills it.
+    drop(worker);
     Ok((pid, while_owned, process_state(pid)))
 }
 
@@ -482,7 +441,11 @@ mod tests {
 
     #[test]
     fn a_thread_waiting_in_another_pools_install_runs_its_own_jobs() {
-        let events = course_tests::deadline(Duration::from_secs(60), install_reenters);
+        let events = course_tests::deadline(Duration::from_secs(60), || {
+            let sink = Sink::collect();
+            install_reenters(&sink);
+            sink.lines()
+        });
         assert_eq!(
             events,
             [
