@@ -171,7 +171,7 @@ fn promise_demo(work: Duration) -> Vec<String> {
     let log = Arc::new(Mutex::new(Vec::new()));
     let note = {
         let log = Arc::clone(&log);
-        move |line: String| log.lock().expect("log lock").push(line)
+        move |line: String| log.lock().unwrap().push(line)
     };
 
     note(format!("created: {:?}", promise.state()));
@@ -215,7 +215,7 @@ fn promise_demo(work: Duration) -> Vec<String> {
     note(format!("done: {}", promise.done()));
 
     // `note` still holds the log, so copy the lines out.
-    log.lock().expect("log lock").clone()
+    log.lock().unwrap().clone()
 }
 
 /// What `Delay` shares with its timer thread.
@@ -256,7 +256,7 @@ impl Future for Delay {
         // be used as a plain `&mut`.
         let this = self.get_mut();
         this.polls += 1;
-        let mut shared = this.shared.lock().expect("lock is never poisoned");
+        let mut shared = this.shared.lock().unwrap();
         if shared.elapsed {
             return Poll::Ready(this.polls);
         }
@@ -272,7 +272,7 @@ impl Future for Delay {
             thread::spawn(move || {
                 thread::sleep(duration);
                 let waker = {
-                    let mut shared = shared.lock().expect("lock is never poisoned");
+                    let mut shared = shared.lock().unwrap();
                     shared.elapsed = true;
                     shared.waker.take()
                 };
@@ -694,16 +694,16 @@ mod model {
         fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
             let this = &mut self.get_mut().0;
             this.polls += 1;
-            if this.shared.lock().expect("not poisoned").elapsed {
+            if this.shared.lock().unwrap().elapsed {
                 return Poll::Ready(this.polls);
             }
-            this.shared.lock().expect("not poisoned").waker = Some(cx.waker().clone());
+            this.shared.lock().unwrap().waker = Some(cx.waker().clone());
             if !this.started {
                 this.started = true;
                 let shared = Arc::clone(&this.shared);
                 thread::spawn(move || {
                     let waker = {
-                        let mut shared = shared.lock().expect("not poisoned");
+                        let mut shared = shared.lock().unwrap();
                         shared.elapsed = true;
                         shared.waker.take()
                     };

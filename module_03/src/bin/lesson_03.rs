@@ -126,11 +126,11 @@ fn methods_tour(work: Duration) -> Tour {
                 let on_worker = thread::current()
                     .name()
                     .is_some_and(|name| name == "tokio-worker");
-                calls.lock().expect("calls lock").push((*value, on_worker));
+                calls.lock().unwrap().push((*value, on_worker));
             })
         });
         with_callback.await.expect("the task does not panic");
-        let callback_calls = calls.lock().expect("calls lock").clone();
+        let callback_calls = calls.lock().unwrap().clone();
 
         Tour {
             done_right_after_spawn,

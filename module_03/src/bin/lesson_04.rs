@@ -72,10 +72,7 @@ impl Tracker {
     }
 
     fn enter(&self, stage: Stage) {
-        self.stages
-            .lock()
-            .expect("lock is never poisoned")
-            .push(stage);
+        self.stages.lock().unwrap().push(stage);
         self.changed.notify_all();
     }
 
@@ -83,22 +80,22 @@ impl Tracker {
         *self
             .stages
             .lock()
-            .expect("lock is never poisoned")
+            .unwrap()
             .last()
             .expect("starts with Created")
     }
 
     fn history(&self) -> Vec<Stage> {
-        self.stages.lock().expect("lock is never poisoned").clone()
+        self.stages.lock().unwrap().clone()
     }
 
     /// Waits until the future reaches `stage`; false if `limit` passes first.
     fn wait_for(&self, stage: Stage, limit: Duration) -> bool {
-        let stages = self.stages.lock().expect("lock is never poisoned");
+        let stages = self.stages.lock().unwrap();
         let (stages, _) = self
             .changed
             .wait_timeout_while(stages, limit, |stages| !stages.contains(&stage))
-            .expect("lock is never poisoned");
+            .unwrap();
         stages.contains(&stage)
     }
 }
