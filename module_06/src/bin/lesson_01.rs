@@ -15,8 +15,9 @@
 //! | (no choice of lock implementation)   | `parking_lot::Mutex`, `parking_lot::FairMutex` |
 //! | `time.perf_counter()` around acquire | `Instant::now()` around `lock()`               |
 //!
-//! Debug builds distort these numbers: for real ones run
-//! `cargo run --release -p module_06 --bin lesson_01`.
+//! The numbers depend on the free cores, the load and the build (`cargo run`
+//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
+//! median, the spread, and a `verdict:` that needs spreads apart.
 //!
 //! Run all steps: `cargo run -p module_06 --bin lesson_01`
 //! Run one step:  `cargo run -p module_06 --bin lesson_01 -- mutex_kinds`
@@ -25,6 +26,15 @@
 //! moving it out of the lock gains little there (the free-threaded build,
 //! 3.13t and later, runs it in parallel); in Rust the threads really run in
 //! parallel, and the shorter critical section scales with the cores.
+//!
+//! Try:
+//! - Delete `let total = &total;` in `contention` and build: error E0507,
+//!   "cannot move out of `total`": without it, the `move` closure would
+//!   take the `Mutex` itself, and only one thread can own it.
+//! - In `Ledger::record`, replace `work(self.count, HELD_ROUNDS)` with
+//!   `self.count` and run `-- mutex_kinds`: ns per lock falls from
+//!   thousands to a few (here about 2,900 to 6–9). The lock is cheap; the
+//!   work held inside it is what the others wait for.
 
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -32,37 +42,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{Table, fmt_ms, fmt_ns, median_of, ns_per_op, profile_note};
+use module_06::{
+    Gap, RUNS, Runs, Table, conditions, gap, measure_ms, repeat, thread_count, time, verdict, work,
+};
 use step_runner::{Step, lesson_id};
 
-/// Threads competing for the lock: one per core this process may use, at
-/// least two, so every thread could run at once and only the lock stops it.
-fn thread_count() -> usize {
-    thread::available_parallelism().map_or(2, |n| n.get().max(2))
-}
 /// Tasks per thread in the contention demo.
 const TASKS_PER_THREAD: u64 = 5_000;
 /// Cost of one task: rounds of integer mixing (a microsecond or two).
 const WORK_ROUNDS: u32 = 1_000;
-/// Measured rounds after the warm-up; the median is reported.
-const ROUNDS: usize = 3;
 /// Work done while holding the lock in the fairness demo (a microsecond or
 /// two): long enough that waiters stop spinning and park in the lock's queue.
 const HELD_ROUNDS: u32 = 1_000;
 /// How long each lock kind is hammered in the fairness demo.
-const WINDOW: Duration = Duration::from_millis(300);
-
-/// A task's CPU work: a pseudo-random mix of the seed. `black_box` keeps the
-/// optimiser from precomputing it.
-fn work(seed: u64, rounds: u32) -> u64 {
-    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
-    for _ in 0..black_box(rounds) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    x % 1_000
-}
+const WINDOW: Duration = Duration::from_millis(100);
 
 /// The expected result: every task's work, added up on one thread.
 fn sequential_total(threads: usize, tasks: u64, rounds: u32) -> u64 {
@@ -95,6 +88,8 @@ fn contention(section: Section, threads: usize, tasks: u64, rounds: u32) -> Cont
     let waiting: Duration = thread::scope(|s| {
         let handles: Vec<_> = (0..threads as u64)
             .map(|t| {
+                // `move` copies this reference into each thread, so all of
+                // them share the one lock; the scope outlives the threads.
                 let total = &total;
                 s.spawn(move || {
                     let mut waited = Duration::ZERO;
@@ -179,7 +174,6 @@ impl Ledger {
 /// One run of the fairness demo.
 #[derive(Debug, Clone)]
 struct KindRun {
-    kind: Kind,
     ledger_count: u64,
     handoffs: u64,
     /// How many times each thread got the lock.
@@ -248,7 +242,6 @@ fn mutex_kind(kind: Kind, threads: usize, window: Duration) -> KindRun {
         }
     };
     KindRun {
-        kind,
         ledger_count: ledger.count,
         handoffs: ledger.handoffs,
         per_thread,
@@ -256,99 +249,151 @@ fn mutex_kind(kind: Kind, threads: usize, window: Duration) -> KindRun {
     }
 }
 
+/// Step `contention`: the sequential baseline, then both critical sections,
+/// each repeated; the verdict compares the two sections.
+fn show_contention() {
+    let threads = thread_count();
+    let expected = sequential_total(threads, TASKS_PER_THREAD, WORK_ROUNDS);
+    // `black_box` on the result: an unused result would let the optimiser
+    // delete the whole computation.
+    let sequential = measure_ms(RUNS, || {
+        time(|| black_box(sequential_total(threads, TASKS_PER_THREAD, WORK_ROUNDS))).1
+    });
+    let mut table = Table::new([
+        "variant",
+        "wall, ms (median)",
+        "spread, ms",
+        "waiting, % of thread time (median)",
+    ]);
+    table.row([
+        "one thread, no lock".to_owned(),
+        sequential.median_cell(),
+        sequential.spread_cell(),
+        "-".to_owned(),
+    ]);
+    let mut walls = Vec::new();
+    for section in [Section::WorkInsideLock, Section::WorkOutsideLock] {
+        let runs = repeat(RUNS, || {
+            let run = contention(section, threads, TASKS_PER_THREAD, WORK_ROUNDS);
+            assert_eq!(run.total, expected, "a lost update");
+            run
+        });
+        let wall = Runs::new(runs.iter().map(|r| r.wall.as_secs_f64() * 1e3));
+        let waiting =
+            Runs::new(runs.iter().map(|r| {
+                100.0 * r.waiting.as_secs_f64() / (r.wall.as_secs_f64() * threads as f64)
+            }));
+        table.row([
+            format!("{section:?}"),
+            wall.median_cell(),
+            wall.spread_cell(),
+            format!("{:.0}", waiting.median()),
+        ]);
+        walls.push(wall);
+    }
+    print!("{table}");
+    println!("{threads} threads x {TASKS_PER_THREAD} tasks, total {expected} in every run");
+    println!("{}", conditions());
+    println!(
+        "{}",
+        verdict(
+            "work outside the lock",
+            &walls[1],
+            "work inside it",
+            &walls[0]
+        )
+    );
+    // Work inside the lock: only one thread computes at a time, so the wall
+    // time is no better than one thread's, and the others wait. Work
+    // outside: the lock is held for one addition, waits nearly vanish, and
+    // the wall time drops towards sequential / cores -- when the cores are
+    // free: on a machine busy with other work, the threads take turns on
+    // the CPU anyway and the verdict may find no clear difference. (A thread
+    // the scheduler has not run is not waiting in `lock()`, so under load
+    // the waiting column shrinks too.)
+}
+
+/// Step `mutex_kinds`: each lock kind hammered for a window, repeated.
+fn show_mutex_kinds() {
+    let threads = thread_count();
+    let mut table = Table::new([
+        "lock",
+        "ns per lock (median)",
+        "spread",
+        "locks per hand-off (median)",
+        "spread",
+        "fewest / most per thread, %",
+    ]);
+    let mut per_hand_off = Vec::new();
+    for kind in Kind::ALL {
+        let runs = repeat(RUNS, || mutex_kind(kind, threads, WINDOW));
+        for run in &runs {
+            assert_eq!(run.ledger_count, run.per_thread.iter().sum::<u64>());
+        }
+        let ns = Runs::new(
+            runs.iter()
+                .map(|r| r.elapsed.as_nanos() as f64 / r.ledger_count.max(1) as f64),
+        );
+        let runs_of = Runs::new(
+            runs.iter()
+                .map(|r| r.ledger_count as f64 / r.handoffs.max(1) as f64),
+        );
+        let evenness = Runs::new(runs.iter().map(|r| {
+            let min = r.per_thread.iter().min().copied().unwrap_or(0);
+            let max = r.per_thread.iter().max().copied().unwrap_or(0);
+            100.0 * min as f64 / max.max(1) as f64
+        }));
+        table.row([
+            kind.label().to_owned(),
+            ns.median_cell(),
+            ns.spread_cell(),
+            runs_of.median_cell(),
+            runs_of.spread_cell(),
+            format!("{:.0}", evenness.median()),
+        ]);
+        per_hand_off.push(runs_of);
+    }
+    print!("{table}");
+    println!("{threads} threads, each locking as often as it can for {WINDOW:?}, {RUNS} runs");
+    println!("{}", conditions());
+    let (unfair, fair) = (&per_hand_off[0], &per_hand_off[2]);
+    let verdict = match gap(fair, unfair) {
+        Gap::FirstLower { ratio } => format!(
+            "FairMutex hands the lock to another thread {ratio:.0}× as often as std's Mutex here"
+        ),
+        Gap::SecondLower { ratio } => format!(
+            "std's Mutex hands the lock to another thread {ratio:.0}× as often as FairMutex here"
+        ),
+        Gap::Unclear => "no clear difference in hand-offs between std's Mutex and FairMutex \
+                         here: the spread is larger than the gap"
+            .to_owned(),
+    };
+    println!("verdict: {verdict}");
+    // "Locks per hand-off" is how many times in a row one thread got the
+    // lock. The unfair locks show long runs (cheap: the lock and its data
+    // stay in one core's cache, nobody has to be woken). FairMutex shows the
+    // shortest: each unlock hands the lock straight to a parked waiter (one
+    // still spinning is not queued yet), paying a wake-up per hand-off. Pick
+    // fairness only when a starved thread is a real problem. On a machine
+    // busy with other work, the scheduler's time slices also decide who
+    // runs, which blurs every column.
+}
+
 fn main() -> std::process::ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 6.1 — Lock contention («Конкуренция за блокировку»)",
         &[
-            Step::new("contention", "work inside vs outside one hot lock", || {
-                let threads = thread_count();
-                let expected = sequential_total(threads, TASKS_PER_THREAD, WORK_ROUNDS);
-                // `black_box` on the result: an unused result would let the
-                // optimiser delete the whole computation.
-                let sequential = median_of(ROUNDS, || {
-                    module_06::time(|| {
-                        black_box(sequential_total(threads, TASKS_PER_THREAD, WORK_ROUNDS))
-                    })
-                    .1
-                });
-                let mut table = Table::new([
-                    "variant",
-                    "wall, ms",
-                    "waiting for the lock, ms",
-                    "waiting, % of thread time",
-                ]);
-                table.row([
-                    "one thread, no lock".to_owned(),
-                    fmt_ms(sequential),
-                    "-".to_owned(),
-                    "-".to_owned(),
-                ]);
-                for section in [Section::WorkInsideLock, Section::WorkOutsideLock] {
-                    let mut last = None;
-                    let wall = median_of(ROUNDS, || {
-                        let run = contention(section, threads, TASKS_PER_THREAD, WORK_ROUNDS);
-                        assert_eq!(run.total, expected, "a lost update");
-                        last = Some(run);
-                        run.wall
-                    });
-                    let run = last.expect("median_of ran at least once");
-                    let thread_time = run.wall.as_secs_f64() * threads as f64;
-                    table.row([
-                        format!("{section:?}"),
-                        fmt_ms(wall),
-                        fmt_ms(run.waiting),
-                        format!("{:.0}", 100.0 * run.waiting.as_secs_f64() / thread_time),
-                    ]);
-                }
-                print!("{table}");
-                println!(
-                    "{threads} threads x {TASKS_PER_THREAD} tasks, total {expected} in every run"
-                );
-                println!("{}", profile_note("lesson_01"));
-                // Work inside the lock: only one thread computes at a time,
-                // so the wall time is no better than one thread's, and the
-                // others spend most of their time waiting. Work outside: the
-                // lock is held for one addition, waits nearly vanish, and the
-                // wall time drops towards sequential / cores (when the cores
-                // are free: on a busy machine there is nothing to gain).
-            }),
-            Step::new("mutex_kinds", "std vs parking_lot vs FairMutex", || {
-                let threads = thread_count();
-                let mut table = Table::new([
-                    "lock",
-                    "ns per lock",
-                    "locks per hand-off",
-                    "fewest / most per thread",
-                ]);
-                for kind in Kind::ALL {
-                    let run = mutex_kind(kind, threads, WINDOW);
-                    assert_eq!(run.ledger_count, run.per_thread.iter().sum::<u64>());
-                    let min = run.per_thread.iter().min().copied().unwrap_or(0);
-                    let max = run.per_thread.iter().max().copied().unwrap_or(0);
-                    table.row([
-                        run.kind.label().to_owned(),
-                        fmt_ns(ns_per_op(run.elapsed, run.ledger_count)),
-                        format!(
-                            "{:.1}",
-                            run.ledger_count as f64 / run.handoffs.max(1) as f64
-                        ),
-                        format!("{min} / {max}"),
-                    ]);
-                }
-                print!("{table}");
-                println!("{threads} threads, each locking as often as it can for {WINDOW:?}");
-                println!("{}", profile_note("lesson_01"));
-                // "Locks per hand-off" is how many times in a row one thread
-                // got the lock. The unfair locks show long runs (cheap: the
-                // lock and its data stay in one core's cache, nobody has to
-                // be woken). FairMutex shows the shortest: each unlock hands
-                // the lock straight to a parked waiter (one still spinning
-                // is not queued yet), paying a wake-up per hand-off. Pick
-                // fairness only when a starved thread is a real problem.
-                // On a machine busy with other work, the scheduler's time
-                // slices also decide who runs, which blurs every column.
-            }),
+            Step::new(
+                "contention",
+                "work inside vs outside one hot lock",
+                show_contention,
+            ),
+            Step::new(
+                "mutex_kinds",
+                "std vs parking_lot vs FairMutex",
+                show_mutex_kinds,
+            ),
         ],
     )
 }

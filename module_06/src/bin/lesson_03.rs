@@ -14,8 +14,9 @@
 //! | `with self.views_lock: self.views[p] += 1`    | `*self.views.lock().unwrap().entry(p).or_default() += 1` |
 //! | `with self.views_lock, self.latency_lock:`    | lock `views`, then `latency`, always in that order |
 //!
-//! Debug builds distort these numbers: for real ones run
-//! `cargo run --release -p module_06 --bin lesson_03`.
+//! The numbers depend on the free cores, the load and the build (`cargo run`
+//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
+//! median, the spread, and a `verdict:` that needs spreads apart.
 //!
 //! Run all steps: `cargo run -p module_06 --bin lesson_03`
 //! Run one step:  `cargo run -p module_06 --bin lesson_03 -- invariant`
@@ -40,15 +41,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{Table, fmt_ms, fmt_ns, median_of, ns_per_op, profile_note};
+use module_06::{RUNS, Table, conditions, measure_ms, verdict};
 use step_runner::{Step, lesson_id};
 
 /// Threads per field: half count page views, half record latencies.
 const THREADS_PER_FIELD: usize = 2;
 /// Updates per thread per round.
 const UPDATES_PER_THREAD: u64 = 200_000;
-/// Measured rounds after the warm-up; the median is reported.
-const ROUNDS: usize = 3;
 /// Requests each thread records in the invariant demo.
 const REQUESTS_PER_THREAD: u64 = 20_000;
 
@@ -282,62 +281,82 @@ fn invariant(consistent: bool, threads: usize, requests: u64) -> InvariantRun {
     }
 }
 
+/// Step `splitting`: both variants, repeated; the verdict compares them.
+fn show_splitting() {
+    let expected = expected_stats(THREADS_PER_FIELD, UPDATES_PER_THREAD);
+    let mut table = Table::new([
+        "locks",
+        "wall, ms (median)",
+        "spread, ms",
+        "ns/update per thread",
+    ]);
+    let variants: [(&str, Variant); 2] = [
+        ("one coarse Mutex<Stats>", coarse),
+        ("a Mutex per field", split),
+    ];
+    let walls = variants.map(|(name, run)| {
+        let wall = measure_ms(RUNS, || {
+            let (stats, elapsed) = run(THREADS_PER_FIELD, UPDATES_PER_THREAD);
+            assert_eq!(stats, expected, "{name}: lost or extra updates");
+            elapsed
+        });
+        table.row([
+            name.to_owned(),
+            wall.median_cell(),
+            wall.spread_cell(),
+            format!("{:.1}", wall.median() * 1e6 / UPDATES_PER_THREAD as f64),
+        ]);
+        wall
+    });
+    print!("{table}");
+    println!(
+        "{THREADS_PER_FIELD} threads count page views and {THREADS_PER_FIELD} record latencies, \
+         {UPDATES_PER_THREAD} updates each, {RUNS} runs; every run ended with {} views",
+        expected.latency.samples
+    );
+    println!("{}", conditions());
+    println!(
+        "{}",
+        verdict("a lock per field", &walls[1], "one coarse lock", &walls[0])
+    );
+    // With one lock, a latency update waits behind page-view updates that
+    // never touch the histogram. Split, the two groups proceed in parallel
+    // and each lock sees half the traffic. The gain needs free cores: on a
+    // loaded machine the threads take turns on the CPU anyway.
+}
+
+/// Step `invariant`: torn snapshots, correct and mistaken.
+fn show_invariant() {
+    let threads = 2 * THREADS_PER_FIELD;
+    for (consistent, name) in [
+        (true, "snapshot: views then latency, held together"),
+        (false, "snapshot: one lock at a time (the mistake)"),
+    ] {
+        let run = invariant(consistent, threads, REQUESTS_PER_THREAD);
+        println!(
+            "{name}: {} snapshots, {} torn (views != latency samples); final {} requests",
+            run.snapshots, run.torn, run.final_stats.latency.samples
+        );
+    }
+    // The torn count of the mistake varies from run to run and may be 0 on
+    // a quiet machine; the correct snapshot's is 0 every time, by
+    // construction.
+}
+
 fn main() -> std::process::ExitCode {
     step_runner::run(
         lesson_id!(),
         "Lesson 6.3 — Lock splitting («Разделение блокировок»)",
         &[
-            Step::new("splitting", "one coarse lock vs one lock per field", || {
-                let expected = expected_stats(THREADS_PER_FIELD, UPDATES_PER_THREAD);
-                let mut table = Table::new(["locks", "wall, ms", "ns/update per thread"]);
-                let variants: [(&str, Variant); 2] = [
-                    ("one coarse Mutex<Stats>", coarse),
-                    ("a Mutex per field", split),
-                ];
-                for (name, run) in variants {
-                    let wall = median_of(ROUNDS, || {
-                        let (stats, elapsed) = run(THREADS_PER_FIELD, UPDATES_PER_THREAD);
-                        assert_eq!(stats, expected, "{name}: lost or extra updates");
-                        elapsed
-                    });
-                    table.row([
-                        name.to_owned(),
-                        fmt_ms(wall),
-                        fmt_ns(ns_per_op(wall, UPDATES_PER_THREAD)),
-                    ]);
-                }
-                print!("{table}");
-                println!(
-                    "{THREADS_PER_FIELD} threads count page views and {THREADS_PER_FIELD} record \
-                     latencies, {UPDATES_PER_THREAD} updates each; both variants end with {} views",
-                    expected.latency.samples
-                );
-                println!("{}", profile_note("lesson_03"));
-                // With one lock, a latency update waits behind page-view
-                // updates that never touch the histogram. Split, the two
-                // groups proceed in parallel and each lock sees half the
-                // traffic. The gain needs free cores: on a loaded machine
-                // the threads take turns on the CPU anyway.
-            }),
+            Step::new(
+                "splitting",
+                "one coarse lock vs one lock per field",
+                show_splitting,
+            ),
             Step::new(
                 "invariant",
                 "both locks, fixed order, for what spans fields",
-                || {
-                    let threads = 2 * THREADS_PER_FIELD;
-                    for (consistent, name) in [
-                        (true, "snapshot: views then latency, held together"),
-                        (false, "snapshot: one lock at a time (the mistake)"),
-                    ] {
-                        let run = invariant(consistent, threads, REQUESTS_PER_THREAD);
-                        println!(
-                            "{name}: {} snapshots, {} torn (views != latency samples); final {} requests",
-                            run.snapshots, run.torn, run.final_stats.latency.samples
-                        );
-                    }
-                    // The torn count of the mistake varies from run to run and
-                    // may be 0 on a quiet machine; the correct snapshot's is 0
-                    // every time, by construction.
-                },
+                show_invariant,
             ),
         ],
     )

@@ -17,8 +17,9 @@
 //! | `lock.acquire(timeout=0.1)`              | `parking_lot::Mutex::try_lock_for(100 ms)`    |
 //! | `lock.acquire()`                         | `mutex.lock()`                                |
 //!
-//! Debug builds distort these numbers: for real ones run
-//! `cargo run --release -p module_06 --bin lesson_04`.
+//! The numbers depend on the free cores, the load and the build (`cargo run`
+//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
+//! median, the spread, and a `verdict:` that needs spreads apart.
 //!
 //! Run all steps: `cargo run -p module_06 --bin lesson_04`
 //! Run one step:  `cargo run -p module_06 --bin lesson_04 -- try_lock_for`
@@ -26,6 +27,15 @@
 //! A plain `lock()` already spins briefly and then sleeps in the kernel until
 //! the holder wakes it; hand-written retry pays off when the caller has
 //! something better to do than wait, or must give up after a while.
+//!
+//! Try:
+//! - Set `ATTEMPT_TIMEOUT` to 400 ms and run `-- try_lock_for`: one attempt,
+//!   acquired after about 300 ms: the waiter wakes when the holder lets go,
+//!   not when its timeout ends.
+//! - In `BackoffPolicy::ceiling`, write `2u32.pow` for `2u32.saturating_pow`
+//!   and run `cargo test -p module_06 --bin lesson_04`: the cap test gets
+//!   `0ns` for `1ms`. The power wrapped to 0 without a panic: module 6 is
+//!   built without overflow checks (root Cargo.toml).
 
 use std::hint::black_box;
 use std::sync::{Barrier, Mutex, MutexGuard, TryLockError};
@@ -33,41 +43,30 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
-use module_06::{Table, fmt_ms, fmt_ns, median_of, ns_per_op, profile_note};
-use step_runner::{Step, lesson_id};
+use module_06::{
+    RUNS, Runs, Table, best_marker, conditions, fmt_ms, repeat, thread_count, verdict_on_fastest,
+    work,
+};
+use step_runner::{Sink, Step, lesson_id};
 
-/// Threads working at once: one per core this process may use, at least
-/// two, so that threads really can collide over a lock.
-fn thread_count() -> usize {
-    thread::available_parallelism().map_or(2, |n| n.get().max(2))
-}
 /// Increments per thread per round.
 const INCREMENTS_PER_THREAD: u64 = 2_000;
 /// Work done while holding the lock (a microsecond or two).
 const HELD_ROUNDS: u32 = 1_000;
-/// Measured rounds after the warm-up; the median is reported.
-const ROUNDS: usize = 3;
 /// The try_lock_for demo: how long the holder keeps the lock, and how long
 /// each attempt waits before giving up.
 const HOLD: Duration = Duration::from_millis(300);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// How the pause grows from one failed attempt to the next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Growth {
-    /// base, 2·base, 3·base, …
-    Linear,
-    /// base, 2·base, 4·base, …
-    Exponential,
-}
-
 /// A back-off schedule: the pause after failed attempt `n` grows from
-/// `base`, never exceeds `cap`, and with `jitter` is drawn at random from
-/// `0..=that` ("full jitter"), so that threads which failed together do not
-/// all retry at the same instant.
+/// `base` — linearly (base, 2·base, 3·base, …) or exponentially (base,
+/// 2·base, 4·base, …) — never exceeds `cap`, and with `jitter` is drawn at
+/// random from `0..=that` ("full jitter"), so that threads which failed
+/// together do not all retry at the same instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct BackoffPolicy {
-    growth: Growth,
+    label: &'static str,
+    exponential: bool,
     base: Duration,
     cap: Duration,
     jitter: bool,
@@ -75,18 +74,20 @@ struct BackoffPolicy {
 
 impl BackoffPolicy {
     const LINEAR: Self = Self {
-        growth: Growth::Linear,
+        label: "try_lock, linear back-off",
+        exponential: false,
         base: Duration::from_micros(50),
         cap: Duration::from_millis(1),
         jitter: false,
     };
     const EXPONENTIAL: Self = Self {
-        growth: Growth::Exponential,
+        label: "try_lock, exponential back-off",
+        exponential: true,
         base: Duration::from_micros(10),
-        cap: Duration::from_millis(1),
-        jitter: false,
+        ..Self::LINEAR
     };
     const EXPONENTIAL_JITTER: Self = Self {
+        label: "try_lock, exponential + jitter",
         jitter: true,
         ..Self::EXPONENTIAL
     };
@@ -94,9 +95,10 @@ impl BackoffPolicy {
     /// The pause after the `attempt`-th failure (1-based), before jitter.
     /// Saturating arithmetic: attempt 100 must not overflow, just hit the cap.
     fn ceiling(&self, attempt: u32) -> Duration {
-        let factor = match self.growth {
-            Growth::Linear => attempt,
-            Growth::Exponential => 2u32.saturating_pow(attempt.saturating_sub(1)),
+        let factor = if self.exponential {
+            2u32.saturating_pow(attempt.saturating_sub(1))
+        } else {
+            attempt
         };
         self.base.saturating_mul(factor).min(self.cap)
     }
@@ -104,131 +106,94 @@ impl BackoffPolicy {
     /// The pause to actually sleep after the `attempt`-th failure.
     fn delay(&self, attempt: u32) -> Duration {
         let ceiling = self.ceiling(attempt);
-        if self.jitter {
-            Duration::from_nanos(rand::random_range(0..=ceiling.as_nanos() as u64))
-        } else {
-            ceiling
+        let jittered = || Duration::from_nanos(rand::random_range(0..=ceiling.as_nanos() as u64));
+        if self.jitter { jittered() } else { ceiling }
+    }
+}
+
+/// The retry loop every strategy below shares: `try_lock`, and after each
+/// failure `pause(failures so far)`, which waits and returns whether to try
+/// again (`false`: stop retrying and block in `lock()`). Returns the guard
+/// and how many attempts failed.
+fn try_lock_retrying<T>(
+    mutex: &Mutex<T>,
+    mut pause: impl FnMut(u32) -> bool,
+) -> (MutexGuard<'_, T>, u32) {
+    let mut failures = 0;
+    loop {
+        match mutex.try_lock() {
+            Ok(guard) => return (guard, failures),
+            Err(TryLockError::WouldBlock) => {
+                failures += 1;
+                if !pause(failures) {
+                    return (mutex.lock().expect(POISONED), failures);
+                }
+            }
+            Err(TryLockError::Poisoned(_)) => panic!("{POISONED}"),
         }
     }
 }
 
-/// Takes `mutex` with `try_lock`, sleeping per `policy` after each failure.
-/// Returns the guard and how many attempts failed. It retries without limit
-/// (the cap bounds each pause); to give up instead, bound the attempts or use
-/// a timed lock as in `try_lock_for_demo`.
+const POISONED: &str = "a thread panicked holding the lock";
+
+/// Retries after sleeping per `policy`, without limit (the cap bounds each
+/// pause); to give up instead, bound the attempts or use a timed lock as in
+/// `try_lock_for_demo`.
 fn lock_with_backoff<'a, T>(
     mutex: &'a Mutex<T>,
     policy: &BackoffPolicy,
 ) -> (MutexGuard<'a, T>, u32) {
-    let mut failures = 0;
-    loop {
-        match mutex.try_lock() {
-            Ok(guard) => return (guard, failures),
-            Err(TryLockError::WouldBlock) => {
-                failures += 1;
-                // Linux rounds short sleeps up to ~50 µs or more (timer
-                // slack, scheduling): the schedule is a lower bound.
-                thread::sleep(policy.delay(failures));
-            }
-            Err(TryLockError::Poisoned(_)) => panic!("a thread panicked holding the lock"),
-        }
-    }
+    try_lock_retrying(mutex, |failures| {
+        // Linux rounds short sleeps up to ~50 µs or more (timer slack,
+        // scheduling): the schedule is a lower bound.
+        thread::sleep(policy.delay(failures));
+        true
+    })
 }
 
-/// Takes `mutex` with `try_lock`, pausing with `crossbeam_utils::Backoff`:
-/// a few exponentially longer spins, then `yield_now`; once the back-off
-/// reports it is completed, waiting longer by hand is pointless, so it
-/// falls back to the blocking `lock()`, which sleeps in the kernel.
+/// Pauses with `crossbeam_utils::Backoff`: a few exponentially longer spins,
+/// then `yield_now`; once the back-off reports it is completed, waiting
+/// longer by hand is pointless, so it falls back to the blocking `lock()`,
+/// which sleeps in the kernel.
 fn lock_with_snooze<T>(mutex: &Mutex<T>) -> (MutexGuard<'_, T>, u32) {
     let backoff = Backoff::new();
-    let mut failures = 0;
-    loop {
-        match mutex.try_lock() {
-            Ok(guard) => return (guard, failures),
-            Err(TryLockError::WouldBlock) => {
-                failures += 1;
-                if backoff.is_completed() {
-                    return (
-                        mutex.lock().expect("a thread panicked holding the lock"),
-                        failures,
-                    );
-                }
-                backoff.snooze();
-            }
-            Err(TryLockError::Poisoned(_)) => panic!("a thread panicked holding the lock"),
+    try_lock_retrying(mutex, |_| {
+        let go_on = !backoff.is_completed();
+        if go_on {
+            backoff.snooze();
         }
-    }
+        go_on
+    })
 }
 
-/// Takes `mutex` with `try_lock` and retries at once: the anti-pattern the
-/// back-off strategies improve on.
+/// Retries at once: the anti-pattern the back-off strategies improve on.
 fn lock_spinning<T>(mutex: &Mutex<T>) -> (MutexGuard<'_, T>, u32) {
-    let mut failures = 0;
-    loop {
-        match mutex.try_lock() {
-            Ok(guard) => return (guard, failures),
-            Err(TryLockError::WouldBlock) => {
-                failures += 1;
-                std::hint::spin_loop();
-            }
-            Err(TryLockError::Poisoned(_)) => panic!("a thread panicked holding the lock"),
-        }
-    }
+    try_lock_retrying(mutex, |_| {
+        std::hint::spin_loop();
+        true
+    })
 }
 
-/// How the threads of the retry demo take the lock.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Strategy {
-    Blocking,
-    Spin,
-    Backoff(BackoffPolicy),
-    Snooze,
-}
+/// How the threads of the retry demo take the lock: a name for the table,
+/// and the function (non-capturing closures are plain `fn` pointers).
+type Strategy = (&'static str, fn(&Mutex<u64>) -> (MutexGuard<'_, u64>, u32));
 
-impl Strategy {
-    const ALL: [Strategy; 6] = [
-        Strategy::Blocking,
-        Strategy::Spin,
-        Strategy::Backoff(BackoffPolicy::LINEAR),
-        Strategy::Backoff(BackoffPolicy::EXPONENTIAL),
-        Strategy::Backoff(BackoffPolicy::EXPONENTIAL_JITTER),
-        Strategy::Snooze,
-    ];
+const BLOCKING: Strategy = ("lock() (blocking)", |m| (m.lock().expect(POISONED), 0));
 
-    fn label(&self) -> &'static str {
-        match self {
-            Strategy::Blocking => "lock() (blocking)",
-            Strategy::Spin => "try_lock, retry at once",
-            Strategy::Backoff(p) => match (p.growth, p.jitter) {
-                (Growth::Linear, false) => "try_lock, linear back-off",
-                (Growth::Linear, true) => "try_lock, linear back-off + jitter",
-                (Growth::Exponential, false) => "try_lock, exponential back-off",
-                (Growth::Exponential, true) => "try_lock, exponential + jitter",
-            },
-            Strategy::Snooze => "try_lock, crossbeam Backoff",
-        }
-    }
-
-    fn lock<'a, T>(&self, mutex: &'a Mutex<T>) -> (MutexGuard<'a, T>, u32) {
-        match self {
-            Strategy::Blocking => (mutex.lock().expect("a thread panicked holding the lock"), 0),
-            Strategy::Spin => lock_spinning(mutex),
-            Strategy::Backoff(policy) => lock_with_backoff(mutex, policy),
-            Strategy::Snooze => lock_with_snooze(mutex),
-        }
-    }
-}
-
-/// Some work done while holding the lock, so that others find it busy.
-fn held_work(seed: u64, rounds: u32) -> u64 {
-    let mut x = seed | 1;
-    for _ in 0..black_box(rounds) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-    }
-    x
-}
+const STRATEGIES: [Strategy; 6] = [
+    BLOCKING,
+    ("try_lock, retry at once", lock_spinning),
+    (BackoffPolicy::LINEAR.label, |m| {
+        lock_with_backoff(m, &BackoffPolicy::LINEAR)
+    }),
+    (BackoffPolicy::EXPONENTIAL.label, |m| {
+        lock_with_backoff(m, &BackoffPolicy::EXPONENTIAL)
+    }),
+    (BackoffPolicy::EXPONENTIAL_JITTER.label, |m| {
+        lock_with_backoff(m, &BackoffPolicy::EXPONENTIAL_JITTER)
+    }),
+    ("try_lock, crossbeam Backoff", lock_with_snooze),
+];
 
 /// One run of the retry demo.
 #[derive(Debug, Clone, Copy)]
@@ -241,7 +206,7 @@ struct RetryRun {
 
 /// Demo: `threads` threads each increment one counter `increments` times,
 /// taking the lock by `strategy` and holding it for `held_rounds` of work.
-fn retry(strategy: Strategy, threads: usize, increments: u64, held_rounds: u32) -> RetryRun {
+fn retry((_, lock): Strategy, threads: usize, increments: u64, held_rounds: u32) -> RetryRun {
     let counter = Mutex::new(0u64);
     let start = Instant::now();
     let (failures, most) = thread::scope(|s| {
@@ -250,8 +215,8 @@ fn retry(strategy: Strategy, threads: usize, increments: u64, held_rounds: u32) 
                 s.spawn(|| {
                     let (mut failures, mut most) = (0u64, 0u32);
                     for _ in 0..increments {
-                        let (mut guard, failed) = strategy.lock(&counter);
-                        black_box(held_work(*guard, held_rounds));
+                        let (mut guard, failed) = lock(&counter);
+                        black_box(work(*guard, held_rounds));
                         *guard += 1;
                         drop(guard);
                         failures += u64::from(failed);
@@ -276,23 +241,17 @@ fn retry(strategy: Strategy, threads: usize, increments: u64, held_rounds: u32) 
     }
 }
 
-/// One `try_lock_for` attempt of the timed demo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Attempt {
-    acquired: bool,
-    waited: Duration,
-}
-
 /// Demo: a holder keeps a `parking_lot::Mutex` for `hold`; meanwhile another
 /// thread calls `try_lock_for(timeout)` until it succeeds (at most
-/// `max_attempts` times), free to do other work between attempts. Returns
-/// the attempts and the value the waiter found: the holder's, since the
-/// waiter got the lock only after the holder released it.
+/// `max_attempts` times), free to do other work between attempts, and
+/// reports each attempt to `sink` as it ends. Returns the value the waiter
+/// found: the holder's, since it got the lock only after the holder let go.
 fn try_lock_for_demo(
     hold: Duration,
     timeout: Duration,
     max_attempts: u32,
-) -> (Vec<Attempt>, Option<&'static str>) {
+    sink: &Sink,
+) -> Option<&'static str> {
     let data = parking_lot::Mutex::new("initial");
     let locked = Barrier::new(2);
     thread::scope(|s| {
@@ -304,22 +263,115 @@ fn try_lock_for_demo(
         });
         // Start trying only once the holder really holds the lock.
         locked.wait();
-        let mut attempts = Vec::new();
-        for _ in 0..max_attempts {
+        for n in 1..=max_attempts {
             let asked = Instant::now();
             // Unlike a `try_lock` loop, the waiter is parked in the lock's
             // queue and woken the moment the lock is released.
             let guard = data.try_lock_for(timeout);
-            attempts.push(Attempt {
-                acquired: guard.is_some(),
-                waited: asked.elapsed(),
-            });
+            let outcome = ["timed out", "acquired"][usize::from(guard.is_some())];
+            sink.note(format!(
+                "attempt {n}: {outcome} after {} ms",
+                fmt_ms(asked.elapsed())
+            ));
             if let Some(guard) = guard {
-                return (attempts, Some(*guard));
+                return Some(*guard);
             }
         }
-        (attempts, None)
+        None
     })
+}
+
+/// Step `schedule`: the pauses each policy would sleep (computed, not timed).
+fn show_schedule() {
+    let policies = [
+        BackoffPolicy::LINEAR,
+        BackoffPolicy::EXPONENTIAL,
+        BackoffPolicy::EXPONENTIAL_JITTER,
+    ];
+    let mut table = Table::new([
+        "failed attempt",
+        "linear, µs",
+        "exponential, µs",
+        "exponential + jitter, µs",
+    ]);
+    for attempt in 1..=10 {
+        let mut row = vec![attempt.to_string()];
+        row.extend(
+            policies
+                .iter()
+                .map(|p| p.delay(attempt).as_micros().to_string()),
+        );
+        table.row(row);
+    }
+    print!("{table}");
+    println!("linear: 50 µs steps; exponential: from 10 µs, doubling; both capped at 1 ms");
+}
+
+/// Step `retry`: every strategy, repeated; the verdict compares the two
+/// fastest.
+fn show_retry() {
+    let threads = thread_count();
+    let total = threads as u64 * INCREMENTS_PER_THREAD;
+    let runs: Vec<Vec<RetryRun>> = STRATEGIES
+        .map(|strategy| {
+            repeat(RUNS, || {
+                let run = retry(strategy, threads, INCREMENTS_PER_THREAD, HELD_ROUNDS);
+                assert_eq!(run.counter, total, "an increment was lost");
+                run
+            })
+        })
+        .into();
+    let walls: Vec<Runs> = runs
+        .iter()
+        .map(|r| Runs::new(r.iter().map(|r| r.wall.as_secs_f64() * 1e3)))
+        .collect();
+    let mut table = Table::new([
+        "strategy",
+        "wall, ms (median)",
+        "spread, ms",
+        "failed tries per increment",
+        "most in a row",
+        "",
+    ]);
+    for (i, ((label, _), runs)) in STRATEGIES.iter().zip(&runs).enumerate() {
+        let failures: u64 = runs.iter().map(|r| r.failures).sum();
+        let most = runs.iter().fold(0, |m, r| m.max(r.most_failures_in_a_row));
+        table.row([
+            label.to_string(),
+            walls[i].median_cell(),
+            walls[i].spread_cell(),
+            format!("{:.2}", failures as f64 / (total * RUNS as u64) as f64),
+            most.to_string(),
+            best_marker(&walls, i).to_owned(),
+        ]);
+    }
+    print!("{table}");
+    println!(
+        "{threads} threads x {INCREMENTS_PER_THREAD} increments, the lock held for \
+         {HELD_ROUNDS} rounds of work each time, {RUNS} runs; the counter reached {total} every time"
+    );
+    println!("{}", conditions());
+    let named: Vec<(&str, &Runs)> = STRATEGIES.iter().map(|s| s.0).zip(&walls).collect();
+    println!("{}", verdict_on_fastest(&named));
+    // Retrying at once fails thousands of times in a row and steals CPU
+    // from the holder. Back-off fails a few times and sleeps in between;
+    // each sleep lasts at least the kernel's granularity (~50 µs), so a
+    // too-long pause wastes wall time once the lock is free: that is what
+    // the cap is for. crossbeam's Backoff spins, then yields, and after ten
+    // steps reports `is_completed` ("blocking the thread is advised", its
+    // docs); then this code calls lock(). The blocking lock() does all this
+    // inside the lock, and the kernel wakes the next waiter.
+}
+
+/// Step `try_lock_for`: each timed attempt, printed as it ends.
+fn show_try_lock_for() {
+    println!(
+        "the holder keeps the lock for {HOLD:?}; each attempt waits up to {ATTEMPT_TIMEOUT:?}"
+    );
+    match try_lock_for_demo(HOLD, ATTEMPT_TIMEOUT, 10, &Sink::stdout()) {
+        Some(value) => println!("the waiter found: {value:?}"),
+        None => println!("the waiter gave up"),
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -327,105 +379,20 @@ fn main() -> std::process::ExitCode {
         lesson_id!(),
         "Lesson 6.4 — Lock retry with back-off («Повторная попытка блокировки с откатом»)",
         &[
-            Step::new("schedule", "the pause after each failed attempt", || {
-                let policies = [
-                    BackoffPolicy::LINEAR,
-                    BackoffPolicy::EXPONENTIAL,
-                    BackoffPolicy::EXPONENTIAL_JITTER,
-                ];
-                let mut table = Table::new([
-                    "failed attempt",
-                    "linear, µs",
-                    "exponential, µs",
-                    "exponential + jitter, µs",
-                ]);
-                for attempt in 1..=10 {
-                    let mut row = vec![attempt.to_string()];
-                    row.extend(
-                        policies
-                            .iter()
-                            .map(|p| p.delay(attempt).as_micros().to_string()),
-                    );
-                    table.row(row);
-                }
-                print!("{table}");
-                println!(
-                    "linear: 50 µs steps; exponential: from 10 µs, doubling; both capped at 1 ms"
-                );
-            }),
+            Step::new(
+                "schedule",
+                "the pause after each failed attempt",
+                show_schedule,
+            ),
             Step::new(
                 "retry",
                 "blocking vs spinning vs back-off strategies",
-                || {
-                    let mut table = Table::new([
-                        "strategy",
-                        "wall, ms",
-                        "ns/increment",
-                        "failed tries per increment",
-                        "most in a row",
-                    ]);
-                    let threads = thread_count();
-                    let total = threads as u64 * INCREMENTS_PER_THREAD;
-                    for strategy in Strategy::ALL {
-                        let mut last = None;
-                        let wall = median_of(ROUNDS, || {
-                            let run = retry(strategy, threads, INCREMENTS_PER_THREAD, HELD_ROUNDS);
-                            assert_eq!(run.counter, total, "an increment was lost");
-                            last = Some(run);
-                            run.wall
-                        });
-                        let run = last.expect("median_of ran at least once");
-                        table.row([
-                            strategy.label().to_owned(),
-                            fmt_ms(wall),
-                            fmt_ns(ns_per_op(wall, total)),
-                            format!("{:.2}", run.failures as f64 / total as f64),
-                            run.most_failures_in_a_row.to_string(),
-                        ]);
-                    }
-                    print!("{table}");
-                    println!(
-                        "{threads} threads x {INCREMENTS_PER_THREAD} increments, the lock held for \
-                     {HELD_ROUNDS} rounds of work each time; the counter reached {total} in every run"
-                    );
-                    println!("{}", profile_note("lesson_04"));
-                    // Retrying at once fails thousands of times in a row and
-                    // steals CPU from the holder. Back-off fails a few times
-                    // and sleeps in between; each sleep lasts at least the
-                    // kernel's granularity (~50 µs), so a too-long pause wastes
-                    // wall time once the lock is free: that is what the cap is
-                    // for. crossbeam's Backoff spins, then yields, and after ten
-                    // steps reports `is_completed` ("blocking the thread is
-                    // advised", its docs); then this code calls lock().
-                    // The blocking lock() is usually best: it does all this
-                    // inside the lock, and the kernel wakes the next waiter.
-                },
+                show_retry,
             ),
             Step::new(
                 "try_lock_for",
                 "give up after a timeout, try again later",
-                || {
-                    let (attempts, found) = try_lock_for_demo(HOLD, ATTEMPT_TIMEOUT, 10);
-                    println!(
-                        "the holder keeps the lock for {HOLD:?}; each attempt waits up to {ATTEMPT_TIMEOUT:?}"
-                    );
-                    for (n, attempt) in attempts.iter().enumerate() {
-                        let outcome = if attempt.acquired {
-                            "acquired"
-                        } else {
-                            "timed out"
-                        };
-                        println!(
-                            "attempt {}: {outcome} after {} ms",
-                            n + 1,
-                            fmt_ms(attempt.waited)
-                        );
-                    }
-                    match found {
-                        Some(value) => println!("the waiter found: {value:?}"),
-                        None => println!("the waiter gave up"),
-                    }
-                },
+                show_try_lock_for,
             ),
         ],
     )
@@ -469,23 +436,16 @@ mod tests {
 
     #[test]
     fn every_strategy_eventually_acquires_and_every_increment_lands() {
-        for strategy in Strategy::ALL {
+        for strategy in STRATEGIES {
             let run = course_tests::deadline(Duration::from_secs(20), move || {
                 retry(strategy, 3, 100, 50)
             });
-            assert_eq!(run.counter, 300, "{}", strategy.label());
+            assert_eq!(run.counter, 300, "{}", strategy.0);
             assert!(u64::from(run.most_failures_in_a_row) <= run.failures);
         }
-        assert_eq!(
-            course_tests::deadline(Duration::from_secs(20), || retry(
-                Strategy::Blocking,
-                3,
-                100,
-                50
-            ))
-            .failures,
-            0
-        );
+        let blocking =
+            course_tests::deadline(Duration::from_secs(20), || retry(BLOCKING, 3, 100, 50));
+        assert_eq!(blocking.failures, 0);
     }
 
     #[test]
@@ -514,16 +474,23 @@ mod tests {
 
     #[test]
     fn try_lock_for_times_out_then_gets_the_holders_value() {
-        let (attempts, found) = course_tests::deadline(Duration::from_secs(20), || {
-            try_lock_for_demo(Duration::from_millis(100), Duration::from_millis(10), 1_000)
+        let (found, lines) = course_tests::deadline(Duration::from_secs(20), || {
+            let sink = Sink::collect();
+            let hold = Duration::from_millis(100);
+            let found = try_lock_for_demo(hold, Duration::from_millis(10), 1_000, &sink);
+            (found, sink.lines())
         });
         assert_eq!(found, Some("written by the holder"));
-        let (last, earlier) = attempts.split_last().expect("at least one attempt");
-        assert!(last.acquired);
-        assert!(
-            earlier
-                .iter()
-                .all(|a| !a.acquired && a.waited >= Duration::from_millis(10))
-        );
+        let (last, earlier) = lines.split_last().expect("at least one attempt");
+        assert!(last.contains(": acquired after "), "{last}");
+        for line in earlier {
+            // "attempt 3: timed out after 10.1 ms": each waited its timeout.
+            let ms: f64 = line
+                .strip_suffix(" ms")
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse().ok())
+                .expect("an attempt line ends in its time");
+            assert!(line.contains(": timed out after ") && ms >= 10.0, "{line}");
+        }
     }
 }

@@ -15,8 +15,9 @@
 //! | `time.perf_counter_ns()`            | `Instant::now()` / `elapsed()`              |
 //! | `timeit` (disables GC, repeats)     | warm-up, median of rounds, `hint::black_box` |
 //!
-//! Debug builds distort these numbers (the cheap rows most): for real ones run
-//! `cargo run --release -p module_06 --bin lesson_05`.
+//! The numbers depend on the free cores, the load and the build (`cargo run`
+//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
+//! median, the spread, and a `verdict:` that needs spreads apart.
 //!
 //! Run all steps: `cargo run -p module_06 --bin lesson_05`
 //! Run one step:  `cargo run -p module_06 --bin lesson_05 -- overhead`
@@ -25,6 +26,14 @@
 //! tens of nanoseconds for `x += 1` and a few hundred for `with lock: x += 1`.
 //! In Rust the plain add costs about a nanosecond, so the operations span two
 //! orders of magnitude, which is what the table shows.
+//!
+//! Try:
+//! - In `run_variant`, share a plain number: `Variant::Local =>
+//!   run_shared(&0u64, threads, ops, |c| { *c += 1; 1 })`. Error E0594,
+//!   "cannot assign to `*c`, which is behind a `&` reference": threads get
+//!   only shared references, and a plain `u64` cannot change through one.
+//! - Set `UNCONTENDED_OPS` to 1 and run `-- timer_cost`: the verdict says
+//!   the two clock reads are hundreds of per cent of the time they measure.
 
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +41,7 @@ use std::sync::{Barrier, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{Table, fmt_ns, median_of, ns_per_op, profile_note};
+use module_06::{RUNS, Runs, Table, conditions, ns_per_op, repeat, verdict};
 use step_runner::{Step, lesson_id};
 
 /// Operations per measured round on one thread: enough that the two
@@ -40,8 +49,6 @@ use step_runner::{Step, lesson_id};
 const UNCONTENDED_OPS: u64 = 2_000_000;
 /// Operations per thread per round when every thread shares the value.
 const CONTENDED_OPS: u64 = 500_000;
-/// Measured rounds after the warm-up; the median is reported.
-const ROUNDS: usize = 3;
 
 /// The operations the table compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,27 +199,28 @@ fn run_variant(variant: Variant, threads: usize, ops: u64) -> Run {
     }
 }
 
-/// The median time of `rounds` runs after a warm-up, and the last total.
-fn measure(variant: Variant, threads: usize, ops: u64, rounds: usize) -> Run {
-    let mut total = 0;
-    let elapsed = median_of(rounds, || {
-        let run = run_variant(variant, threads, ops);
-        total = run.total;
-        run.elapsed
-    });
-    Run { total, elapsed }
+/// `runs` counted runs of `variant` after a warm-up: ns per operation (per
+/// thread). Every run must count every operation.
+fn measure(variant: Variant, threads: usize, ops: u64, runs: usize) -> Runs {
+    let runs = repeat(runs, || run_variant(variant, threads, ops));
+    let expected = threads as u64 * ops;
+    assert!(
+        runs.iter().all(|r| r.total == expected),
+        "{variant:?}: a lost operation"
+    );
+    Runs::new(runs.iter().map(|r| ns_per_op(r.elapsed, ops)))
 }
 
 /// One row of the overhead table.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Row {
     variant: Variant,
-    uncontended: Run,
-    contended: Run,
+    uncontended: Runs,
+    contended: Runs,
 }
 
-/// Demo: what `Instant::now()` itself costs — the reason the table times
-/// whole loops of millions of operations instead of single operations.
+/// Demo: what `Instant::now()` itself costs, in ns per call — the reason the
+/// table times whole loops of millions of operations, not single ones.
 fn timer_cost(calls: u64) -> f64 {
     let start = Instant::now();
     for _ in 0..calls {
@@ -222,15 +230,87 @@ fn timer_cost(calls: u64) -> f64 {
 }
 
 /// Demo: the cost of each operation, uncontended and contended.
-fn overhead(threads: usize, uncontended_ops: u64, contended_ops: u64, rounds: usize) -> Vec<Row> {
+fn overhead(threads: usize, uncontended_ops: u64, contended_ops: u64, runs: usize) -> Vec<Row> {
     Variant::ALL
         .iter()
         .map(|&variant| Row {
             variant,
-            uncontended: measure(variant, 1, uncontended_ops, rounds),
-            contended: measure(variant, threads, contended_ops, rounds),
+            uncontended: measure(variant, 1, uncontended_ops, runs),
+            contended: measure(variant, threads, contended_ops, runs),
         })
         .collect()
+}
+
+/// Step `timer_cost`: the clock's cost against the cheapest timed loop.
+fn show_timer_cost() {
+    let clock = Runs::new(repeat(RUNS, || timer_cost(UNCONTENDED_OPS)));
+    let adds = measure(Variant::Local, 1, UNCONTENDED_OPS, RUNS);
+    println!(
+        "Instant::now(): {} ns per call (spread {}, {RUNS} runs after a warm-up)",
+        clock.median_cell(),
+        clock.spread_cell()
+    );
+    println!("so each measurement below times a loop of {UNCONTENDED_OPS} operations.");
+    println!("{}", conditions());
+    // The two reads around a loop, against the loop of plain adds: the
+    // cheapest loop the table times, so the largest share the clock can take.
+    let loop_ns = adds.median() * UNCONTENDED_OPS as f64;
+    let share = 100.0 * 2.0 * clock.median() / loop_ns;
+    println!(
+        "verdict: the two clock reads around a loop of {UNCONTENDED_OPS} plain adds ({:.1} ms) \
+         are {share:.4}% of its time here",
+        loop_ns / 1e6
+    );
+}
+
+/// Step `overhead`: the table, then the verdict on contention.
+fn show_overhead() {
+    let threads = contending_threads();
+    let rows = overhead(threads, UNCONTENDED_OPS, CONTENDED_OPS, RUNS);
+    let mut table = Table::new([
+        "operation".to_owned(),
+        "1 thread, ns/op".to_owned(),
+        "spread".to_owned(),
+        format!("{threads} threads, ns/op"),
+        "spread".to_owned(),
+    ]);
+    for row in &rows {
+        let (one, many) = (&row.uncontended, &row.contended);
+        table.row([
+            row.variant.label().to_owned(),
+            one.median_cell(),
+            one.spread_cell(),
+            many.median_cell(),
+            many.spread_cell(),
+        ]);
+    }
+    print!("{table}");
+    println!("ns/op = wall time / operations per thread; median of {RUNS} runs after a warm-up");
+    println!("{}", conditions());
+    let mutex = &rows[3];
+    assert_eq!(mutex.variant, Variant::StdMutex);
+    let (one, many) = (&mutex.uncontended, &mutex.contended);
+    println!(
+        "{}",
+        verdict(
+            "an uncontended std Mutex",
+            one,
+            &format!("one shared by {threads} threads"),
+            many
+        )
+    );
+    // What to read in the table (typical x86-64, optimised build; every row
+    // includes the loop's own cost, the first row):
+    // - local and atomic load cost ~1 ns in both columns: reading shared
+    //   memory that nobody writes scales perfectly;
+    // - an uncontended fetch_add or lock/unlock is one or two atomic
+    //   instructions, ~5-20 ns;
+    // - contended, the cache line holding the counter or the lock bounces
+    //   between cores: atomics get several times slower, mutexes more
+    //   (waiters park and wake through the kernel);
+    // - an RwLock *read* still writes the reader count, so readers contend
+    //   with each other too: it pays off only when the read section itself
+    //   is long.
 }
 
 /// Every core, at least two: with one thread nothing is contended.
@@ -243,51 +323,15 @@ fn main() -> std::process::ExitCode {
         lesson_id!(),
         "Lesson 6.5 — Lock overhead («Накладные расходы поточной блокировки»)",
         &[
-            Step::new("timer_cost", "what reading the clock costs", || {
-                let ns = timer_cost(UNCONTENDED_OPS);
-                println!(
-                    "Instant::now(): {} ns per call ({})",
-                    fmt_ns(ns),
-                    profile_note("lesson_05")
-                );
-                println!("so each measurement below times a loop of {UNCONTENDED_OPS} operations.");
-            }),
+            Step::new(
+                "timer_cost",
+                "what reading the clock costs",
+                show_timer_cost,
+            ),
             Step::new(
                 "overhead",
                 "ns per operation, uncontended and contended",
-                || {
-                    let threads = contending_threads();
-                    let rows = overhead(threads, UNCONTENDED_OPS, CONTENDED_OPS, ROUNDS);
-                    let mut table = Table::new([
-                        "operation".to_owned(),
-                        "1 thread, ns/op".to_owned(),
-                        format!("{threads} threads, ns/op"),
-                    ]);
-                    for row in &rows {
-                        table.row([
-                            row.variant.label().to_owned(),
-                            fmt_ns(ns_per_op(row.uncontended.elapsed, UNCONTENDED_OPS)),
-                            fmt_ns(ns_per_op(row.contended.elapsed, CONTENDED_OPS)),
-                        ]);
-                    }
-                    print!("{table}");
-                    println!(
-                        "ns/op = wall time / operations per thread (median of {ROUNDS} rounds after a warm-up)"
-                    );
-                    println!("{}", profile_note("lesson_05"));
-                    // What to read in the table (typical x86-64, release build;
-                    // every row includes the loop's own cost, the first row):
-                    // - local and atomic load cost ~1 ns in both columns: reading
-                    //   shared memory that nobody writes scales perfectly;
-                    // - an uncontended fetch_add or lock/unlock is one or two
-                    //   atomic instructions, ~5-20 ns;
-                    // - contended, the cache line holding the counter or the lock
-                    //   bounces between cores: atomics get several times slower,
-                    //   mutexes more (waiters park and wake through the kernel);
-                    // - an RwLock *read* still writes the reader count, so
-                    //   readers contend with each other too: it pays off only
-                    //   when the read section itself is long.
-                },
+                show_overhead,
             ),
         ],
     )
@@ -310,12 +354,13 @@ mod tests {
 
     #[test]
     fn the_table_has_one_row_per_variant_with_exact_totals() {
-        let rows = course_tests::deadline(Duration::from_secs(20), || overhead(3, 500, 200, 1));
+        let rows = course_tests::deadline(Duration::from_secs(20), || overhead(3, 500, 200, 2));
         let variants: Vec<Variant> = rows.iter().map(|r| r.variant).collect();
         assert_eq!(variants, Variant::ALL);
+        // `measure` asserts every run's total; here, one cell per run.
         for row in rows {
-            assert_eq!(row.uncontended.total, 500);
-            assert_eq!(row.contended.total, 3 * 200);
+            assert_eq!(row.uncontended.len(), 2);
+            assert_eq!(row.contended.len(), 2);
         }
     }
 
