@@ -46,11 +46,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
-use step_runner::{Step, lesson_id};
-
-/// Where a step reports what happens while it runs: `main` prints each line
-/// as it comes, the tests pass a closure that ignores it.
-type Log<'a> = &'a (dyn Fn(String) + Sync);
+use step_runner::{Sink, Step, lesson_id};
 
 /// The course's items for step 05: (priority, name); lower goes first.
 const ELECTRONICS: [(u32, &str); 10] = [
@@ -294,7 +290,7 @@ fn step_05(
     capacity: usize,
     consumers: usize,
     per_unit: Duration,
-    log: Log,
+    sink: &Sink,
 ) -> Step05 {
     thread::scope(|s| {
         // Both halves live inside the scope's closure: if this thread (the
@@ -308,9 +304,9 @@ fn step_05(
                     let mut processed = Vec::new();
                     while let Some((priority, name)) = popper.pop() {
                         thread::sleep(per_unit * priority);
-                        // `println!` locks stdout for the whole line, so
-                        // lines never mix; the course's print lock is built in.
-                        log(format!(
+                        // The sink writes each line whole, under its lock:
+                        // the course's print lock is built in.
+                        sink.note(format!(
                             "consumer {id}: processed \"{name}\" (priority {priority})"
                         ));
                         processed.push((priority, name));
@@ -327,7 +323,7 @@ fn step_05(
         for &(priority, name) in items {
             // Waits while 5 items are queued: the consumers set the pace.
             if pusher.push(priority, name).is_err() {
-                log("producer: every consumer is gone, stopping".to_owned());
+                sink.note("producer: every consumer is gone, stopping");
                 break;
             }
             lengths.push(pusher.len());
@@ -343,10 +339,6 @@ fn step_05(
     })
 }
 
-fn print_line(line: String) {
-    println!("{line}");
-}
-
 fn show_heap_order() {
     let (max_first, min_first, ties) = heap_order(&ELECTRONICS);
     println!("BinaryHeap:          {max_first:?}");
@@ -360,7 +352,7 @@ fn show_step_05() {
         CAPACITY,
         2,
         Duration::from_millis(10),
-        &print_line,
+        &Sink::stdout(),
     );
     println!("queue length after each put: {:?}", result.lengths);
     for (i, items) in result.processed.iter().enumerate() {
@@ -401,8 +393,6 @@ mod tests {
     use std::sync::mpsc;
 
     const LIMIT: Duration = Duration::from_secs(10);
-
-    fn quiet(_: String) {}
 
     /// Runs `body`, which must panic, under the deadline: a hang fails the
     /// test with the deadline's message, an ordinary end fails it too.
@@ -549,13 +539,32 @@ mod tests {
 
     #[test]
     fn consumers_that_die_mid_step_do_not_hang_the_producer() {
-        // The consumers print, and die as they would on a closed stdout.
-        // Before the queue closed on drop, the producer waited for room in
-        // the full queue forever, and the scope waited for the producer.
+        // Each consumer dies on its first item, as it would printing to a
+        // closed stdout: here `per_unit * priority` overflows `Duration`
+        // (every priority is at least 2). Before the queue closed on drop,
+        // the producer waited for room in the full queue forever, and the
+        // scope waited for the producer.
         ends_with_a_panic(|| {
-            let log = |line: String| assert!(!line.starts_with("consumer"), "stdout closed");
-            step_05(&ELECTRONICS, CAPACITY, 2, Duration::ZERO, &log);
+            let items: Vec<(u32, &str)> = (2..40).map(|priority| (priority, "doomed")).collect();
+            step_05(&items, CAPACITY, 2, Duration::MAX, &Sink::collect());
         });
+    }
+
+    #[test]
+    fn step_05_reports_each_item_as_it_is_processed() {
+        let (result, lines) = deadline(LIMIT, || {
+            let sink = Sink::collect();
+            let result = step_05(&ELECTRONICS, CAPACITY, 1, Duration::ZERO, &sink);
+            (result, sink.lines())
+        });
+        // One consumer: its lines are its items, in the order it took them.
+        let expected: Vec<String> = result.processed[0]
+            .iter()
+            .map(|(priority, name)| {
+                format!("consumer 1: processed \"{name}\" (priority {priority})")
+            })
+            .collect();
+        assert_eq!(lines, expected);
     }
 
     #[test]
@@ -567,7 +576,7 @@ mod tests {
                     CAPACITY,
                     consumers,
                     Duration::from_micros(20),
-                    &quiet,
+                    &Sink::collect(),
                 )
             });
             assert_eq!(result.lengths.len(), ELECTRONICS.len());
