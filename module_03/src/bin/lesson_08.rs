@@ -35,7 +35,7 @@ use std::time::Duration;
 use futures::executor::{ThreadPool, block_on};
 use futures::future::{Aborted, abortable, join_all};
 use futures::task::SpawnExt;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// Step 08: (delay in tenths of a second, task name), in the course's order.
 /// Tenths as integers keep "is the digit after the point odd?" exact.
@@ -78,8 +78,9 @@ fn pool_of(workers: usize) -> ThreadPool {
 
 /// Step 08 — ten tasks on two workers; right after submitting, cancel each
 /// task whose delay has an odd digit after the point. Returns, per task in
-/// order, its name and whether it ran (`Ok`) or was cancelled (`Err`), and
-/// the names in the order the tasks finished.
+/// order, its name and whether it ran (`Ok`) or was cancelled (`Err`). Each
+/// task that runs reports `task … finished` the moment it does, as the
+/// course's tasks print.
 ///
 /// `abortable` wraps each task in an `Abortable` and gives back an
 /// `AbortHandle`. The executor knows nothing of it: the wrapper's own `poll`
@@ -89,9 +90,8 @@ fn pool_of(workers: usize) -> ThreadPool {
 /// So a task aborted while it waits in the queue ends at its first poll
 /// without running its body, and its handle yields `Err(Aborted)`; a task
 /// already inside its body's poll finishes that poll first.
-fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec<&'static str>) {
+fn step_08(tasks: &[(u32, &'static str)], tenth: Duration, sink: &Arc<Sink>) -> Vec<Outcome> {
     let pool = pool_of(2);
-    let (ran_tx, ran_rx) = mpsc::channel();
     // The course cancels right after submitting and counts on the first two
     // tasks still running by then. A gate makes that so on any machine:
     // every task first passes it (a shared read lock), and main holds it
@@ -102,7 +102,7 @@ fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec
     let handles: Vec<_> = tasks
         .iter()
         .map(|&(tenths, name)| {
-            let ran_tx = ran_tx.clone();
+            let sink = Arc::clone(sink);
             let gate = Arc::clone(&gate);
             let (task, abort) = abortable(async move {
                 let _open = gate.read();
@@ -111,7 +111,7 @@ fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec
                 // the tasks behind the first two must wait, and only those
                 // can be cancelled.
                 thread::sleep(tenth * tenths);
-                ran_tx.send(name).expect("main keeps the receiver");
+                sink.note(format!("task {name} finished"));
             });
             let handle = pool
                 .spawn_with_handle(task)
@@ -123,26 +123,23 @@ fn step_08(tasks: &[(u32, &'static str)], tenth: Duration) -> (Vec<Outcome>, Vec
         })
         .collect();
     drop(shut);
-    drop(ran_tx);
-    let outcomes = block_on(join_all(
+    block_on(join_all(
         handles
             .into_iter()
             .map(|(name, handle)| async move { (name, handle.await) }),
-    ));
-    // Every task's future is gone by now, so the channel is closed.
-    (outcomes, ran_rx.iter().collect())
+    ))
 }
 
 /// Step 09 — ten tasks on five workers; cancel every task after the fifth
-/// by dropping its `RemoteHandle`. Returns the names of the tasks that ran.
+/// by dropping its `RemoteHandle`. Each task that runs reports
+/// `task … finished in …` the moment it does.
 ///
 /// The first five occupy all five workers, so the rest are still waiting
 /// when their handles are dropped; when a worker gets to one, the wrapper
 /// `spawn_with_handle` put around it sees its handle gone and ends without
 /// polling the task inside (futures-util 0.3.34, `remote_handle.rs`).
-fn step_09(tasks: &[(&'static str, u32)], tenth: Duration) -> Vec<&'static str> {
+fn step_09(tasks: &[(&'static str, u32)], tenth: Duration, sink: &Arc<Sink>) {
     let pool = pool_of(5);
-    let (ran_tx, ran_rx) = mpsc::channel();
     // The same gate as in step 08: the first five wait on the five workers
     // until the last five handles are dropped.
     let gate = Arc::new(RwLock::new(()));
@@ -150,27 +147,25 @@ fn step_09(tasks: &[(&'static str, u32)], tenth: Duration) -> Vec<&'static str> 
     let mut handles: Vec<_> = tasks
         .iter()
         .map(|&(name, tenths)| {
-            let ran_tx = ran_tx.clone();
+            let sink = Arc::clone(sink);
             let gate = Arc::clone(&gate);
             pool.spawn_with_handle(async move {
                 let _open = gate.read();
                 // Blocking on purpose, as in step 08: the first five hold
                 // the five workers, so the rest are still queued.
-                thread::sleep(tenth * tenths);
-                ran_tx.send(name).expect("main keeps the receiver");
+                let took = tenth * tenths;
+                thread::sleep(took);
+                sink.note(format!("task {name} finished in {took:.1?}"));
             })
             .expect("the pool accepts tasks")
         })
         .collect();
-    drop(ran_tx);
     // `futures[5:]`: dropping a handle is the cancel.
     drop(handles.split_off(5));
     drop(shut);
     // Keep the first five handles alive until they finish: dropping them
     // now would cancel them too (or `forget()` them to let them run).
     block_on(join_all(handles));
-    // The channel closes once the pool has dropped every task, run or not.
-    ran_rx.iter().collect()
 }
 
 /// What the cooperation demo saw.
@@ -299,10 +294,11 @@ fn drop_cancels() -> (bool, bool, bool) {
 }
 
 fn show_step_08() {
-    let (outcomes, finished) = step_08(&STEP_08_TASKS, Duration::from_millis(100));
-    for name in finished {
-        println!("task {name} finished");
-    }
+    let outcomes = step_08(
+        &STEP_08_TASKS,
+        Duration::from_millis(100),
+        &Arc::new(Sink::stdout()),
+    );
     // Python prints only the finished tasks; the verdicts show the rest.
     for (name, outcome) in outcomes {
         let verdict = if outcome.is_ok() { "ran" } else { "cancelled" };
@@ -311,14 +307,11 @@ fn show_step_08() {
 }
 
 fn show_step_09() {
-    let tenth = Duration::from_millis(100);
-    for name in step_09(&STEP_09_TASKS, tenth) {
-        let (_, tenths) = STEP_09_TASKS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .expect("a task of the list");
-        println!("task {name} finished in {:.1?}", tenth * *tenths);
-    }
+    step_09(
+        &STEP_09_TASKS,
+        Duration::from_millis(100),
+        &Arc::new(Sink::stdout()),
+    );
 }
 
 fn show_cooperation() {
@@ -364,8 +357,18 @@ mod tests {
 
     #[test]
     fn step_08_cancelled_tasks_never_run() {
-        let (outcomes, finished) =
-            deadline(Duration::from_secs(30), || step_08(&STEP_08_TASKS, TENTH));
+        let (outcomes, lines) = deadline(Duration::from_secs(30), || {
+            let sink = Arc::new(Sink::collect());
+            (step_08(&STEP_08_TASKS, TENTH, &sink), sink.lines())
+        });
+        let finished: Vec<&str> = lines
+            .iter()
+            .map(|line| {
+                line.strip_prefix("task ")
+                    .and_then(|l| l.strip_suffix(" finished"))
+                    .expect("a finished line")
+            })
+            .collect();
         let cancelled: Vec<&str> = outcomes
             .iter()
             .filter(|(_, outcome)| outcome.is_err())
@@ -408,7 +411,19 @@ mod tests {
 
     #[test]
     fn step_09_runs_only_the_first_five() {
-        let mut ran = deadline(Duration::from_secs(30), || step_09(&STEP_09_TASKS, TENTH));
+        let lines = deadline(Duration::from_secs(30), || {
+            let sink = Arc::new(Sink::collect());
+            step_09(&STEP_09_TASKS, TENTH, &sink);
+            sink.lines()
+        });
+        let mut ran: Vec<&str> = lines
+            .iter()
+            .map(|line| {
+                line.strip_prefix("task ")
+                    .and_then(|l| l.split(" finished").next())
+                    .expect("a finished line")
+            })
+            .collect();
         ran.sort_unstable();
         assert_eq!(ran, ["CPU", "GPU", "Motherboard", "RAM", "SSD"]);
     }
