@@ -11,7 +11,7 @@
 //!
 //! How a measurement is taken: one uncounted warm-up run (caches, page
 //! faults, lazily started threads, CPU frequency), then [`RUNS`] counted
-//! runs. A table shows the median of the counted runs — not the minimum:
+//! runs; variants that are compared take turns, round by round. A table shows the median of the counted runs — not the minimum:
 //! these demos are about threads, and the waiting the other threads cause
 //! is part of what is measured, not noise to discard — and the spread,
 //! from the fastest to the slowest counted run. A verdict calls one variant
@@ -76,6 +76,40 @@ pub fn repeat<T>(runs: usize, mut run: impl FnMut() -> T) -> Vec<T> {
     assert!(runs > 0, "at least one counted run");
     let _warm_up = run();
     (0..runs).map(|_| run()).collect()
+}
+
+/// [`repeat`] for several variants at once, taking turns: every variant
+/// once to warm up, then `runs` rounds of every variant in order. Taking
+/// turns spreads a burst of load from other programs over all variants
+/// instead of letting it land on one. `run(v)` runs variant `v`; the result
+/// holds each variant's counted runs.
+pub fn repeat_each<T>(
+    runs: usize,
+    variants: usize,
+    mut run: impl FnMut(usize) -> T,
+) -> Vec<Vec<T>> {
+    assert!(runs > 0, "at least one counted run");
+    (0..variants).for_each(|v| drop(run(v)));
+    let mut counted: Vec<Vec<T>> = (0..variants).map(|_| Vec::with_capacity(runs)).collect();
+    for _ in 0..runs {
+        for (v, runs) in counted.iter_mut().enumerate() {
+            runs.push(run(v));
+        }
+    }
+    counted
+}
+
+/// [`repeat_each`] for runs that time themselves: each variant's durations
+/// in ms.
+pub fn measure_each(
+    runs: usize,
+    variants: usize,
+    mut run: impl FnMut(usize) -> Duration,
+) -> Vec<Runs> {
+    repeat_each(runs, variants, |v| run(v).as_secs_f64() * 1e3)
+        .into_iter()
+        .map(Runs::new)
+        .collect()
 }
 
 /// [`repeat`] for a run that times itself (so that thread start-up or
@@ -308,6 +342,17 @@ mod tests {
             calls
         });
         assert_eq!(counted, [2, 3, 4], "the first call is the warm-up");
+    }
+
+    #[test]
+    fn variants_take_turns_after_one_warm_up_each() {
+        let mut order = Vec::new();
+        let counted = repeat_each(2, 3, |v| {
+            order.push(v);
+            order.len()
+        });
+        assert_eq!(order, [0, 1, 2, 0, 1, 2, 0, 1, 2]);
+        assert_eq!(counted, [vec![4, 7], vec![5, 8], vec![6, 9]]);
     }
 
     #[test]

@@ -43,7 +43,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use module_06::{
-    Gap, RUNS, Runs, Table, conditions, gap, measure_ms, repeat, thread_count, time, verdict, work,
+    Gap, RUNS, Runs, Table, conditions, gap, measure_ms, repeat_each, thread_count, time, verdict,
+    work,
 };
 use step_runner::{Step, lesson_id};
 
@@ -271,13 +272,14 @@ fn show_contention() {
         sequential.spread_cell(),
         "-".to_owned(),
     ]);
+    let sections = [Section::WorkInsideLock, Section::WorkOutsideLock];
     let mut walls = Vec::new();
-    for section in [Section::WorkInsideLock, Section::WorkOutsideLock] {
-        let runs = repeat(RUNS, || {
-            let run = contention(section, threads, TASKS_PER_THREAD, WORK_ROUNDS);
-            assert_eq!(run.total, expected, "a lost update");
-            run
-        });
+    let all_runs = repeat_each(RUNS, sections.len(), |v| {
+        let run = contention(sections[v], threads, TASKS_PER_THREAD, WORK_ROUNDS);
+        assert_eq!(run.total, expected, "a lost update");
+        run
+    });
+    for (section, runs) in sections.iter().zip(all_runs) {
         let wall = Runs::new(runs.iter().map(|r| r.wall.as_secs_f64() * 1e3));
         let waiting =
             Runs::new(runs.iter().map(|r| {
@@ -325,11 +327,10 @@ fn show_mutex_kinds() {
         "fewest / most per thread, %",
     ]);
     let mut per_hand_off = Vec::new();
-    for kind in Kind::ALL {
-        let runs = repeat(RUNS, || mutex_kind(kind, threads, WINDOW));
-        for run in &runs {
-            assert_eq!(run.ledger_count, run.per_thread.iter().sum::<u64>());
-        }
+    let all_runs = repeat_each(RUNS, Kind::ALL.len(), |v| {
+        mutex_kind(Kind::ALL[v], threads, WINDOW)
+    });
+    for (kind, runs) in Kind::ALL.iter().zip(all_runs) {
         let ns = Runs::new(
             runs.iter()
                 .map(|r| r.elapsed.as_nanos() as f64 / r.ledger_count.max(1) as f64),
@@ -369,14 +370,13 @@ fn show_mutex_kinds() {
             .to_owned(),
     };
     println!("verdict: {verdict}");
-    // "Locks per hand-off" is how many times in a row one thread got the
-    // lock. The unfair locks show long runs (cheap: the lock and its data
-    // stay in one core's cache, nobody has to be woken). FairMutex shows the
-    // shortest: each unlock hands the lock straight to a parked waiter (one
-    // still spinning is not queued yet), paying a wake-up per hand-off. Pick
-    // fairness only when a starved thread is a real problem. On a machine
-    // busy with other work, the scheduler's time slices also decide who
-    // runs, which blurs every column.
+    // "Locks per hand-off": how many times in a row one thread got the lock.
+    // Unfair locks show long runs (cheap: lock and data stay in one core's
+    // cache, nobody is woken). FairMutex hands each unlock straight to a
+    // parked waiter (one still spinning is not queued yet), paying a wake-up
+    // each time. On a busy machine the scheduler's time slices also decide
+    // who runs, which blurs every column: a thread that is not running is
+    // not parked in the lock's queue, so there is no one to hand over to.
 }
 
 fn main() -> std::process::ExitCode {

@@ -42,7 +42,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
-use module_06::{RUNS, Table, best_marker, conditions, measure_ms, thread_count, verdict};
+use module_06::{RUNS, Table, best_marker, conditions, measure_each, thread_count, verdict};
 use step_runner::{Step, lesson_id};
 
 /// Updates per thread per round.
@@ -304,20 +304,15 @@ fn transfers(stripes: usize, accounts: u64, threads: usize, transfers_each: u64)
 fn show_striping() {
     let threads = thread_count();
     let expected = expected_counts(threads, UPDATES_PER_THREAD, KEYS);
-    let measure = |run: &dyn Fn() -> (HashMap<u64, u64>, Duration)| {
-        measure_ms(RUNS, || {
-            let (map, elapsed) = run();
-            assert_eq!(map, expected, "lost or extra updates");
-            elapsed
-        })
-    };
-    // Row 0 is the single lock, row i the striped map with STRIPE_COUNTS[i - 1].
-    let mut walls = vec![measure(&|| single_lock(threads, UPDATES_PER_THREAD, KEYS))];
-    for stripes in STRIPE_COUNTS {
-        walls.push(measure(&|| {
-            striped(stripes, threads, UPDATES_PER_THREAD, KEYS)
-        }));
-    }
+    // Variant 0 is the single lock, i the striped map with STRIPE_COUNTS[i - 1].
+    let walls = measure_each(RUNS, 1 + STRIPE_COUNTS.len(), |i| {
+        let (map, elapsed) = match i {
+            0 => single_lock(threads, UPDATES_PER_THREAD, KEYS),
+            _ => striped(STRIPE_COUNTS[i - 1], threads, UPDATES_PER_THREAD, KEYS),
+        };
+        assert_eq!(map, expected, "lost or extra updates");
+        elapsed
+    });
     let mut table = Table::new([
         "map",
         "stripes",

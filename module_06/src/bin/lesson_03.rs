@@ -41,7 +41,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{RUNS, Table, conditions, measure_ms, verdict};
+use module_06::{RUNS, Table, conditions, measure_each, verdict};
 use step_runner::{Step, lesson_id};
 
 /// Threads per field: half count page views, half record latencies.
@@ -294,20 +294,20 @@ fn show_splitting() {
         ("one coarse Mutex<Stats>", coarse),
         ("a Mutex per field", split),
     ];
-    let walls = variants.map(|(name, run)| {
-        let wall = measure_ms(RUNS, || {
-            let (stats, elapsed) = run(THREADS_PER_FIELD, UPDATES_PER_THREAD);
-            assert_eq!(stats, expected, "{name}: lost or extra updates");
-            elapsed
-        });
+    let walls = measure_each(RUNS, variants.len(), |v| {
+        let (name, run) = variants[v];
+        let (stats, elapsed) = run(THREADS_PER_FIELD, UPDATES_PER_THREAD);
+        assert_eq!(stats, expected, "{name}: lost or extra updates");
+        elapsed
+    });
+    for ((name, _), wall) in variants.iter().zip(&walls) {
         table.row([
-            name.to_owned(),
+            name.to_string(),
             wall.median_cell(),
             wall.spread_cell(),
             format!("{:.1}", wall.median() * 1e6 / UPDATES_PER_THREAD as f64),
         ]);
-        wall
-    });
+    }
     print!("{table}");
     println!(
         "{THREADS_PER_FIELD} threads count page views and {THREADS_PER_FIELD} record latencies, \

@@ -44,8 +44,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
 use module_06::{
-    RUNS, Runs, Table, best_marker, conditions, fmt_ms, repeat, thread_count, verdict_on_fastest,
-    work,
+    RUNS, Runs, Table, best_marker, conditions, fmt_ms, repeat_each, thread_count,
+    verdict_on_fastest, work,
 };
 use step_runner::{Sink, Step, lesson_id};
 
@@ -312,15 +312,11 @@ fn show_schedule() {
 fn show_retry() {
     let threads = thread_count();
     let total = threads as u64 * INCREMENTS_PER_THREAD;
-    let runs: Vec<Vec<RetryRun>> = STRATEGIES
-        .map(|strategy| {
-            repeat(RUNS, || {
-                let run = retry(strategy, threads, INCREMENTS_PER_THREAD, HELD_ROUNDS);
-                assert_eq!(run.counter, total, "an increment was lost");
-                run
-            })
-        })
-        .into();
+    let runs = repeat_each(RUNS, STRATEGIES.len(), |v| {
+        let run = retry(STRATEGIES[v], threads, INCREMENTS_PER_THREAD, HELD_ROUNDS);
+        assert_eq!(run.counter, total, "an increment was lost");
+        run
+    });
     let walls: Vec<Runs> = runs
         .iter()
         .map(|r| Runs::new(r.iter().map(|r| r.wall.as_secs_f64() * 1e3)))

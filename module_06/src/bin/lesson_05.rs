@@ -41,7 +41,7 @@ use std::sync::{Barrier, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{RUNS, Runs, Table, conditions, ns_per_op, repeat, verdict};
+use module_06::{RUNS, Runs, Table, conditions, ns_per_op, repeat, repeat_each, verdict};
 use step_runner::{Step, lesson_id};
 
 /// Operations per measured round on one thread: enough that the two
@@ -199,16 +199,21 @@ fn run_variant(variant: Variant, threads: usize, ops: u64) -> Run {
     }
 }
 
-/// `runs` counted runs of `variant` after a warm-up: ns per operation (per
+/// `runs` counted runs of `variant` after a warm-up, for each `(threads,
+/// ops per thread)` of `setups`, taking turns: ns per operation (per
 /// thread). Every run must count every operation.
-fn measure(variant: Variant, threads: usize, ops: u64, runs: usize) -> Runs {
-    let runs = repeat(runs, || run_variant(variant, threads, ops));
-    let expected = threads as u64 * ops;
-    assert!(
-        runs.iter().all(|r| r.total == expected),
-        "{variant:?}: a lost operation"
-    );
-    Runs::new(runs.iter().map(|r| ns_per_op(r.elapsed, ops)))
+fn measure(variant: Variant, setups: &[(usize, u64)], runs: usize) -> Vec<Runs> {
+    let ns = repeat_each(runs, setups.len(), |v| {
+        let (threads, ops) = setups[v];
+        let run = run_variant(variant, threads, ops);
+        assert_eq!(
+            run.total,
+            threads as u64 * ops,
+            "{variant:?}: a lost operation"
+        );
+        ns_per_op(run.elapsed, ops)
+    });
+    ns.into_iter().map(Runs::new).collect()
 }
 
 /// One row of the overhead table.
@@ -233,10 +238,15 @@ fn timer_cost(calls: u64) -> f64 {
 fn overhead(threads: usize, uncontended_ops: u64, contended_ops: u64, runs: usize) -> Vec<Row> {
     Variant::ALL
         .iter()
-        .map(|&variant| Row {
-            variant,
-            uncontended: measure(variant, 1, uncontended_ops, runs),
-            contended: measure(variant, threads, contended_ops, runs),
+        .map(|&variant| {
+            let setups = [(1, uncontended_ops), (threads, contended_ops)];
+            let [uncontended, contended] = <[Runs; 2]>::try_from(measure(variant, &setups, runs))
+                .expect("one measurement per setup");
+            Row {
+                variant,
+                uncontended,
+                contended,
+            }
         })
         .collect()
 }
@@ -244,7 +254,7 @@ fn overhead(threads: usize, uncontended_ops: u64, contended_ops: u64, runs: usiz
 /// Step `timer_cost`: the clock's cost against the cheapest timed loop.
 fn show_timer_cost() {
     let clock = Runs::new(repeat(RUNS, || timer_cost(UNCONTENDED_OPS)));
-    let adds = measure(Variant::Local, 1, UNCONTENDED_OPS, RUNS);
+    let adds = &measure(Variant::Local, &[(1, UNCONTENDED_OPS)], RUNS)[0];
     println!(
         "Instant::now(): {} ns per call (spread {}, {RUNS} runs after a warm-up)",
         clock.median_cell(),
