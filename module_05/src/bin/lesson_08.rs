@@ -2,10 +2,9 @@
 //!
 //! A barrier makes N threads wait for each other: nobody passes until all N
 //! have arrived, then all go on together, and the barrier is ready for the
-//! next round. `std::sync::Barrier` does exactly that and picks one thread
-//! per round as the leader — but it has no time-out and no abort: if one
-//! party never arrives, the others wait forever. This lesson shows the std
-//! barrier, then a small barrier with both, built from `Mutex` + `Condvar`.
+//! next round. `std::sync::Barrier` does that and picks each round's leader,
+//! but has no time-out and no abort: if one party never arrives, the others
+//! wait forever. So after it comes a barrier with both (`Mutex` + `Condvar`).
 //!
 //! | Python                                     | Rust                                                   |
 //! |--------------------------------------------|--------------------------------------------------------|
@@ -14,6 +13,7 @@
 //! | `Barrier(n, action=f)`                     | the leader calls `f()` after `wait` (the others are already on their way; Python runs `action` before releasing them) |
 //! | `barrier.wait(timeout)` → `BrokenBarrierError` | not in std: `TimeoutBarrier::wait_timeout` (below) |
 //! | `barrier.abort()`, `barrier.broken`        | not in std: `TimeoutBarrier::abort` (below)            |
+//! | `barrier.reset()`, `barrier.n_waiting`     | `TimeoutBarrier::reset`, `n_waiting` (below)           |
 //! | (none: a party that dies is waited for until the time-out) | `barrier.party()`: the handle's `Drop` breaks the barrier |
 //! | (asyncio) `asyncio.Barrier(n)`             | `tokio::sync::Barrier::new(n)`                         |
 //!
@@ -21,14 +21,17 @@
 //! Run one step:  `cargo run -p module_05 --bin lesson_08 -- timeout_barrier`
 //! Output order varies between runs where threads race; the values do not.
 //!
-//! Try: make `Party`'s `drop` do nothing and run
-//! `cargo test -p module_05 --bin lesson_08`: which test now fails on its
-//! deadline, and how long would its parties have waited?
+//! Try:
+//! - In `start_line`, add `if name == "Vera" { return; }` before
+//!   `line.wait()` and run `-- start_line`: the other four wait for her
+//!   forever (Ctrl-C). Hence `TimeoutBarrier`.
+//! - Make `Party`'s `drop` do nothing and run
+//!   `cargo test -p module_05 --bin lesson_08`: which test now fails on its
+//!   deadline, and how long would its parties have waited?
 
 use std::process::ExitCode;
-// The time-out barrier's synchronisation comes from std, or from the shuttle
-// model checker when the `model` feature is on (see `mod model` at the
-// bottom). std's `Barrier` is the one demonstrated, not modelled.
+// The time-out barrier's types come from std, or from shuttle with the
+// `model` feature (`mod model` at the bottom); std's `Barrier` is not modelled.
 #[cfg(feature = "model")]
 use shuttle::sync::{Condvar, Mutex, MutexGuard};
 use std::sync::{Barrier, PoisonError};
@@ -39,18 +42,12 @@ use std::time::{Duration, Instant};
 
 use step_runner::{Sink, Step, lesson_id};
 
-// ---------------------------------------------------------------------------
-// std::sync::Barrier: the start line.
-// ---------------------------------------------------------------------------
+// ---- std::sync::Barrier: the start line.
 
 /// The runners and how many milliseconds each takes to get to the start line.
-const RUNNERS: [(&str, u64); 5] = [
-    ("Anna", 300),
-    ("Boris", 100),
-    ("Vera", 500),
-    ("Gleb", 200),
-    ("Daria", 400),
-];
+#[rustfmt::skip]
+const RUNNERS: [(&str, u64); 5] =
+    [("Anna", 300), ("Boris", 100), ("Vera", 500), ("Gleb", 200), ("Daria", 400)];
 
 /// Every runner gets ready (taking `ready × unit`; `main` uses 1 ms), then waits at the
 /// start line; the leader — one runner, chosen by the barrier — fires the
@@ -78,9 +75,7 @@ fn show_start_line() {
     start_line(&RUNNERS, Duration::from_millis(1), &Sink::stdout_timed());
 }
 
-// ---------------------------------------------------------------------------
-// std::sync::Barrier: rounds.
-// ---------------------------------------------------------------------------
+// ---- std::sync::Barrier: rounds.
 
 /// `workers` threads work through `rounds` rounds; in round `r` each adds up
 /// its share of `numbers` times `r`. The barrier ends each round: nobody
@@ -114,45 +109,7 @@ fn show_rounds() {
     rounds(4, 3, &numbers, &Sink::stdout());
 }
 
-// ---------------------------------------------------------------------------
-// What std lacks: a time-out and an abort.
-// ---------------------------------------------------------------------------
-
-/// Two of three parties wait at a `std::sync::Barrier`. After `patience`
-/// they are still stuck: std's `wait` has no time-out, and nothing can break
-/// the barrier from outside. The only way out is the third party arriving,
-/// which the main thread does here. Returns how many had passed before and
-/// after it arrived.
-fn std_has_no_timeout(patience: Duration) -> (usize, usize) {
-    let barrier = Barrier::new(3);
-    let (passed_tx, passed_rx) = crossbeam_channel::unbounded();
-    thread::scope(|s| {
-        for _ in 0..2 {
-            let (barrier, passed_tx) = (&barrier, passed_tx.clone());
-            s.spawn(move || {
-                barrier.wait();
-                passed_tx.send(()).expect("the main thread is listening");
-            });
-        }
-        // Watch from outside for a while: nobody gets through.
-        let mut before = 0;
-        let until = Instant::now() + patience;
-        while passed_rx.recv_deadline(until).is_ok() {
-            before += 1;
-        }
-        // The missing party arrives, and everyone goes on.
-        barrier.wait();
-        drop(passed_tx);
-        let after = before + passed_rx.iter().count();
-        (before, after)
-    })
-}
-
-fn show_std_has_no_timeout() {
-    let (before, after) = std_has_no_timeout(Duration::from_millis(500));
-    println!("3 parties, 2 waiting: passed after 0.5 s: {before}");
-    println!("the third party arrives: passed now: {after}");
-}
+// ---- What std lacks: a time-out and an abort.
 
 /// Why a `TimeoutBarrier` wait failed, like Python's `BrokenBarrierError`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,12 +124,10 @@ enum BarrierError {
 #[derive(Debug, Default)]
 struct BarrierState {
     arrived: usize,
-    /// Counts the openings: a waiter whose generation has passed is through,
-    /// whatever happens to the barrier afterwards.
+    /// Openings: a waiter whose generation has passed is through.
     generation: u64,
     broken: bool,
-    /// Counts the `reset`s: a waiter whose reset count has moved on was
-    /// released by a reset and gets `Broken`, as in Python.
+    /// `reset`s: a waiter whose count has moved on gets `Broken`.
     resets: u64,
 }
 
@@ -249,8 +204,7 @@ impl TimeoutBarrier {
         }
     }
 
-    /// Python's `n_waiting`: how many parties wait now. A snapshot, for
-    /// a log line, as the count may change the next moment.
+    /// Python's `n_waiting`: how many parties wait now (a snapshot).
     fn n_waiting(&self) -> usize {
         self.state().arrived
     }
@@ -274,13 +228,10 @@ impl TimeoutBarrier {
 }
 
 /// One party's place at a [`TimeoutBarrier`]. Its `Drop` breaks the
-/// barrier: a party that leaves — returns early, or panics and unwinds —
-/// will never arrive again, so nobody should wait for it. Python has no
-/// such thing: a thread that dies without `abort()` leaves the others to
-/// their time-outs, or forever without one.
-///
-/// A waiter whose round has already opened still gets `Ok`, so the last
-/// round ends normally when the parties drop their handles after it.
+/// barrier: a party that leaves (returns early, or panics) will never arrive
+/// again. In Python a thread that dies without `abort()` leaves the others to
+/// their time-outs, or forever. A waiter whose round has opened still gets
+/// `Ok`, so handles dropped after the last round break nothing that matters.
 #[must_use = "dropping the handle breaks the barrier"]
 struct Party<'a> {
     barrier: &'a TimeoutBarrier,
@@ -298,9 +249,8 @@ impl Drop for Party<'_> {
     }
 }
 
-/// Three parties are expected but only `arriving` come; each waits at most
-/// `timeout`. Then a latecomer tries. Returns every answer, in thread order,
-/// the latecomer's last.
+/// Three parties are expected, `arriving` come, each waits at most `timeout`;
+/// then a latecomer tries. Returns every answer, the latecomer's last.
 fn timeout_barrier(arriving: usize, timeout: Duration) -> Vec<Result<bool, BarrierError>> {
     let barrier = TimeoutBarrier::new(3);
     let mut answers: Vec<_> = thread::scope(|s| {
@@ -323,19 +273,17 @@ fn show_timeout_barrier() {
     println!("  the latecomer: {}", describe(late));
 }
 
-/// How the third party fails before it reaches the barrier.
+/// How the third party fails before it reaches the barrier: it says so
+/// (Python's `barrier.abort()`), or it panics and its [`Party`], dropped
+/// while the panic unwinds, breaks the barrier (Python has no such thing).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Failure {
-    /// It says so, with Python's `barrier.abort()`.
     Aborts,
-    /// It panics without a word; its [`Party`] is dropped while the panic
-    /// unwinds, and that breaks the barrier. Python has no such thing.
     Panics,
 }
 
-/// Two parties wait (each for at most `timeout`); the third fails after
-/// `fail_after`, as `failure` says. Returns the two answers, how long they
-/// waited, and whether the third party's thread panicked.
+/// Two parties wait (at most `timeout`); the third fails after `fail_after`.
+/// Returns the two answers, how long they waited, whether the third panicked.
 fn third_party_fails(
     timeout: Duration,
     fail_after: Duration,
@@ -395,10 +343,9 @@ fn show_party_dies() {
     show_third_party_fails(Failure::Panics);
 }
 
-/// Two of three parties wait; `n_waiting` says so; `reset` releases them with
-/// `Broken`, and after it a full round of three passes again. Returns what
-/// `n_waiting` said before and after the reset, the two waiters' answers
-/// and the leaders of the round after the reset.
+/// Two of three parties wait; `reset` releases them with `Broken`; then a
+/// full round passes. Returns `n_waiting` before and after the reset, the
+/// two answers and the leaders of the round after it.
 fn reset_and_n_waiting() -> (usize, usize, Vec<Result<bool, BarrierError>>, usize) {
     let barrier = TimeoutBarrier::new(3);
     let patience = Duration::from_secs(60);
@@ -441,7 +388,6 @@ fn main() -> ExitCode {
         &[
             Step::new("start_line", "five runners wait at the start line; the leader fires the pistol", show_start_line),
             Step::new("rounds", "one Barrier, reused for three rounds", show_rounds),
-            Step::new("std_has_no_timeout", "std's Barrier: a missing party keeps everyone waiting", show_std_has_no_timeout),
             Step::new("timeout_barrier", "std has no time-out: a Mutex + Condvar barrier that has one", show_timeout_barrier),
             Step::new("abort", "a party that fails aborts the barrier; nobody waits it out", show_abort),
             Step::new("reset_and_n_waiting", "Python's reset() and n_waiting on the time-out barrier", show_reset_and_n_waiting),
@@ -501,14 +447,6 @@ mod tests {
             assert!(round.iter().all(|l| l.starts_with(&prefix)), "{lines:?}");
             assert_eq!(round[4], format!("{prefix}all 4 parts are in"));
         }
-    }
-
-    #[test]
-    fn a_std_barrier_waits_for_the_missing_party() {
-        let (before, after) = deadline(Duration::from_secs(10), || {
-            std_has_no_timeout(Duration::from_millis(50))
-        });
-        assert_eq!((before, after), (0, 2));
     }
 
     #[test]
