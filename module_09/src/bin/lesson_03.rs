@@ -16,6 +16,13 @@
 //! `apply` in a loop runs one task at a time: the other workers stay idle.
 //! For many tasks use `map` (lesson 9.5) or `apply_async` (lesson 9.4).
 //!
+//! The two pools end differently. Leaving `with Pool(2) as pool:` calls
+//! `terminate()`, which kills the workers and drops unfinished tasks (lesson
+//! 9.13 shows it with real processes). Dropping a rayon `ThreadPool` cancels
+//! nothing: its threads end "once any extant work is completed"
+//! (rayon-core 1.13, `Registry::terminate`), and the drop does not wait for
+//! them.
+//!
 //! Python's pool runs the tasks in worker processes; this lesson runs them
 //! on rayon's threads. Python needs processes because its GIL lets one
 //! thread at a time run Python code; Rust's threads run in parallel on every
