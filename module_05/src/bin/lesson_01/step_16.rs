@@ -29,8 +29,9 @@ pub const DISHES: [Order; 7] = [
 /// The course's fallback has a cost: with seven dishes and five ovens, the
 /// last two cooks both queue for oven 1 while ovens 2–5 fall free one by
 /// one, so the kitchen needs 3 + 3 + 4 = 10 s where any-free-oven would need
-/// 7 s. Waiting for *any* oven is a semaphore's job: lesson 5.5's token pool
-/// (a channel of oven numbers) does it in a few lines.
+/// 7 or 8 s (oven 1 is free at 3 s, ovens 3 and 4 at 4 s). Waiting for
+/// *any* oven is a semaphore's job: lesson 5.5's token pool (a channel of
+/// oven numbers) does it in a few lines.
 pub fn step_16(
     dishes: &[Order],
     ovens: usize,
