@@ -622,6 +622,61 @@ mod model {
         }
     }
 
+    /// The property, part 3: `reset` while two of three parties wait
+    /// releases both with `Broken`, and `n_waiting` is back to 0.
+    fn reset_releases_the_waiters(reset: fn(&TimeoutBarrier)) {
+        let barrier = Arc::new(TimeoutBarrier::new(3));
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let barrier = Arc::clone(&barrier);
+                thread::spawn(move || barrier.wait_timeout(PATIENCE))
+            })
+            .collect();
+        while barrier.n_waiting() < 2 {
+            thread::yield_now();
+        }
+        reset(&barrier);
+        for waiter in waiters {
+            let answer = waiter.join().expect("a waiter does not panic");
+            assert_eq!(answer, Err(BarrierError::Broken));
+        }
+        assert_eq!(barrier.n_waiting(), 0);
+    }
+
+    /// Broken: a reset that empties the count and wakes everyone, but does
+    /// not mark the waiters' wait as over, so they go back to waiting.
+    fn reset_forgetting_the_waiters(barrier: &TimeoutBarrier) {
+        barrier.state().arrived = 0;
+        barrier.opened.notify_all();
+    }
+
+    #[test]
+    fn model_reset_releases_the_waiters() {
+        // Random schedules only: the spin on `n_waiting` yields, and PCT's
+        // fixed priorities could starve the waiters it spins for.
+        shuttle::check_random(
+            || reset_releases_the_waiters(TimeoutBarrier::reset),
+            ITERATIONS,
+        );
+    }
+
+    #[test]
+    fn model_catches_a_reset_that_leaves_the_waiters_waiting() {
+        let failure = panic::catch_unwind(|| {
+            shuttle::check_random(
+                || reset_releases_the_waiters(reset_forgetting_the_waiters),
+                ITERATIONS,
+            );
+        })
+        .expect_err("the checker must catch the waiters left waiting");
+        let message = failure
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| failure.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        assert!(message.contains("deadlock"), "{message}");
+    }
+
     fn check(property: impl Fn() + Send + Sync + Clone + 'static) {
         shuttle::check_random(property.clone(), ITERATIONS);
         shuttle::check_pct(property, ITERATIONS, 3);
