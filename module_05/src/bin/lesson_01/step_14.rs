@@ -47,8 +47,9 @@ pub type Record = Vec<(&'static str, String)>;
 ///   reads run one after another; here only the insert takes the lock.
 /// - Python appends each file's rows to a list in whatever order the threads
 ///   finish, then zips that list with the field names in file order: a file
-///   that finishes early lands under another file's name. Keying the columns
-///   by field name keeps every value under its own name.
+///   that finishes early lands under another file's name (run on these
+///   files, it wrote Anna's "country": "chess"). Keying the columns by field
+///   name keeps every value under its own name.
 /// - Ragged files (different line counts) are an error, not a short zip.
 pub fn step_14(dir: &Path, output: &Path) -> io::Result<Vec<Record>> {
     let columns: Mutex<HashMap<&str, Vec<String>>> = Mutex::new(HashMap::new());
