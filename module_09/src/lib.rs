@@ -18,6 +18,11 @@
 //! parallel, and `rayon` is the idiomatic pool. Processes add isolation (a
 //! crash, a leak or corrupted memory stays in the child) and cost start-up
 //! time and copying data through pipes.
+//!
+//! One convention across module 9: `lock().unwrap()` and `join().unwrap()`.
+//! A poisoned lock or a failed join only relays a panic that another thread
+//! has already reported; unwrapping passes it on. Other `expect`s say what
+//! should have held.
 
 use std::ffi::OsStr;
 use std::io::{self, BufRead, BufReader, Write};
@@ -608,7 +613,7 @@ pub fn map_in_processes(
                         // Start a fresh worker for the next task.
                         worker = None;
                     }
-                    results.lock().expect("no thread panics holding the lock")[i] = Some(result);
+                    results.lock().unwrap()[i] = Some(result);
                 }
                 if let Some(w) = worker {
                     let _ = w.finish();
@@ -618,7 +623,7 @@ pub fn map_in_processes(
     });
     results
         .into_inner()
-        .expect("no thread panics holding the lock")
+        .unwrap()
         .into_iter()
         .map(|r| r.expect("every task index was taken by exactly one thread"))
         .collect()

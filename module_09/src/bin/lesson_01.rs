@@ -20,6 +20,9 @@
 //! mask; on Linux the std function also applies cgroup CPU quotas), and
 //! rayon sizes its global pool by the latter unless `RAYON_NUM_THREADS` is set.
 //!
+//! Throughout module 9, `lock().unwrap()` and `join().unwrap()` only pass
+//! on a panic another thread has already reported (poisoning relays it).
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_01`
 //! Run one step:  `cargo run -p module_09 --bin lesson_01 -- rayon_pool`
 //!

@@ -59,6 +59,8 @@ fn send_and_static(pool: &ThreadPool) -> (usize, usize, Vec<i32>, u64) {
     // outlive `data`. Fix 1: a scope, whose tasks end before it returns.
     let borrowed = pool.scope(|s| {
         let (tx, rx) = crossbeam_channel::bounded(1);
+        // `move` moves `tx` in; `data` is rebound to a reference first, so
+        // only the reference moves and the task borrows the Vec.
         let data = &data;
         s.spawn(move |_| {
             let _ = tx.send(data.len());
@@ -331,10 +333,7 @@ fn oversubscription(
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("counting cannot panic"))
-            .sum()
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
     });
     let many = (primes_many, started.elapsed(), groups + groups * per_group);
 
