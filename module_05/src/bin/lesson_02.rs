@@ -59,7 +59,7 @@ enum TransferError {
 /// `try_lock` asks the same question without hanging.
 fn self_deadlock() -> bool {
     let balances = Mutex::new(opening_balances());
-    let mut held = balances.lock().expect("a fresh mutex is not poisoned");
+    let mut held = balances.lock().unwrap();
     *held.get_mut("Anna").expect("Anna has an account") += 100;
     // The nested "log the deposit" helper wants the lock again.
     let would_block = matches!(balances.try_lock(), Err(TryLockError::WouldBlock));
@@ -163,11 +163,8 @@ fn run_transfers(
             })
             .collect();
         let auditor = s.spawn(|| (0..200).map(|_| total()).collect::<Vec<_>>());
-        let done: usize = workers
-            .into_iter()
-            .map(|w| w.join().expect("a teller panicked"))
-            .sum();
-        let seen = auditor.join().expect("the auditor panicked");
+        let done: usize = workers.into_iter().map(|w| w.join().unwrap()).sum();
+        let seen = auditor.join().unwrap();
         (done, names.len() * per_thread - done, seen)
     });
     Audit {
@@ -220,18 +217,14 @@ struct Bank {
 
 impl Bank {
     fn transfer(&self, from: &str, to: &str, amount: i64) -> Result<(), TransferError> {
-        let mut balances = self.balances.lock().expect("no teller panics");
+        let mut balances = self.balances.lock().unwrap();
         withdraw(&mut balances, from, amount)?;
         deposit(&mut balances, to, amount);
         Ok(())
     }
 
     fn total(&self) -> i64 {
-        self.balances
-            .lock()
-            .expect("no teller panics")
-            .values()
-            .sum()
+        self.balances.lock().unwrap().values().sum()
     }
 }
 
@@ -245,7 +238,7 @@ fn lock_once(per_thread: usize, amount: i64) -> Audit {
         amount,
         |from, to, amount| bank.transfer(from, to, amount),
         || bank.total(),
-        || bank.balances.lock().expect("no teller panics").clone(),
+        || bank.balances.lock().unwrap().clone(),
     )
 }
 

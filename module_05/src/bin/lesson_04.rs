@@ -61,12 +61,12 @@ fn wait_while_demo(dishes: u32, waiters: usize, pace: Duration) -> Vec<Vec<u32>>
                 s.spawn(move || {
                     let mut carried = Vec::new();
                     loop {
-                        let guard = counter.lock().expect("no thread panics while locked");
+                        let guard = counter.lock().unwrap();
                         // Sleep while there is nothing to do; the closure is
                         // re-checked after every wake-up, spurious or not.
                         let mut state = changed
                             .wait_while(guard, |c| c.dishes.is_empty() && !c.closed)
-                            .expect("no thread panics while locked");
+                            .unwrap();
                         let Some(dish) = state.dishes.pop_front() else {
                             break; // empty and closed
                         };
@@ -80,22 +80,15 @@ fn wait_while_demo(dishes: u32, waiters: usize, pace: Duration) -> Vec<Vec<u32>>
 
         for dish in 1..=dishes {
             thread::sleep(pace);
-            counter
-                .lock()
-                .expect("no waiter panics")
-                .dishes
-                .push_back(dish);
+            counter.lock().unwrap().dishes.push_back(dish);
             // One new dish: one waiter is enough.
             changed.notify_one();
         }
-        counter.lock().expect("no waiter panics").closed = true;
+        counter.lock().unwrap().closed = true;
         // Closing concerns every waiter, or some would sleep forever.
         changed.notify_all();
 
-        carriers
-            .into_iter()
-            .map(|c| c.join().expect("a waiter panicked"))
-            .collect()
+        carriers.into_iter().map(|c| c.join().unwrap()).collect()
     })
 }
 
@@ -148,14 +141,10 @@ fn notify_demo(waiters: usize, settle: Duration) -> Woken {
             let (gate, arrived, opened, through_tx) =
                 (&gate, &arrived, &opened, through_tx.clone());
             s.spawn(move || {
-                let mut state = gate.lock().expect("no thread panics while locked");
+                let mut state = gate.lock().unwrap();
                 state.waiting += 1;
                 arrived.notify_one();
-                drop(
-                    opened
-                        .wait_while(state, |g| !g.open)
-                        .expect("no thread panics while locked"),
-                );
+                drop(opened.wait_while(state, |g| !g.open).unwrap());
                 // Fails only if the main thread is gone; nothing to tell then.
                 let _ = through_tx.send(());
             });
@@ -165,10 +154,8 @@ fn notify_demo(waiters: usize, settle: Duration) -> Woken {
         // Everyone counted has released the lock inside `wait_while`, so
         // they are all waiting when the notification comes.
         let mut state = arrived
-            .wait_while(gate.lock().expect("no waiter panics"), |g| {
-                g.waiting < waiters
-            })
-            .expect("no waiter panics");
+            .wait_while(gate.lock().unwrap(), |g| g.waiting < waiters)
+            .unwrap();
         state.open = true;
         drop(state);
 
@@ -211,33 +198,31 @@ fn if_versus_while(target: u32, pace: Duration) -> (u32, u32) {
         let changed = Condvar::new();
         thread::scope(|s| {
             let waiter = s.spawn(|| {
-                let mut state = items.lock().expect("no thread panics while locked");
+                let mut state = items.lock().unwrap();
                 state.1 = true;
                 changed.notify_all();
                 if use_loop {
                     state = changed
                         .wait_while(state, |(count, _)| *count < target)
-                        .expect("no thread panics while locked");
+                        .unwrap();
                 } else if state.0 < target {
                     // The bug: one wake-up is taken as "the condition holds".
-                    state = changed.wait(state).expect("no thread panics while locked");
+                    state = changed.wait(state).unwrap();
                 }
                 state.0
             });
             // Start producing once the waiter is waiting.
             drop(
                 changed
-                    .wait_while(items.lock().expect("no waiter panics"), |(_, ready)| {
-                        !*ready
-                    })
-                    .expect("no waiter panics"),
+                    .wait_while(items.lock().unwrap(), |(_, ready)| !*ready)
+                    .unwrap(),
             );
             for _ in 0..target {
                 thread::sleep(pace);
-                items.lock().expect("no waiter panics").0 += 1;
+                items.lock().unwrap().0 += 1;
                 changed.notify_all();
             }
-            waiter.join().expect("the waiter panicked")
+            waiter.join().unwrap()
         })
     };
     (run(false), run(true))
@@ -268,20 +253,18 @@ fn lost_notification(patience: Duration) -> LostNotification {
         let nothing = Mutex::new(());
         let cvar = Condvar::new();
         cvar.notify_one(); // nobody is waiting: this does nothing
-        let guard = nothing.lock().expect("a fresh mutex");
-        let (_guard, result) = cvar
-            .wait_timeout(guard, patience)
-            .expect("nothing panics while locked");
+        let guard = nothing.lock().unwrap();
+        let (_guard, result) = cvar.wait_timeout(guard, patience).unwrap();
         result.timed_out()
     };
     let fix_saw_flag = {
         let done = Mutex::new(false);
         let cvar = Condvar::new();
-        *done.lock().expect("a fresh mutex") = true;
+        *done.lock().unwrap() = true;
         cvar.notify_one();
         let (done, _) = cvar
-            .wait_timeout_while(done.lock().expect("a fresh mutex"), patience, |d| !*d)
-            .expect("nothing panics while locked");
+            .wait_timeout_while(done.lock().unwrap(), patience, |d| !*d)
+            .unwrap();
         *done
     };
     LostNotification {

@@ -274,10 +274,7 @@ fn channel_token_pool(jobs: usize, connections: usize, work: Duration) -> (Vec<u
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a job panicked"))
-            .collect()
+        workers.into_iter().map(|w| w.join().unwrap()).collect()
     });
     (used, busy.most())
 }

@@ -78,10 +78,7 @@ fn cooperative_stop(
     thread::sleep(run_for);
     stop.store(true, Ordering::Release);
     let stop_at = start.elapsed();
-    let reports = handles
-        .into_iter()
-        .map(|h| h.join().expect("a worker panicked"))
-        .collect();
+    let reports = handles.into_iter().map(|h| h.join().unwrap()).collect();
     (stop_at, reports)
 }
 
@@ -115,9 +112,9 @@ fn no_cancel(work: Duration) -> (Duration, Duration) {
     let asked = Instant::now();
     stop.store(true, Ordering::Release);
     drop(stop_tx);
-    let heard = listening.join().expect("the listening worker panicked");
+    let heard = listening.join().unwrap();
     let listening_took = asked.elapsed();
-    let saw_flag = deaf.join().expect("the sleeping worker panicked");
+    let saw_flag = deaf.join().unwrap();
     let deaf_took = asked.elapsed();
     assert!(heard && saw_flag, "both workers end up seeing the stop");
     (deaf_took, listening_took)
@@ -144,7 +141,7 @@ fn async_abort(tick: Duration, run_for: Duration) -> (bool, u32) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .expect("building a tokio runtime");
+        .expect("building a tokio runtime should work");
     let ticks = Arc::new(AtomicU32::new(0));
     let cancelled = runtime.block_on(async {
         let task = {
@@ -250,7 +247,7 @@ fn queued_work_dropped(
     let stop_at = start.elapsed();
     let mut reports: Vec<JobReport> = handles
         .into_iter()
-        .flat_map(|h| h.join().expect("a worker panicked"))
+        .flat_map(|h| h.join().unwrap())
         .collect();
     // `shutdown(cancel_futures=True)`: whatever is still queued never runs.
     reports.extend(queue_rx.try_iter().map(|job| JobReport {

@@ -181,7 +181,7 @@ fn channel_and_flag(
         run.reports.push(report);
     }
     for handle in handles {
-        handle.join().expect("a worker panicked");
+        handle.join().unwrap();
     }
     run.reports.extend(queue_rx.try_iter().map(|job| JobReport {
         job,
@@ -213,7 +213,7 @@ fn rayon_try_for_each(
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
-        .expect("building a rayon pool");
+        .expect("building a rayon pool should work");
     let begun = AtomicU32::new(0);
     let result = pool.install(|| {
         (1..=items).into_par_iter().try_for_each(|item| {
@@ -258,7 +258,7 @@ fn try_join_all(durations: &[Duration], failing: usize, linger: Duration) -> Joi
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
-        .expect("building a tokio runtime");
+        .expect("building a tokio runtime should work");
     let completed = Arc::new(AtomicU32::new(0));
     runtime.block_on(async {
         let jobs = durations.iter().enumerate().map(|(index, &duration)| {
