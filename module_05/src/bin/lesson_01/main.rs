@@ -16,7 +16,7 @@
 //! | `release()` from another thread          | not with a guard (`!Send`); a one-token channel       |
 //! | exception inside `with lock:`            | panic while locked → the mutex is *poisoned*          |
 //! | (no poisoning)                           | `parking_lot::Mutex`: no poisoning, no `unwrap`       |
-//! | `open(path, "a")` shared by threads      | `Mutex<File>`                                         |
+//! | `open(path, "a")` under a `Lock`         | one loader thread owns the `File` (step 15)           |
 //! | `json.dump(data, f, indent=4)`           | keys in order: written by hand, values via `serde_json` |
 //! | `Queue` between producer and consumer    | `crossbeam_channel`: closes when the senders are gone |
 //!
@@ -36,9 +36,10 @@
 //!   `-- step_13_five_cooks`: the five cooks' "starts baking" lines come
 //!   first, all at 0.0 s. With one consumer (`-- step_13`) nothing changes:
 //!   the course's lock never had anyone to keep out.
-//! - In `lecture.rs`, move the guard into the helper thread of
-//!   `release_elsewhere` (`let g = m.lock().unwrap(); s.spawn(move || drop(g));`)
-//!   and read the compiler's error: `MutexGuard` cannot be sent (E0277).
+//! - Paste the `compile_fail` example of `module_05/src/lib.rs` (a guard
+//!   moved into another thread to be released there) into `main` and read
+//!   the compiler's error: E0277, `MutexGuard` cannot be sent between
+//!   threads safely.
 //! - Run `-- step_16` and watch the times: the two cooks who find every
 //!   oven busy both wait for oven 1, and the kitchen ends after 10 s or
 //!   more, while ovens 2–5 stand free from 5 s.
