@@ -43,7 +43,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use module_09::panic_message;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// What `AsyncResult::get` can report instead of a value.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -155,63 +155,45 @@ fn slow_square(x: u64, delay: Duration) -> Result<u64, String> {
 /// Everything one step saw, for printing and for the tests.
 #[derive(Debug, Default)]
 struct Report {
-    /// How long submitting took: the caller was not blocked.
-    submit_time: Duration,
-    /// Whether any task was ready right after submitting.
-    ready_after_submit: bool,
     results: Vec<Result<u64, GetError>>,
-    /// Lines written by the callbacks, in the order they ran.
+    /// Lines written by the callbacks, sorted (`with_error_callback`).
     callback_log: Vec<String>,
 }
 
-/// Submit five slow squares with a callback each; collect later.
-fn with_callback(pool: &ThreadPool, numbers: &[u64], delay: Duration) -> Report {
-    let log = Arc::new(Mutex::new(Vec::new()));
+/// Submit five slow squares with a callback each; collect later. The
+/// callbacks report to `sink` the moment they run, before `get` is called.
+fn with_callback(pool: &ThreadPool, numbers: &[u64], delay: Duration, sink: &Arc<Sink>) -> Report {
     let started = Instant::now();
     let handles: Vec<AsyncResult<u64>> = numbers
         .iter()
         .map(|&x| {
-            let log = Arc::clone(&log);
-            let error_log = Arc::clone(&log);
+            let (sink, error_sink) = (Arc::clone(sink), Arc::clone(sink));
             apply_async(
                 pool,
                 move || slow_square(x, delay),
-                move |v: &u64| log.lock().unwrap().push(format!("callback: {x}² = {v}")),
-                move |e: &str| {
-                    error_log
-                        .lock()
-                        .unwrap()
-                        .push(format!("error callback: {e}"))
-                },
+                move |v: &u64| sink.note(format!("callback: {x}² = {v}")),
+                move |e: &str| error_sink.note(format!("error callback: {e}")),
             )
         })
         .collect();
     let submit_time = started.elapsed();
     let ready_after_submit = handles.iter().any(AsyncResult::ready);
+    let count = numbers.len();
+    sink.note(format!(
+        "submitted {count} tasks in {submit_time:.2?}; any ready yet? {ready_after_submit}"
+    ));
     let results = handles
         .iter()
         .map(|h| h.get(Duration::from_secs(60)))
         .collect();
-    let callback_log = log.lock().unwrap().clone();
     Report {
-        submit_time,
-        ready_after_submit,
         results,
-        callback_log,
+        ..Report::default()
     }
 }
 
 fn show_with_callback() {
-    let r = with_callback(&pool(2), &NUMBERS, DELAY);
-    println!(
-        "submitted {} tasks in {:.2?}; any ready yet? {}",
-        NUMBERS.len(),
-        r.submit_time,
-        r.ready_after_submit
-    );
-    for line in &r.callback_log {
-        println!("{line}");
-    }
+    let r = with_callback(&pool(2), &NUMBERS, DELAY, &Arc::new(Sink::stdout()));
     println!("get() in submission order: {:?}", r.results);
 }
 
@@ -255,7 +237,6 @@ fn with_error_callback(pool: &ThreadPool, inputs: &[i64]) -> Report {
     Report {
         results,
         callback_log,
-        ..Report::default()
     }
 }
 
@@ -335,12 +316,14 @@ mod tests {
 
     #[test]
     fn results_come_back_in_submission_order() {
-        let r = with_callback(&pool(2), &NUMBERS, Duration::from_millis(5));
+        let sink = Arc::new(Sink::collect());
+        let r = with_callback(&pool(2), &NUMBERS, Duration::from_millis(5), &sink);
         assert_eq!(r.results, vec![Ok(1), Ok(4), Ok(9), Ok(16), Ok(25)]);
-        let mut log = r.callback_log.clone();
+        let mut log = sink.lines();
+        log.retain(|l| l.starts_with("callback: "));
         log.sort();
-        assert_eq!(log.len(), 5);
-        assert!(log.iter().all(|l| l.starts_with("callback: ")));
+        let expected = ["1² = 1", "2² = 4", "3² = 9", "4² = 16", "5² = 25"];
+        assert_eq!(log, expected.map(|e| format!("callback: {e}")));
     }
 
     #[test]
