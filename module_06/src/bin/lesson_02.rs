@@ -345,7 +345,8 @@ fn show_striping() {
     let fastest = (1..walls.len())
         .min_by(|&a, &b| walls[a].median().total_cmp(&walls[b].median()))
         .expect("at least one stripe count");
-    let striping = format!("striping ({} stripes)", STRIPE_COUNTS[fastest - 1]);
+    let n = STRIPE_COUNTS[fastest - 1];
+    let striping = format!("striping ({n} stripe{})", if n == 1 { "" } else { "s" });
     println!(
         "{}",
         verdict(&striping, &walls[fastest], "one lock", &walls[0])
