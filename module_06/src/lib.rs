@@ -15,9 +15,11 @@
 //! these demos are about threads, and the waiting the other threads cause
 //! is part of what is measured, not noise to discard — and the spread,
 //! from the fastest to the slowest counted run. A verdict calls one variant
-//! faster only when the two spreads do not overlap: if both variants were
-//! equally fast, all five runs of one would land below all five of the
-//! other by chance in 2 of the 252 equally likely orders (under 1%).
+//! faster only when the two spreads do not overlap and the medians lie
+//! further apart than either spread is wide. If both variants were equally
+//! fast, all five runs of one would land below all five of the other by
+//! chance in 2 of the 252 equally likely orders (under 1%); the second
+//! condition keeps a small gap between two wide spreads from counting.
 //!
 //! For serious benchmarks use a harness such as `criterion`, which adds
 //! outlier detection and more statistics; this kit only keeps the lessons
@@ -194,9 +196,14 @@ pub enum Gap {
     SecondLower { ratio: f64 },
 }
 
-/// Compares two measurements by their spreads (see the module's docs).
+/// Compares two measurements by their spreads (see the module's docs):
+/// clear when the runs do not overlap and the medians lie further apart
+/// than either spread is wide.
 pub fn gap(first: &Runs, second: &Runs) -> Gap {
-    if first.high() < second.low() {
+    let width = (first.high() - first.low()).max(second.high() - second.low());
+    if (first.median() - second.median()).abs() <= width {
+        Gap::Unclear
+    } else if first.high() < second.low() {
         Gap::FirstLower {
             ratio: second.median() / first.median(),
         }
@@ -388,6 +395,12 @@ mod tests {
         // One slow run of the faster variant reaches into the other's spread.
         let noisy = Runs::new([10.0, 11.0, 12.0, 10.5, 23.5]);
         assert_eq!(gap(&noisy, &slow), Gap::Unclear);
+        // Apart, but the gap (21.5 - 12) is smaller than a spread (20 - 10).
+        let wide = Runs::new([10.0, 11.0, 12.0, 13.0, 20.0]);
+        let near = Runs::new([20.5, 21.0, 21.5, 22.0, 22.5]);
+        assert_eq!(gap(&wide, &near), Gap::Unclear);
+        let nearer = Runs::new([20.5, 21.0, 22.5, 23.0, 23.5]);
+        assert_eq!(gap(&wide, &nearer), Gap::FirstLower { ratio: 22.5 / 12.0 });
         assert!(
             verdict("split", &noisy, "coarse", &slow)
                 .starts_with("verdict: no clear difference between split and coarse here")
