@@ -19,7 +19,14 @@
 //!
 //! Run all steps: `cargo run -p module_02 --bin lesson_12`
 //! Run one step:  `cargo run -p module_02 --bin lesson_12 -- tokio_tasks`
-//! Times and memory depend on the machine; the printed numbers are this run's.
+//!
+//! The times depend on the machine's cores and load and on the build
+//! (`cargo run`: the workspace's `opt-level = 1`, debug assertions on), the
+//! memory on the allocator and the platform. Each timed step runs once
+//! uncounted and then five times, prints the median with the fastest and
+//! slowest run (module_02's `lib.rs` says why), and ends with a `verdict:`
+//! line that compares the median with the least the waits need. Memory is
+//! the first run's: later runs reuse what the allocator kept.
 //!
 //! Try:
 //! - In `show_spawn_blocking`, make the work 1 s instead of 500 ms: the
@@ -35,6 +42,7 @@
 //! and for a few hundred concurrent waits; async for thousands of concurrent
 //! waits (sockets, timers) where each one costs almost nothing.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -44,7 +52,8 @@ use std::time::{Duration, Instant};
 use futures::executor::{ThreadPool, block_on};
 use futures::future::join_all;
 use futures::task::SpawnExt;
-use step_runner::{Step, lesson_id};
+use module_02::{Sample, ms, rounds};
+use step_runner::{Sink, Step, lesson_id};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
@@ -199,35 +208,93 @@ fn blocking_in_async(work: Duration, tick: Duration) -> (u32, u32, u64) {
     })
 }
 
-fn show(label: &str, m: &Measured) {
+/// Peak memory as words: the whole process's, and its growth per `unit`.
+fn memory_line(memory: Option<(u64, u64)>, units: usize, unit: &str) -> String {
     let mib = |kib: u64| kib as f64 / 1024.0;
-    let memory = m.memory.map_or_else(
-        || "memory not measured".to_owned(),
+    memory.map_or_else(
+        || "memory not measured (needs Linux's /proc/self/clear_refs)".to_owned(),
         |(start, peak)| {
-            let growth = mib(peak.saturating_sub(start));
+            let growth = peak.saturating_sub(start);
             format!(
-                "peak RSS {:.1} MiB (+{growth:.1} MiB over the {:.1} MiB at the start)",
+                "peak RSS {:.1} MiB, +{:.1} MiB over the {:.1} MiB at the start: about {:.1} KiB per {unit}",
                 mib(peak),
-                mib(start)
+                mib(growth),
+                mib(start),
+                growth as f64 / units as f64
             )
         },
-    );
-    println!(
-        "{label}: {} tasks in {:.2?}, {memory}",
-        m.completed, m.elapsed
-    );
+    )
+}
+
+/// The verdict on runs that each wait `waves` rounds of `delay`: how the
+/// median compares with the least those rounds take.
+fn verdict(sample: &Sample, waves: u32, delay: Duration) -> String {
+    let least = delay * waves;
+    let median = sample.median();
+    let ratio = median.as_secs_f64() / least.as_secs_f64();
+    let rounds = match waves {
+        1 => "one round".to_owned(),
+        n => format!("{n} rounds"),
+    };
+    let extra = median.saturating_sub(least);
+    let rest = if extra < delay {
+        "less than one wait"
+    } else {
+        "more than one wait: a busy machine, or costly start-up"
+    };
+    format!(
+        "verdict: the median run took {ratio:.2}× the {} ms that {rounds} of {} ms waits need at the least; the rest ({} ms, {rest}) went on starting and scheduling",
+        ms(least),
+        ms(delay),
+        ms(extra)
+    )
+}
+
+/// Counted runs per step, after one warm-up run.
+const RUNS: usize = 5;
+
+/// Runs `run` once uncounted and `RUNS` times, through the sink: the times,
+/// the verdict, and the memory of the first (warm-up) run. Later runs reuse
+/// memory the allocator (and glibc's cache of thread stacks) kept from the
+/// first, so only the first shows what the workload needs.
+fn report(label: &str, waves: u32, units: (usize, &str), run: impl Fn() -> Measured) {
+    let sink = Sink::stdout();
+    sink.note(format!("{label}, ms per run:"));
+    let (mut first_memory, mut completed) = (None, BTreeSet::new());
+    let samples = rounds(&sink, &[()], RUNS, |()| {
+        let m = run();
+        first_memory.get_or_insert(m.memory);
+        completed.insert(m.completed);
+        m.elapsed
+    });
+    sink.note(format!(
+        "median (fastest–slowest run): {}",
+        samples[0].to_string().trim_start()
+    ));
+    sink.note(format!("tasks completed (every run): {completed:?}"));
+    sink.note(format!(
+        "first run's memory: {}",
+        memory_line(first_memory.flatten(), units.0, units.1)
+    ));
+    sink.note(verdict(&samples[0], waves, DELAY));
 }
 
 fn show_os_threads() {
-    let m = measure(|| on_threads(TASKS, POOL_THREADS, DELAY));
-    show("OS threads (pool of 1,000)", &m);
+    let waves = TASKS.div_ceil(POOL_THREADS) as u32;
+    report(
+        "OS threads (pool of 1,000)",
+        waves,
+        (POOL_THREADS, "thread"),
+        || measure(|| on_threads(TASKS, POOL_THREADS, DELAY)),
+    );
 }
 
 fn show_tokio_tasks() {
-    let m = measure(|| on_tokio(TASKS, DELAY));
-    show("tokio tasks", &m);
+    report("tokio tasks", 1, (TASKS, "task"), || {
+        measure(|| on_tokio(TASKS, DELAY))
+    });
     println!("(RSS: the whole process's resident memory, from VmHWM in /proc/self/status,");
-    println!(" reset through /proc/self/clear_refs before each step. Memory an earlier step");
+    println!(" reset through /proc/self/clear_refs before each run. Memory an earlier step");
     println!(" freed but the allocator kept can hide growth: run one step alone to compare.)");
 }
 
@@ -237,6 +304,21 @@ fn show_spawn_blocking() {
     println!("ticks while blocking the runtime thread directly: {direct}");
     println!("ticks while the work ran in spawn_blocking:       {offloaded}");
     println!("the offloaded work returned 20! = {value}");
+    println!("{}", blocking_verdict(direct, offloaded));
+}
+
+/// One run is enough here: the direct count is 0 by construction (the
+/// runtime's only thread is held), and the other is about work / tick.
+fn blocking_verdict(direct: u32, offloaded: u32) -> String {
+    if direct < offloaded {
+        format!(
+            "verdict: the runtime kept serving other tasks only while the work ran in spawn_blocking ({offloaded} ticks against {direct})"
+        )
+    } else {
+        format!(
+            "verdict: no difference seen in this run ({direct} ticks blocking directly, {offloaded} offloaded)"
+        )
+    }
 }
 
 #[rustfmt::skip] // one step a line: the table of contents of the lesson
@@ -282,8 +364,14 @@ mod tests {
 
     #[test]
     fn measure_reports_the_run() {
-        let m = measure(|| 7);
+        let m = measure(|| {
+            thread::sleep(Duration::from_millis(50));
+            7
+        });
         assert_eq!(m.completed, 7);
+        // A known sleep: at least its time, and a generous bound above.
+        assert!(m.elapsed >= Duration::from_millis(50), "{:?}", m.elapsed);
+        assert!(m.elapsed < Duration::from_secs(5), "{:?}", m.elapsed);
         if let Some((start, peak)) = m.memory {
             assert!(start > 0 && peak >= start, "{start} {peak}");
         }
@@ -299,5 +387,31 @@ mod tests {
         assert_eq!(direct, 0);
         assert!(offloaded >= 1, "{offloaded}");
         assert_eq!(value, 2_432_902_008_176_640_000);
+    }
+
+    fn sample(ms: &[u64]) -> Sample {
+        Sample::new(ms.iter().map(|&m| Duration::from_millis(m)).collect())
+    }
+
+    #[test]
+    fn the_verdict_compares_the_median_with_the_least_the_waits_need() {
+        let delay = Duration::from_millis(200);
+        let near = verdict(&sample(&[2050, 2100, 2400]), 10, delay);
+        assert_eq!(
+            near,
+            "verdict: the median run took 1.05× the 2000 ms that 10 rounds of 200 ms waits need at the least; the rest (100 ms, less than one wait) went on starting and scheduling"
+        );
+        let slow = verdict(&sample(&[450, 500, 520]), 1, delay);
+        assert!(slow.contains("2.50× the 200 ms that one round"), "{slow}");
+        assert!(slow.contains("(300 ms, more than one wait"), "{slow}");
+    }
+
+    #[test]
+    fn the_blocking_verdict_follows_the_counts() {
+        assert!(
+            blocking_verdict(0, 10)
+                .contains("only while the work ran in spawn_blocking (10 ticks against 0)")
+        );
+        assert!(blocking_verdict(3, 3).starts_with("verdict: no difference seen"));
     }
 }
