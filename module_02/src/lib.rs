@@ -71,6 +71,21 @@ impl fmt::Display for Sample {
     }
 }
 
+/// What the times depend on, as far as this process can see: the cores it
+/// may use and, on Linux, the load average of the last minute (proc(5):
+/// jobs running or waiting for a core or for disk, averaged), which counts
+/// every program on the machine, not just this one.
+pub fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned));
+    match load {
+        Some(load) => format!("{cores} cores, load average {load} over the last minute"),
+        None => format!("{cores} cores"),
+    }
+}
+
 /// Milliseconds, to a tenth below 100 ms.
 pub fn ms(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;

@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use futures::executor::{ThreadPool, block_on};
 use futures::future::join_all;
 use futures::task::SpawnExt;
-use module_02::{pool_table, rounds};
+use module_02::{machine, pool_table, rounds};
 use rayon::prelude::*;
 use step_runner::{Sink, Step, lesson_id};
 
@@ -188,10 +188,10 @@ fn show_io_bound() {
 fn show_cpu_bound() {
     let sink = Sink::stdout();
     let sizes = [1, 2, 4, 8];
-    sink.note(format!(
-        "{} logical cores; counting the primes below 1,000,000 in 16 chunks, ms per run on 1, 2, 4, 8 threads:",
-        cores()
-    ));
+    sink.note(format!("here: {}", machine()));
+    sink.note(
+        "counting the primes below 1,000,000 in 16 chunks, ms per run on 1, 2, 4, 8 threads:",
+    );
     let (mut primes, mut used) = (BTreeSet::new(), vec![BTreeSet::new(); sizes.len()]);
     let samples = rounds(&sink, &sizes, 5, |threads| {
         let run = cpu_bound(1_000_000, 16, threads);

@@ -40,7 +40,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_02::{pool_table, rounds};
+use module_02::{machine, pool_table, rounds};
 use num_bigint::BigUint;
 use rayon::prelude::*;
 use step_runner::{Sink, Step, lesson_id};
@@ -178,10 +178,10 @@ const RUNS: usize = 5;
 
 fn show_sweep() {
     let sink = Sink::stdout();
-    let cores = thread::available_parallelism().map_or(1, |n| n.get());
     sink.note(format!(
-        "ms per run on {} threads; {cores} cores here, and what else runs on them counts",
-        SIZES.map(|n| n.to_string()).join(", ")
+        "ms per run on {} threads; here: {}",
+        SIZES.map(|n| n.to_string()).join(", "),
+        machine()
     ));
     sink.note("32 tasks sleeping 20 ms each (IO-bound):");
     let io = rounds(&sink, &SIZES, RUNS, |size| {

@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use futures::executor::{ThreadPool, block_on};
 use futures::future::join_all;
 use futures::task::SpawnExt;
-use module_02::{Sample, ms, rounds};
+use module_02::{Sample, machine, ms, rounds};
 use step_runner::{Sink, Step, lesson_id};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -259,7 +259,7 @@ const RUNS: usize = 5;
 /// first, so only the first shows what the workload needs.
 fn report(label: &str, waves: u32, units: (usize, &str), run: impl Fn() -> Measured) {
     let sink = Sink::stdout();
-    sink.note(format!("{label}, ms per run:"));
+    sink.note(format!("{label}, ms per run; here: {}", machine()));
     let (mut first_memory, mut completed) = (None, BTreeSet::new());
     let samples = rounds(&sink, &[()], RUNS, |()| {
         let m = run();
