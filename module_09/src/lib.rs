@@ -36,6 +36,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+pub mod measure;
 mod pool;
 pub use pool::{AsyncResult, PoolClosed, ProcessPool, TaskError};
 

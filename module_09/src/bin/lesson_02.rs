@@ -18,6 +18,13 @@
 //! | `BrokenProcessPool` after a worker dies     | `WorkerError::Died`; the parent and other workers carry on  |
 //! | `time.perf_counter()`                       | `std::time::Instant::now()` / `elapsed()`                   |
 //!
+//! Every timing below is the median of a few runs after an uncounted
+//! warm-up, with the fastest and slowest run beside it, and each measuring
+//! step ends with a `verdict:` computed from them ([`module_09::measure`]).
+//! The numbers depend on the cores (the table goes up to all of them), on
+//! what else the machine runs, and on the build: `cargo run` builds module 9
+//! at opt-level 1 with debug assertions on.
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_02`
 //! Run one step:  `cargo run -p module_09 --bin lesson_02 -- crash_isolation`
 //!
@@ -28,8 +35,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::thread;
-use std::time::{Duration, Instant};
 
+use module_09::measure::{Timing, cost_verdict, faster_verdict, time_runs};
 use module_09::{Task, WorkerError, WorkerProcess, count_primes, map_in_processes, split_range};
 use rayon::ThreadPoolBuilder;
 use rayon::prelude::*;
@@ -40,17 +47,19 @@ use step_runner::{Step, lesson_id};
 struct Row {
     kind: &'static str,
     workers: usize,
-    time: Duration,
+    time: Timing,
     primes: u64,
 }
 
 /// Count the primes below `limit`, cut into `chunks` ranges, on rayon pools of
-/// 1..=`max_workers` threads and on `max_workers` worker processes.
+/// 1..=`max_workers` threads and on `max_workers` worker processes; each
+/// timed over `runs` runs after a warm-up.
 fn scaling_table(
     program: &Path,
     limit: u64,
     chunks: u64,
     max_workers: usize,
+    runs: usize,
 ) -> Result<Vec<Row>, WorkerError> {
     let ranges = split_range(limit, chunks);
     let mut rows = Vec::new();
@@ -59,12 +68,13 @@ fn scaling_table(
             .num_threads(workers)
             .build()
             .expect("the OS can start the pool's threads");
-        let started = Instant::now();
-        let primes = pool.install(|| ranges.par_iter().cloned().map(count_primes).sum());
+        let (time, primes) = time_runs(runs, || {
+            pool.install(|| ranges.par_iter().cloned().map(count_primes).sum())
+        });
         rows.push(Row {
             kind: "threads",
             workers,
-            time: started.elapsed(),
+            time,
             primes,
         });
     }
@@ -75,87 +85,121 @@ fn scaling_table(
             end: r.end,
         })
         .collect();
-    // Timed from before the processes start: start-up is part of the price.
-    let started = Instant::now();
-    let mut primes = 0;
-    for reply in map_in_processes(program, max_workers, &tasks) {
-        primes += reply?.value;
+    // Each run starts its own processes: start-up is part of the price.
+    let mut first_error = None;
+    let (time, primes) = time_runs(runs, || {
+        let primes = map_in_processes(program, max_workers, &tasks)
+            .into_iter()
+            .map(|reply| reply.map(|r| r.value))
+            .sum::<Result<u64, WorkerError>>();
+        primes.unwrap_or_else(|e| {
+            first_error = first_error.take().or(Some(e));
+            0
+        })
+    });
+    if let Some(e) = first_error {
+        return Err(e);
     }
     rows.push(Row {
         kind: "processes",
         workers: max_workers,
-        time: started.elapsed(),
+        time,
         primes,
     });
     Ok(rows)
 }
 
+/// The `verdict:` line of the table: the most threads against one thread,
+/// then processes against as many threads.
+fn scaling_verdict(rows: &[Row]) -> String {
+    let [one, .., most, processes] = rows else {
+        return "too few rows to compare".to_string();
+    };
+    let most_threads = format!("{} threads", most.workers);
+    format!(
+        "{}; processes vs threads: {}",
+        faster_verdict(&most_threads, &most.time, "one thread", &one.time),
+        faster_verdict("processes", &processes.time, &most_threads, &most.time)
+    )
+}
+
 fn show_scaling_table() {
     let n = cores();
     println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
-    match scaling_table(&this_program(), LIMIT, CHUNKS, n) {
+    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    match scaling_table(&this_program(), LIMIT, CHUNKS, n, RUNS) {
         Ok(rows) => {
-            let base = rows[0].time.as_secs_f64();
+            let base = rows[0].time.median().as_secs_f64();
             println!(
-                "{:<10} {:>7} {:>10} {:>8} {:>8}",
+                "{:<10} {:>7} {:>28} {:>8} {:>8}",
                 "kind", "workers", "time", "speed-up", "primes"
             );
             for r in &rows {
                 println!(
-                    "{:<10} {:>7} {:>10.2?} {:>7.2}x {:>8}",
+                    "{:<10} {:>7} {:>28} {:>7.2}x {:>8}",
                     r.kind,
                     r.workers,
-                    r.time,
-                    base / r.time.as_secs_f64(),
+                    r.time.to_string(),
+                    base / r.time.median().as_secs_f64(),
                     r.primes
                 );
             }
             // Python's threads row would stay near 1.0x: the GIL.
-            println!("Rust threads scale like processes, without the start-up and the pipes.");
+            println!("verdict: {}", scaling_verdict(&rows));
         }
         Err(e) => println!("error: {e}"),
     }
 }
 
-/// The average time to start a worker and get one answer back, for a thread
-/// and for a process, and the pid each process reported.
+/// The time to start a worker and get one answer back, for a thread and
+/// for a process (one timing per round), and the pid each process reported.
 #[derive(Debug)]
 struct Startup {
-    thread: Duration,
-    process: Duration,
+    thread: Timing,
+    process: Timing,
     pids: Vec<u32>,
 }
 
-fn startup_cost(program: &Path, rounds: u32) -> Result<Startup, WorkerError> {
-    let started = Instant::now();
-    for _ in 0..rounds {
+fn startup_cost(program: &Path, rounds: usize) -> Result<Startup, WorkerError> {
+    let (thread_cost, _) = time_runs(rounds, || {
         let handle = thread::spawn(std::process::id);
-        handle.join().unwrap();
-    }
-    let thread_cost = started.elapsed() / rounds;
+        handle.join().unwrap()
+    });
 
     let mut pids = Vec::new();
-    let started = Instant::now();
-    for _ in 0..rounds {
-        let mut worker = WorkerProcess::spawn(program)?;
-        pids.push(worker.request(&Task::Pid)?.pid);
-        worker.finish()?;
+    let mut first_error = None;
+    let (process_cost, _) = time_runs(rounds, || {
+        let run = || -> Result<u32, WorkerError> {
+            let mut worker = WorkerProcess::spawn(program)?;
+            let pid = worker.request(&Task::Pid)?.pid;
+            worker.finish()?;
+            Ok(pid)
+        };
+        match run() {
+            Ok(pid) => pids.push(pid),
+            Err(e) => first_error = first_error.take().or(Some(e)),
+        }
+    });
+    if let Some(e) = first_error {
+        return Err(e);
     }
     Ok(Startup {
         thread: thread_cost,
-        process: started.elapsed() / rounds,
-        pids,
+        process: process_cost,
+        // The first pid is the warm-up's.
+        pids: pids.split_off(1),
     })
 }
 
 fn show_startup_cost() {
-    match startup_cost(&this_program(), 5) {
+    println!("median of {STARTS} starts after a warm-up (fastest–slowest)");
+    match startup_cost(&this_program(), STARTS) {
         Ok(s) => {
-            println!("thread: spawn + answer + join ≈ {:.2?}", s.thread);
-            println!(
-                "process: spawn + answer + exit ≈ {:.2?} (pids {:?})",
-                s.process, s.pids
-            );
+            println!("thread:  spawn + answer + join {}", s.thread);
+            println!("process: spawn + answer + exit {}", s.process);
+            println!("process pids: {:?}", s.pids);
+            let verdict = cost_verdict("processes", &s.process, "threads", &s.thread, "to start");
+            println!("verdict: {verdict}");
         }
         Err(e) => println!("error: {e}"),
     }
@@ -165,28 +209,34 @@ fn show_startup_cost() {
 #[derive(Debug)]
 struct Copying {
     thread_sum: u64,
-    thread_time: Duration,
+    thread_time: Timing,
     process_sum: u64,
-    process_time: Duration,
+    process_time: Timing,
     bytes_sent: usize,
 }
 
 /// A thread borrows the numbers where they are; a process needs them
-/// written out, sent through a pipe and parsed back.
-fn copying_data(program: &Path, numbers: &[u64]) -> Result<Copying, WorkerError> {
-    let started = Instant::now();
-    let thread_sum =
-        thread::scope(|s| s.spawn(|| numbers.iter().sum()).join()).expect("summing cannot panic");
-    let thread_time = started.elapsed();
+/// written out, sent through a pipe and parsed back. Each is timed over
+/// `runs` runs after a warm-up; the process is started before the timing,
+/// so its times are the transfer and not the start-up.
+fn copying_data(program: &Path, numbers: &[u64], runs: usize) -> Result<Copying, WorkerError> {
+    let (thread_time, thread_sum) = time_runs(runs, || {
+        thread::scope(|s| s.spawn(|| numbers.iter().sum()).join()).expect("summing cannot panic")
+    });
 
     let mut worker = WorkerProcess::spawn(program)?;
-    // Warm up, so the timing below is the transfer and not the start-up.
-    worker.request(&Task::Pid)?;
     let task = Task::Sum(numbers.to_vec());
     let bytes_sent = task.to_line().len() + 1;
-    let started = Instant::now();
-    let process_sum = worker.request(&task)?.value;
-    let process_time = started.elapsed();
+    let mut first_error = None;
+    let (process_time, process_sum) = time_runs(runs, || {
+        worker.request(&task).map(|r| r.value).unwrap_or_else(|e| {
+            first_error = first_error.take().or(Some(e));
+            0
+        })
+    });
+    if let Some(e) = first_error {
+        return Err(e);
+    }
     worker.finish()?;
     Ok(Copying {
         thread_sum,
@@ -199,16 +249,20 @@ fn copying_data(program: &Path, numbers: &[u64]) -> Result<Copying, WorkerError>
 
 fn show_copying_data() {
     let numbers: Vec<u64> = (1..=200_000).collect();
-    match copying_data(&this_program(), &numbers) {
+    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    match copying_data(&this_program(), &numbers, RUNS) {
         Ok(c) => {
             println!(
-                "thread:  sum {} in {:.2?}, nothing copied",
+                "thread:  sum {} in {}, nothing copied",
                 c.thread_sum, c.thread_time
             );
             println!(
-                "process: sum {} in {:.2?}, {} bytes through the pipe",
+                "process: sum {} in {}, {} bytes through the pipe",
                 c.process_sum, c.process_time, c.bytes_sent
             );
+            let verdict =
+                faster_verdict("the thread", &c.thread_time, "the process", &c.process_time);
+            println!("verdict: {verdict}");
         }
         Err(e) => println!("error: {e}"),
     }
@@ -272,6 +326,10 @@ fn show_crash_isolation() {
 
 const LIMIT: u64 = 3_000_000;
 const CHUNKS: u64 = 16;
+/// Counted runs per measurement (each after an uncounted warm-up).
+const RUNS: usize = 5;
+/// Counted thread and process starts.
+const STARTS: usize = 5;
 
 fn this_program() -> PathBuf {
     std::env::current_exe().expect("the running program's path")
@@ -299,6 +357,7 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// The lesson binary itself: in a unit test `current_exe()` is the test
     /// harness, which has no worker mode.
@@ -310,7 +369,7 @@ mod tests {
     fn threads_and_processes_count_the_same_primes() {
         let program = lesson_binary();
         let rows = course_tests::deadline(Duration::from_secs(60), move || {
-            scaling_table(&program, 100_000, 6, 2).unwrap()
+            scaling_table(&program, 100_000, 6, 2, 2).unwrap()
         });
         let kinds: Vec<(&str, usize)> = rows.iter().map(|r| (r.kind, r.workers)).collect();
         assert_eq!(
@@ -325,7 +384,7 @@ mod tests {
         let program = lesson_binary();
         let numbers: Vec<u64> = (1..=10_000).collect();
         let c = course_tests::deadline(Duration::from_secs(60), move || {
-            copying_data(&program, &numbers).unwrap()
+            copying_data(&program, &numbers, 2).unwrap()
         });
         assert_eq!(c.thread_sum, 50_005_000);
         assert_eq!(c.process_sum, 50_005_000);
@@ -352,24 +411,26 @@ mod tests {
     }
 
     #[test]
-    fn every_round_starts_a_new_process_and_reports_averages() {
+    fn every_round_starts_a_new_process_and_is_timed_on_its_own() {
         let program = lesson_binary();
         let rounds = 3;
         let (s, total) = course_tests::deadline(Duration::from_secs(60), move || {
-            let started = Instant::now();
+            let started = std::time::Instant::now();
             let s = startup_cost(&program, rounds).unwrap();
             (s, started.elapsed())
         });
-        // A fresh process per round: as many distinct pids, none of them ours.
+        // A fresh process per counted round: as many distinct pids, none of
+        // them ours.
         let mut pids = s.pids.clone();
         pids.sort_unstable();
         pids.dedup();
-        assert_eq!(pids.len(), rounds as usize, "{s:?}");
+        assert_eq!(pids.len(), rounds, "{s:?}");
         assert!(!pids.contains(&std::process::id()));
-        // Averages: `rounds` of each fit in the whole call, on any machine (a
-        // total reported as an average would not).
+        assert_eq!((s.thread.count(), s.process.count()), (rounds, rounds));
+        // Each round timed alone: `rounds` of the fastest fit in the whole
+        // call, on any machine (a total reported as one round would not).
         assert!(
-            (s.thread + s.process) * rounds <= total,
+            (s.thread.fastest() + s.process.fastest()) * rounds as u32 <= total,
             "{s:?} in {total:?}"
         );
     }
