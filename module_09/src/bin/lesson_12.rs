@@ -17,8 +17,14 @@
 //! | `pool.starmap_async(g, pairs)`  | one `pool.spawn` running that, result over a channel           |
 //! | `time.perf_counter()`           | `Instant::now()` / `elapsed()`                                 |
 //!
-//! The timings depend on the machine and on what else runs; on 2 cores
-//! expect every method but `apply` near half the sequential time.
+//! Each time is the median of a few runs after an uncounted warm-up, with
+//! the fastest and slowest run beside it; the `verdict:` line and any
+//! `<- best` marker are computed from them ([`module_09::measure`]): a
+//! method counts as faster only when its slowest run beats the loop's
+//! fastest. The numbers depend on the cores (the pool has one thread per
+//! core), on what else the machine runs, and on the build: `cargo run`
+//! builds module 9 at opt-level 1 with debug assertions on. On 2 idle cores
+//! expect every method but `apply` near half the loop's time.
 //!
 //! Python's pool runs the tasks in worker processes; this lesson runs them
 //! on rayon's threads. Python needs processes because its GIL lets one
@@ -31,14 +37,15 @@
 //!
 //! Try: run `-- compare` a few times and watch the last column: only
 //! `imap_unordered`'s order may change from run to run; every other method
-//! hands the chunks back in their order. (The times move by tens of percent
-//! between runs on a busy machine: compare them with care.)
+//! hands the chunks back in their order. Then run it while another build
+//! keeps the cores busy: the spreads widen, and where a method's spread
+//! overlaps the loop's the verdict lists it under "no clear difference".
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
+use module_09::measure::{Timing, clear_winner, time_runs};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -177,37 +184,38 @@ const METHODS: [(&str, Method); 8] = [
 #[derive(Debug)]
 struct Row {
     method: &'static str,
-    time: Duration,
+    time: Timing,
     counts: Counts,
 }
 
-/// The sequential baseline, then every method on the same pool and chunks.
-fn compare(limit: u64, chunks: u64, threads: usize) -> (Row, Vec<Row>) {
+/// The sequential baseline, then every method on the same pool and chunks,
+/// each timed over `runs` runs after a warm-up.
+fn compare(limit: u64, chunks: u64, threads: usize, runs: usize) -> (Row, Vec<Row>) {
     let ranges = split_range(limit, chunks);
     let pool = ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("the OS can start the pool's threads");
-    let started = Instant::now();
-    let counts = ranges
-        .iter()
-        .cloned()
-        .map(count_primes)
-        .enumerate()
-        .collect();
+    let (time, counts) = time_runs(runs, || {
+        ranges
+            .iter()
+            .cloned()
+            .map(count_primes)
+            .enumerate()
+            .collect()
+    });
     let baseline = Row {
         method: "(plain loop)",
-        time: started.elapsed(),
+        time,
         counts,
     };
     let rows = METHODS
         .iter()
         .map(|&(method, run)| {
-            let started = Instant::now();
-            let counts = run(&pool, &ranges);
+            let (time, counts) = time_runs(runs, || run(&pool, &ranges));
             Row {
                 method,
-                time: started.elapsed(),
+                time,
                 counts,
             }
         })
@@ -215,29 +223,64 @@ fn compare(limit: u64, chunks: u64, threads: usize) -> (Row, Vec<Row>) {
     (baseline, rows)
 }
 
+/// Each method against the plain loop, beyond the spread or not.
+fn compare_verdict(baseline: &Row, rows: &[Row]) -> String {
+    let (mut faster, mut unclear, mut slower) = (Vec::new(), Vec::new(), Vec::new());
+    for r in rows {
+        if r.time.clearly_faster_than(&baseline.time) {
+            let ratio = baseline.time.median().as_secs_f64() / r.time.median().as_secs_f64();
+            faster.push(format!("{} {ratio:.1}×", r.method));
+        } else if baseline.time.clearly_faster_than(&r.time) {
+            slower.push(r.method.to_string());
+        } else {
+            unclear.push(r.method.to_string());
+        }
+    }
+    [
+        ("faster than the plain loop", faster),
+        ("no clear difference from the loop", unclear),
+        ("slower than the loop", slower),
+    ]
+    .into_iter()
+    .filter(|(_, methods)| !methods.is_empty())
+    .map(|(label, methods)| format!("{label}: {}", methods.join(", ")))
+    .collect::<Vec<_>>()
+    .join("; ")
+}
+
 fn show_compare() {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
-    let (baseline, rows) = compare(LIMIT, CHUNKS, threads);
-    let base = baseline.time.as_secs_f64();
+    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    let (baseline, rows) = compare(LIMIT, CHUNKS, threads, RUNS);
+    let base = baseline.time.median().as_secs_f64();
+    let times: Vec<&Timing> = std::iter::once(&baseline)
+        .chain(&rows)
+        .map(|r| &r.time)
+        .collect();
+    let best = clear_winner(&times);
     println!(
-        "{:<15} {:>10} {:>8} {:>8}  first chunks' order",
+        "{:<15} {:>28} {:>8} {:>8}  first chunks' order",
         "method", "time", "vs loop", "primes"
     );
-    for r in std::iter::once(&baseline).chain(&rows) {
+    for (i, r) in std::iter::once(&baseline).chain(&rows).enumerate() {
         let order: Vec<usize> = r.counts.iter().take(6).map(|&(i, _)| i).collect();
         println!(
-            "{:<15} {:>10.2?} {:>7.2}x {:>8}  {order:?}",
+            "{:<15} {:>28} {:>7.2}x {:>8}  {order:?}{}",
             r.method,
-            r.time,
-            base / r.time.as_secs_f64(),
+            r.time.to_string(),
+            base / r.time.median().as_secs_f64(),
             r.counts.iter().map(|&(_, n)| n).sum::<u64>(),
+            if best == Some(i) { "  <- best" } else { "" },
         );
     }
+    println!("verdict: {}", compare_verdict(&baseline, &rows));
 }
 
 const LIMIT: u64 = 1_500_000;
 const CHUNKS: u64 = 16;
+/// Counted runs per method (each after an uncounted warm-up).
+const RUNS: usize = 5;
 
 const TITLE: &str = "Lesson 9.12 — Comparing the methods («Сравнение методов»)";
 
@@ -251,11 +294,12 @@ fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn every_method_gets_the_sequential_counts() {
         course_tests::deadline(Duration::from_secs(60), || {
-            let (baseline, rows) = compare(60_000, 12, 2);
+            let (baseline, rows) = compare(60_000, 12, 2, 1);
             assert_eq!(rows.len(), 8);
             assert_eq!(baseline.counts.iter().map(|&(_, n)| n).sum::<u64>(), 6057);
             for row in rows {
@@ -279,5 +323,29 @@ mod tests {
                 assert_eq!(indices, (0..9).collect::<Vec<_>>(), "{name}");
             }
         }
+    }
+
+    fn row(method: &'static str, ms: &[u64]) -> Row {
+        let runs = ms.iter().map(|&m| Duration::from_millis(m)).collect();
+        Row {
+            method,
+            time: Timing::from_runs(runs),
+            counts: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_verdict_follows_the_numbers() {
+        let baseline = row("(plain loop)", &[100, 102, 110]);
+        let rows = [
+            row("map", &[50, 51, 60]),
+            row("apply", &[98, 104, 120]),
+            row("imap", &[130, 131, 140]),
+        ];
+        assert_eq!(
+            compare_verdict(&baseline, &rows),
+            "faster than the plain loop: map 2.0×; \
+             no clear difference from the loop: apply; slower than the loop: imap"
+        );
     }
 }
