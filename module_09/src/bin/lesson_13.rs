@@ -22,6 +22,13 @@
 //! ([`module_09::ProcessPool`]): `close()` + `join()` waits, leaving the
 //! block kills.
 //!
+//! The measuring steps (`no_shared_state`, `chunk_sizes`, `cpu_bound_only`)
+//! print the median of a few runs after an uncounted warm-up, with the
+//! fastest and slowest run, and end with a `verdict:` computed from them
+//! ([`module_09::measure`]). Their numbers depend on the cores, on what else
+//! the machine runs, and on the build: `cargo run` builds module 9 at
+//! opt-level 1 with debug assertions on.
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_13`
 //! Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
 //!
@@ -39,6 +46,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use module_09::measure::{Timing, clear_winner, faster_verdict, time_runs};
 use module_09::{
     AsyncResult, PoolClosed, ProcessPool, Reply, Task, TaskError, WorkerError, map_in_processes,
     split_range,
@@ -180,37 +188,45 @@ fn show_scope_the_pool() {
     println!("squared in place by scoped tasks: {values:?}");
 }
 
-/// The same sum, as a reduction and through a shared `Mutex`.
-fn no_shared_state(n: u64) -> ((u64, Duration), (u64, Duration)) {
-    let started = Instant::now();
-    let reduced: u64 = (0..n).into_par_iter().map(|x| x % 7).sum();
-    let reduce_time = started.elapsed();
+/// The same sum, as a reduction and through a shared `Mutex`, each timed
+/// over `runs` runs after a warm-up.
+fn no_shared_state(n: u64, runs: usize) -> ((u64, Timing), (u64, Timing)) {
+    let (reduce_time, reduced) =
+        time_runs(runs, || (0..n).into_par_iter().map(|x| x % 7).sum::<u64>());
 
-    let total = Mutex::new(0u64);
-    let started = Instant::now();
-    (0..n).into_par_iter().for_each(|x| {
-        // Correct in Rust, but every item queues for the same lock.
-        *total.lock().unwrap() += x % 7;
+    let (lock_time, locked) = time_runs(runs, || {
+        let total = Mutex::new(0u64);
+        (0..n).into_par_iter().for_each(|x| {
+            // Correct in Rust, but every item queues for the same lock.
+            *total.lock().unwrap() += x % 7;
+        });
+        total.into_inner().unwrap()
     });
-    let locked = total.into_inner().unwrap();
-    ((reduced, reduce_time), (locked, started.elapsed()))
+    ((reduced, reduce_time), (locked, lock_time))
 }
 
 fn show_no_shared_state() {
-    let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000);
-    println!("reduction:      {reduced} in {rt:.2?}");
-    println!("shared mutex:   {locked} in {lt:.2?} (same sum, every item takes the lock)");
+    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000, RUNS);
+    println!("reduction:      {reduced} in {rt}");
+    println!("shared mutex:   {locked} in {lt} (same sum, every item takes the lock)");
+    println!(
+        "verdict: {}",
+        faster_verdict("the reduction", &rt, "the shared mutex", &lt)
+    );
 }
 
 /// Count primes below `limit` in worker processes, cut into `tasks` tasks:
 /// every task is a round trip through a pipe, so tiny tasks cost more in
-/// messages than in work. Returns the count and the time.
+/// messages than in work. Returns the count and the time over `runs` runs
+/// (each starting its workers) after a warm-up.
 fn chunk_sizes(
     program: &Path,
     limit: u64,
     tasks: u64,
     workers: usize,
-) -> Result<(u64, Duration), WorkerError> {
+    runs: usize,
+) -> Result<(u64, Timing), WorkerError> {
     let tasks: Vec<Task> = split_range(limit, tasks)
         .into_iter()
         .map(|r| Task::CountPrimes {
@@ -218,46 +234,72 @@ fn chunk_sizes(
             end: r.end,
         })
         .collect();
-    let started = Instant::now();
-    let mut total = 0;
-    for reply in map_in_processes(program, workers, &tasks) {
-        total += reply?.value;
+    let mut first_error = None;
+    let (time, total) = time_runs(runs, || {
+        let total = map_in_processes(program, workers, &tasks)
+            .into_iter()
+            .map(|reply| reply.map(|r| r.value))
+            .sum::<Result<u64, WorkerError>>();
+        total.unwrap_or_else(|e| {
+            first_error = first_error.take().or(Some(e));
+            0
+        })
+    });
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok((total, time)),
     }
-    Ok((total, started.elapsed()))
 }
 
 fn show_chunk_sizes() {
+    println!("median of {RUNS} runs after a warm-up (fastest–slowest), 2 workers");
+    let mut rows = Vec::new();
     for tasks in [20_000, 200, 2] {
-        match chunk_sizes(&this_program(), PRIME_LIMIT, tasks, 2) {
-            Ok((total, time)) => {
-                println!("{tasks:>5} tasks: {total} primes below {PRIME_LIMIT} in {time:.2?}")
-            }
-            Err(e) => println!("error: {e}"),
+        match chunk_sizes(&this_program(), PRIME_LIMIT, tasks, 2, RUNS) {
+            Ok((total, time)) => rows.push((tasks, total, time)),
+            Err(e) => return println!("error: {e}"),
         }
     }
+    let best = clear_winner(&rows.iter().map(|(_, _, t)| t).collect::<Vec<_>>());
+    for (i, (tasks, total, time)) in rows.iter().enumerate() {
+        let mark = if best == Some(i) { "  <- best" } else { "" };
+        println!("{tasks:>5} tasks: {total} primes below {PRIME_LIMIT} in {time}{mark}");
+    }
+    let (many, few) = (&rows[0], &rows[rows.len() - 1]);
+    let verdict = faster_verdict(
+        &format!("{} tasks", few.0),
+        &few.2,
+        &format!("{} tasks", many.0),
+        &many.2,
+    );
+    println!("verdict: {verdict}");
 }
 
 /// `count` tasks that only wait (I/O stand-ins): on a 2-thread rayon pool,
-/// and on one plain thread each.
-fn cpu_bound_only(count: usize, wait: Duration) -> (Duration, Duration) {
-    let started = Instant::now();
-    pool(2).install(|| (0..count).into_par_iter().for_each(|_| thread::sleep(wait)));
-    let on_rayon = started.elapsed();
-
-    let started = Instant::now();
-    thread::scope(|s| {
-        for _ in 0..count {
-            s.spawn(|| thread::sleep(wait));
-        }
+/// and on one plain thread each; timed over `runs` runs after a warm-up.
+fn cpu_bound_only(count: usize, wait: Duration, runs: usize) -> (Timing, Timing) {
+    let rayon = pool(2);
+    let (on_rayon, ()) = time_runs(runs, || {
+        rayon.install(|| (0..count).into_par_iter().for_each(|_| thread::sleep(wait)))
     });
-    (on_rayon, started.elapsed())
+
+    let (on_threads, ()) = time_runs(runs, || {
+        thread::scope(|s| {
+            for _ in 0..count {
+                s.spawn(|| thread::sleep(wait));
+            }
+        })
+    });
+    (on_rayon, on_threads)
 }
 
 fn show_cpu_bound_only() {
-    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT);
-    println!("8 tasks waiting {WAIT:?} each:");
-    println!("  rayon pool of 2 threads: {on_rayon:.2?} (two at a time)");
-    println!("  a thread per task:       {on_threads:.2?}");
+    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT, WAIT_RUNS);
+    println!("8 tasks waiting {WAIT:?} each, median of {WAIT_RUNS} runs after a warm-up:");
+    println!("  rayon pool of 2 threads: {on_rayon} (two at a time)");
+    println!("  a thread per task:       {on_threads}");
+    let verdict = faster_verdict("a thread per task", &on_threads, "the pool", &on_rayon);
+    println!("verdict: {verdict}");
 }
 
 /// What a crash-isolating process pool returned.
@@ -304,6 +346,9 @@ fn this_program() -> PathBuf {
 const NAP_MS: u64 = 300;
 const PRIME_LIMIT: u64 = 200_000;
 const WAIT: Duration = Duration::from_millis(200);
+/// Counted runs per measurement (each after an uncounted warm-up).
+const RUNS: usize = 5;
+const WAIT_RUNS: usize = 3;
 
 const TITLE: &str =
     "Lesson 9.13 — Process pool best practices («Лучшие практики использования пула процессов»)";
@@ -397,7 +442,7 @@ mod tests {
 
     #[test]
     fn reduction_and_mutex_agree_with_the_loop() {
-        let ((reduced, _), (locked, _)) = no_shared_state(100_000);
+        let ((reduced, _), (locked, _)) = no_shared_state(100_000, 1);
         let expected: u64 = (0..100_000u64).map(|x| x % 7).sum();
         assert_eq!((reduced, locked), (expected, expected));
     }
@@ -407,7 +452,7 @@ mod tests {
         let program = lesson_binary();
         course_tests::deadline(Duration::from_secs(60), move || {
             for tasks in [50, 5, 1] {
-                assert_eq!(chunk_sizes(&program, 20_000, tasks, 2).unwrap().0, 2262);
+                assert_eq!(chunk_sizes(&program, 20_000, tasks, 2, 1).unwrap().0, 2262);
             }
         });
     }
@@ -415,11 +460,15 @@ mod tests {
     #[test]
     fn waiting_tasks_are_throttled_by_the_pool_size() {
         let wait = Duration::from_millis(40);
-        let (on_rayon, on_threads) = cpu_bound_only(8, wait);
-        // 8 waits on 2 threads cannot take less than 4 waits.
-        assert!(on_rayon >= wait * 4, "{on_rayon:?}");
-        assert!(on_threads >= wait);
-        assert!(on_threads < on_rayon, "{on_threads:?} vs {on_rayon:?}");
+        let (on_rayon, on_threads) = cpu_bound_only(8, wait, 2);
+        assert_eq!((on_rayon.count(), on_threads.count()), (2, 2));
+        // 8 waits on 2 threads cannot take less than 4 waits, and no run of
+        // sleeps is shorter than one wait: each run is timed around the sleeps.
+        assert!(on_rayon.fastest() >= wait * 4, "{on_rayon}");
+        assert!(on_threads.fastest() >= wait, "{on_threads}");
+        // One after another, the 8 waits would take 8 waits; side by side on
+        // their own threads, far less (a generous bound for a loaded machine).
+        assert!(on_threads.fastest() < wait * 8, "{on_threads}");
     }
 
     #[test]
