@@ -30,6 +30,9 @@ pub struct Sink {
     /// Printing happens under this same lock, so the printed lines are in
     /// the order of their times even when many threads report at once.
     events: Mutex<Option<Vec<Event>>>,
+    /// For tests: how many events a collecting sink takes before it panics
+    /// as printing to a closed stdout does.
+    capacity: Option<usize>,
 }
 
 impl Sink {
@@ -48,11 +51,23 @@ impl Sink {
         Self::new(false, Some(Vec::new()))
     }
 
+    /// Like [`Sink::collect`], but the reader "goes away" after `lines`
+    /// events: the next `note` panics, in whichever thread calls it, as
+    /// `println!` does when `| head` has closed standard output. Tests use it
+    /// to check that a step still ends when the thread that reports dies.
+    pub fn closing_after(lines: usize) -> Self {
+        Self {
+            capacity: Some(lines),
+            ..Self::collect()
+        }
+    }
+
     fn new(timed: bool, events: Option<Vec<Event>>) -> Self {
         Self {
             start: Instant::now(),
             timed,
             events: Mutex::new(events),
+            capacity: None,
         }
     }
 
@@ -66,6 +81,10 @@ impl Sink {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         let at = self.start.elapsed();
         match events.as_mut() {
+            Some(events) if self.capacity.is_some_and(|cap| events.len() >= cap) => {
+                drop(events);
+                panic!("failed printing to stdout: the reader has gone (Sink::closing_after)");
+            }
             Some(events) => events.push(Event {
                 at,
                 line: line.to_string(),
@@ -147,6 +166,18 @@ mod tests {
             go_on.send(()).expect("the worker waits");
         });
         assert_eq!(sink.lines(), ["first", "second"]);
+    }
+
+    #[test]
+    fn a_closing_sink_panics_after_its_lines_and_keeps_them() {
+        let sink = Sink::closing_after(2);
+        sink.note("one");
+        sink.note("two");
+        let third = std::panic::catch_unwind(|| sink.note("three"));
+        assert!(third.is_err(), "the third line finds the reader gone");
+        assert_eq!(sink.lines(), ["one", "two"]);
+        // Still usable (not poisoned) for the lines already taken.
+        assert!(std::panic::catch_unwind(|| sink.note("four")).is_err());
     }
 
     #[test]

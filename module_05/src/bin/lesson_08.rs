@@ -34,7 +34,7 @@ use std::process::ExitCode;
 // `model` feature (`mod model` at the bottom); std's `Barrier` is not modelled.
 #[cfg(feature = "model")]
 use shuttle::sync::{Condvar, Mutex, MutexGuard};
-use std::sync::{Barrier, PoisonError};
+use std::sync::{Barrier, PoisonError, mpsc};
 #[cfg(not(feature = "model"))]
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -84,22 +84,33 @@ fn show_start_line() {
 /// itself when it opens.
 fn rounds(workers: usize, rounds: u64, numbers: &[u64], sink: &Sink) {
     let barrier = Barrier::new(workers);
+    // A std `Barrier` cannot be broken: a worker that panicked before its
+    // `wait` (printing to a closed stdout, say) would leave the others
+    // waiting forever. So the workers never print; they hand their lines to
+    // this thread, which reports each one as it comes. If reporting panics,
+    // the workers' sends fail, they finish their rounds, and the scope ends.
+    let (lines, reported) = mpsc::channel();
     thread::scope(|s| {
         for worker in 1..=workers {
-            let barrier = &barrier;
+            let (barrier, lines) = (&barrier, lines.clone());
             s.spawn(move || {
                 let share: u64 = numbers.iter().skip(worker - 1).step_by(workers).sum();
                 for round in 1..=rounds {
                     let part = share * round;
-                    sink.note(format!("round {round}: worker {worker} adds {part}"));
+                    // Fails only once the reporting thread is gone.
+                    let _ = lines.send(format!("round {round}: worker {worker} adds {part}"));
                     if barrier.wait().is_leader() {
-                        sink.note(format!("round {round}: all {workers} parts are in"));
+                        let _ = lines.send(format!("round {round}: all {workers} parts are in"));
                     }
                     // A second wait: nobody starts the next round before
                     // the leader has reported this one.
                     barrier.wait();
                 }
             });
+        }
+        drop(lines);
+        for line in reported {
+            sink.note(line);
         }
     });
 }
@@ -432,6 +443,20 @@ mod tests {
         for (name, _) in RUNNERS {
             assert!(position(&lines, &format!("{name} runs")) > last_ready);
         }
+    }
+
+    #[test]
+    fn rounds_end_when_the_reader_goes_away() {
+        // The reader leaves after 3 lines, as `| head -n 3` would: the
+        // reporting panics, and every worker must still get through its
+        // rounds (a worker that panicked before `wait` would strand the rest
+        // at the unbreakable std barrier).
+        let ended = deadline(Duration::from_secs(10), move || {
+            let sink = Sink::closing_after(3);
+            let numbers: Vec<u64> = (1..=1000).collect();
+            std::panic::catch_unwind(|| rounds(4, 6, &numbers, &sink)).is_err()
+        });
+        assert!(ended, "the reporting thread's panic reaches the caller");
     }
 
     #[test]
