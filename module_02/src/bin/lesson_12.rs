@@ -254,9 +254,10 @@ fn verdict(sample: &Sample, waves: u32, delay: Duration) -> String {
 const RUNS: usize = 5;
 
 /// Runs `run` once uncounted and `RUNS` times, through the sink: the times,
-/// the verdict, and the memory of the first (warm-up) run. Later runs reuse
-/// memory the allocator (and glibc's cache of thread stacks) kept from the
-/// first, so only the first shows what the workload needs.
+/// the verdict, and the memory of the first (warm-up) run. Only the first
+/// shows what the workload needs: the memory it touched stays resident after
+/// it (measured here: each later run starts near the first one's peak and
+/// grows by a fraction of it), and later runs reuse it.
 fn report(label: &str, waves: u32, units: (usize, &str), run: impl Fn() -> Measured) {
     let sink = Sink::stdout();
     sink.note(format!("{label}, ms per run; here: {}", machine()));
