@@ -26,7 +26,7 @@
 //! uncounted and then five times, prints the median with the fastest and
 //! slowest run (module_02's `lib.rs` says why), and ends with a `verdict:`
 //! line that compares the median with the least the waits need. Memory is
-//! the first run's: later runs reuse what the allocator kept.
+//! the first run's: later runs reuse what the first left resident.
 //!
 //! Try:
 //! - In `show_spawn_blocking`, make the work 1 s instead of 500 ms: the
