@@ -82,7 +82,8 @@ impl Sink {
         let at = self.start.elapsed();
         match events.as_mut() {
             Some(events) if self.capacity.is_some_and(|cap| events.len() >= cap) => {
-                drop(events);
+                // The guard is dropped while unwinding, which poisons the
+                // lock; every use of it takes the data anyway (see above).
                 panic!("failed printing to stdout: the reader has gone (Sink::closing_after)");
             }
             Some(events) => events.push(Event {
