@@ -18,9 +18,9 @@
 //! Run one step:  `cargo run -p module_02 --bin lesson_11 -- sweep`
 //!
 //! The sweep's times depend on the number of cores, on what else the
-//! machine is running, and on the build: `cargo run` builds this module at
-//! the workspace's `opt-level = 1` with debug assertions on (`--release`
-//! makes every row faster). So each pool size runs once uncounted and then
+//! machine is running, and (for counting primes) on the build: `cargo run`
+//! builds this module at the workspace's `opt-level = 1` with debug
+//! assertions on. So each pool size runs once uncounted and then
 //! five times, the table shows the median and the fastest and slowest run
 //! (module_02's `lib.rs` says why), and the `verdict:` line is worked out
 //! from those numbers: "best" only where the fastest beat every other size
