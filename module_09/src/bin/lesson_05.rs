@@ -27,6 +27,12 @@
 //! the items into chunks of `ceil(len / (4 × workers))` by default
 //! (`Pool._map_async`); rayon splits adaptively instead (`default_chunksize`).
 //!
+//! `map_cpu_bound` times the loop and `map` as the median of a few runs
+//! after an uncounted warm-up, with the spread, and ends with a `verdict:`
+//! computed from them ([`module_09::measure`]). The numbers depend on the
+//! cores, on what else the machine runs, and on the build: `cargo run`
+//! builds module 9 at opt-level 1 with debug assertions on.
+//!
 //! Run all steps: `cargo run -p module_09 --bin lesson_05`
 //! Run one step:  `cargo run -p module_09 --bin lesson_05 -- map_first_error`
 //!
@@ -41,8 +47,9 @@
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use module_09::measure::{Timing, faster_verdict, time_runs};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -113,29 +120,37 @@ fn show_map_chunksize() {
 }
 
 /// The CPU-bound case a process pool exists for: counting primes, sequential
-/// and with `map`.
-fn map_cpu_bound(limit: u64, chunks: u64) -> ((Vec<u64>, Duration), (Vec<u64>, Duration)) {
+/// and with `map`, each timed over `runs` runs after a warm-up.
+fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Timing), (Vec<u64>, Timing)) {
     let ranges = split_range(limit, chunks);
-    let started = Instant::now();
-    let sequential: Vec<u64> = ranges.iter().cloned().map(count_primes).collect();
-    let sequential_time = started.elapsed();
-    let started = Instant::now();
-    let parallel: Vec<u64> = ranges.par_iter().cloned().map(count_primes).collect();
-    ((sequential, sequential_time), (parallel, started.elapsed()))
+    let (sequential_time, sequential) = time_runs(runs, || {
+        ranges.iter().cloned().map(count_primes).collect::<Vec<_>>()
+    });
+    let (parallel_time, parallel) = time_runs(runs, || {
+        ranges
+            .par_iter()
+            .cloned()
+            .map(count_primes)
+            .collect::<Vec<_>>()
+    });
+    ((sequential, sequential_time), (parallel, parallel_time))
 }
 
 fn show_map_cpu_bound() {
-    let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS);
+    let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS, RUNS);
     println!("primes per chunk below {LIMIT}: {par:?}");
+    println!("median of {RUNS} runs after a warm-up (fastest–slowest):");
     println!(
-        "plain loop: {} primes in {seq_time:.2?}",
+        "plain loop: {} primes in {seq_time}",
         seq.iter().sum::<u64>()
     );
+    let threads = rayon::current_num_threads();
     println!(
-        "map on {} threads: {} primes in {par_time:.2?}",
-        rayon::current_num_threads(),
+        "map on {threads} threads: {} primes in {par_time}",
         par.iter().sum::<u64>()
     );
+    let verdict = faster_verdict("map", &par_time, "the plain loop", &seq_time);
+    println!("verdict: {verdict}");
 }
 
 fn checked_reciprocal(x: i64) -> Result<f64, String> {
@@ -213,6 +228,8 @@ const LIMIT: u64 = 2_000_000;
 const SQUARE_DELAY: Duration = Duration::from_millis(50);
 const ITEM_DELAY: Duration = Duration::from_millis(2);
 const CHUNKS: u64 = 8;
+/// Counted runs per timing in `map_cpu_bound` (after an uncounted warm-up).
+const RUNS: usize = 5;
 
 #[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
@@ -299,7 +316,7 @@ mod tests {
 
     #[test]
     fn prime_counts_match_the_loop() {
-        let ((seq, _), (par, _)) = map_cpu_bound(100_000, 7);
+        let ((seq, _), (par, _)) = map_cpu_bound(100_000, 7, 1);
         assert_eq!(seq, par);
         assert_eq!(par.iter().sum::<u64>(), 9592);
     }
