@@ -40,11 +40,7 @@ use std::time::Duration;
 
 use crossbeam_channel::{bounded, unbounded};
 use crossbeam_utils::sync::WaitGroup;
-use step_runner::{Step, lesson_id};
-
-/// Where a step reports what happens while it runs: `main` prints each line
-/// as it comes, the tests pass a closure that ignores it.
-type Log<'a> = &'a (dyn Fn(String) + Sync);
+use step_runner::{Sink, Step, lesson_id};
 
 /// The course's items for step 06 (the last one really is listed twice).
 const APPLIANCES: [&str; 10] = [
@@ -67,7 +63,7 @@ fn bounded_blocks_the_producer(
     capacity: usize,
     items: u32,
     work: Duration,
-    log: Log,
+    sink: &Sink,
 ) -> (Vec<usize>, Vec<u32>) {
     // `Queue(maxsize=capacity)`. With an unbounded queue the producer would
     // run ahead and the queue (memory) would grow without limit.
@@ -79,7 +75,7 @@ fn bounded_blocks_the_producer(
                 // Blocks while the queue holds `capacity` items.
                 tx.send(item).expect("the consumer is alive");
                 let length = tx.len();
-                log(format!("put {item}, queue length {length}"));
+                sink.note(format!("put {item}, queue length {length}"));
                 lengths.push(length);
             }
             lengths
@@ -88,7 +84,7 @@ fn bounded_blocks_the_producer(
             rx.iter()
                 .inspect(|item| {
                     thread::sleep(work);
-                    log(format!("    processed {item}"));
+                    sink.note(format!("    processed {item}"));
                 })
                 .collect()
         });
@@ -106,17 +102,17 @@ fn step_06(
     items: &[&'static str],
     put_pause: Duration,
     work: Duration,
-    log: Log,
+    sink: &Sink,
 ) -> Vec<&'static str> {
     let (tx, rx) = mpsc::channel();
     thread::scope(|s| {
         let producer = s.spawn(move || {
             for &item in items {
                 tx.send(item).expect("the consumer is alive");
-                log(format!("added: {item}"));
+                sink.note(format!("added: {item}"));
                 thread::sleep(put_pause);
             }
-            log("all items added".to_owned());
+            sink.note("all items added");
             // Dropping `tx` here closes the queue: this is what lets the
             // consumer finish, where Python's daemon consumer loops forever
             // and the program relies on `queue.join()` instead.
@@ -125,7 +121,7 @@ fn step_06(
             let mut processed = Vec::new();
             for item in rx {
                 thread::sleep(work);
-                log(format!("    taken: {item}"));
+                sink.note(format!("    taken: {item}"));
                 processed.push(item);
             }
             processed
@@ -135,7 +131,7 @@ fn step_06(
         // `queue.join()`: the consumer returns only after the last item,
         // which is exactly "every put item was processed".
         let processed = consumer.join().expect("the consumer panicked");
-        log("every item of the queue was processed".to_owned());
+        sink.note("every item of the queue was processed");
         processed
     })
 }
@@ -145,7 +141,7 @@ fn step_06(
 /// when the job is done, and `wait()` returns when all clones are gone.
 /// Returns, for each batch, how many jobs were finished when its `wait()`
 /// returned.
-fn wait_for_batches(batches: &[u32], workers: usize, work: Duration, log: Log) -> Vec<usize> {
+fn wait_for_batches(batches: &[u32], workers: usize, work: Duration, sink: &Sink) -> Vec<usize> {
     let (tx, rx) = unbounded::<(u32, WaitGroup)>();
     let finished = AtomicUsize::new(0);
     thread::scope(|s| {
@@ -156,7 +152,7 @@ fn wait_for_batches(batches: &[u32], workers: usize, work: Duration, log: Log) -
                 for (job, done) in rx {
                     thread::sleep(work);
                     finished.fetch_add(1, Ordering::Relaxed);
-                    log(format!("    worker {id}: job {job} done"));
+                    sink.note(format!("    worker {id}: job {job} done"));
                     // `task_done()`. Unlike Python's, it cannot be forgotten
                     // or called twice: the clone is dropped exactly once,
                     // even if the job panics.
@@ -189,7 +185,7 @@ fn wait_for_batches(batches: &[u32], workers: usize, work: Duration, log: Log) -
             // `Relaxed` is enough for the counter itself.
             batch_done.wait();
             let now = finished.load(Ordering::Relaxed);
-            log(format!(
+            sink.note(format!(
                 "batch {} of {size} jobs done, {now} jobs so far",
                 batch + 1
             ));
@@ -323,10 +319,6 @@ fn count_sequentially(dir: &Path) -> io::Result<Counts> {
     Ok(total)
 }
 
-fn print_line(line: String) {
-    println!("{line}");
-}
-
 /// Step 07 with its generated files in a temporary folder, removed when
 /// `dir` is dropped.
 fn run_step_07() -> io::Result<()> {
@@ -348,7 +340,7 @@ fn run_step_07() -> io::Result<()> {
 
 fn show_bounded_blocks_the_producer() {
     let (capacity, work) = (2, Duration::from_millis(200));
-    let (lengths, processed) = bounded_blocks_the_producer(capacity, 6, work, &print_line);
+    let (lengths, processed) = bounded_blocks_the_producer(capacity, 6, work, &Sink::stdout());
     println!("queue lengths after each put: {lengths:?} (capacity {capacity})");
     println!("processed in order: {processed:?}");
 }
@@ -356,12 +348,12 @@ fn show_bounded_blocks_the_producer() {
 /// The course's pacing: a put every 0.5 s, a take every second.
 fn show_step_06() {
     let (put_pause, work) = (Duration::from_millis(500), Duration::from_secs(1));
-    let processed = step_06(&APPLIANCES, put_pause, work, &print_line);
+    let processed = step_06(&APPLIANCES, put_pause, work, &Sink::stdout());
     println!("processed in order: {processed:?}");
 }
 
 fn show_wait_for_batches() {
-    let finished = wait_for_batches(&[4, 2, 3], 2, Duration::from_millis(100), &print_line);
+    let finished = wait_for_batches(&[4, 2, 3], 2, Duration::from_millis(100), &Sink::stdout());
     println!("jobs finished when each batch's wait returned: {finished:?}");
 }
 
@@ -391,12 +383,10 @@ mod tests {
 
     const LIMIT: Duration = Duration::from_secs(10);
 
-    fn quiet(_: String) {}
-
     #[test]
     fn the_bounded_queue_never_holds_more_than_its_capacity() {
         let (lengths, processed) = deadline(LIMIT, || {
-            bounded_blocks_the_producer(2, 30, Duration::from_millis(1), &quiet)
+            bounded_blocks_the_producer(2, 30, Duration::from_millis(1), &Sink::collect())
         });
         assert_eq!(lengths.len(), 30);
         assert!(lengths.iter().all(|&n| n <= 2), "{lengths:?}");
@@ -405,21 +395,43 @@ mod tests {
 
     #[test]
     fn step_06_processes_every_item_once_in_fifo_order() {
-        let processed = deadline(LIMIT, || {
-            step_06(
+        let (processed, lines) = deadline(LIMIT, || {
+            let sink = Sink::collect();
+            let processed = step_06(
                 &APPLIANCES,
                 Duration::from_millis(1),
                 Duration::from_millis(2),
-                &quiet,
-            )
+                &sink,
+            );
+            (processed, sink.lines())
         });
         assert_eq!(processed, APPLIANCES);
+        // The two threads' lines interleave; each thread's keep its order,
+        // and the last line waits for both threads.
+        let added: Vec<String> = APPLIANCES.iter().map(|i| format!("added: {i}")).collect();
+        let taken: Vec<String> = APPLIANCES
+            .iter()
+            .map(|i| format!("    taken: {i}"))
+            .collect();
+        let of = |prefix: &str| -> Vec<String> {
+            lines
+                .iter()
+                .filter(|l| l.starts_with(prefix))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(of("added"), added);
+        assert_eq!(of("    taken"), taken);
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("every item of the queue was processed")
+        );
     }
 
     #[test]
     fn wait_returns_only_when_the_whole_batch_is_done() {
         let finished = deadline(LIMIT, || {
-            wait_for_batches(&[5, 1, 7, 3], 3, Duration::from_millis(2), &quiet)
+            wait_for_batches(&[5, 1, 7, 3], 3, Duration::from_millis(2), &Sink::collect())
         });
         // Exactly the jobs sent so far: not one fewer (wait returned too
         // early), not one more (jobs of the next batch are not sent yet).
@@ -428,13 +440,14 @@ mod tests {
 
     #[test]
     fn dead_workers_do_not_leave_the_wait_hanging() {
-        // The workers print, and die as they would on a closed stdout.
-        // With a receiver kept by the main thread, the queued jobs and their
-        // `WaitGroup` clones stayed, and `wait` never returned.
+        // The reader has gone before the first line: each worker dies on
+        // its first job, as it would printing to a closed stdout (no other
+        // thread can print first: the batch line waits for the batch's
+        // jobs). With a receiver kept by the main thread, the queued jobs
+        // and their `WaitGroup` clones stayed, and `wait` never returned.
         let outcome = std::panic::catch_unwind(|| {
             deadline(LIMIT, || {
-                let log = |line: String| assert!(!line.contains("worker"), "stdout closed");
-                wait_for_batches(&[4, 2, 3], 2, Duration::ZERO, &log)
+                wait_for_batches(&[4, 2, 3], 2, Duration::ZERO, &Sink::closing_after(0))
             })
         });
         let payload = outcome.expect_err("the dead workers' panics come through");

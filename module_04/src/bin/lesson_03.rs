@@ -43,11 +43,7 @@ use std::sync::{PoisonError, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use step_runner::{Step, lesson_id};
-
-/// Where a step reports what happens while it runs: `main` prints each line
-/// as it comes, the tests pass a closure that ignores it.
-type Log<'a> = &'a (dyn Fn(String) + Sync);
+use step_runner::{Sink, Step, lesson_id};
 
 /// The course's data for step 05.
 const DATA: [u32; 10] = [15, 13, 7, 19, 3, 1, 11, 5, 9, 17];
@@ -195,7 +191,7 @@ fn lifo_vs_fifo(items: &[u32]) -> (Vec<u32>, Vec<u32>) {
 /// has finished, three consumers process them. `work` is a pause per item so
 /// the consumers visibly share the stack (the course has none). Returns the
 /// items each consumer took, in the order it took them.
-fn step_05(data: &[u32], consumers: usize, work: Duration, log: Log) -> Vec<Vec<u32>> {
+fn step_05(data: &[u32], consumers: usize, work: Duration, sink: &Sink) -> Vec<Vec<u32>> {
     let (pusher, popper) = stack();
     thread::scope(|s| {
         // As in the course, the producer is joined before any consumer
@@ -218,7 +214,7 @@ fn step_05(data: &[u32], consumers: usize, work: Duration, log: Log) -> Vec<Vec<
                 s.spawn(move || {
                     let mut taken = Vec::new();
                     while let Some(item) = popper.pop() {
-                        log(format!("consumer {id}: processing {item}"));
+                        sink.note(format!("consumer {id}: processing {item}"));
                         thread::sleep(work);
                         taken.push(item);
                     }
@@ -233,25 +229,26 @@ fn step_05(data: &[u32], consumers: usize, work: Duration, log: Log) -> Vec<Vec<
             .into_iter()
             .map(|h| h.join().expect("a consumer panicked"))
             .collect();
-        log("every item was processed".to_owned());
+        sink.note("every item was processed");
         taken
     })
 }
 
 /// Consumers start first and sleep on the `Condvar` until the producer,
 /// pushing an item every `pause`, wakes them; each consumer then works on
-/// its item for `work`. When the consumers are slower than the producer the
-/// stack fills up and the newest item always goes first: under load, LIFO
-/// lets the oldest items wait longest. Returns what each consumer took.
+/// item `n` for `n × per_unit`. When the consumers are slower than the
+/// producer the stack fills up and the newest item always goes first: under
+/// load, LIFO lets the oldest items wait longest. Returns what each consumer
+/// took.
 fn consumers_wait_for_items(
     data: &[u32],
     consumers: usize,
     pause: Duration,
-    work: Duration,
-    log: Log,
+    per_unit: Duration,
+    sink: &Sink,
 ) -> Vec<Vec<u32>> {
     thread::scope(|s| {
-        // Both halves live inside the scope's closure: if `log` panics on
+        // Both halves live inside the scope's closure: if `note` panics on
         // this thread (say, stdout was closed), `pusher` is dropped while
         // unwinding, before the scope waits for the consumers, and they stop
         // instead of waiting for it forever.
@@ -262,11 +259,11 @@ fn consumers_wait_for_items(
                 s.spawn(move || {
                     let mut taken = Vec::new();
                     while let Some(item) = popper.pop() {
-                        log(format!("    consumer {id}: took {item}"));
-                        thread::sleep(work);
+                        sink.note(format!("    consumer {id}: took {item}"));
+                        thread::sleep(per_unit * item);
                         taken.push(item);
                     }
-                    log(format!("    consumer {id}: stack closed, stopping"));
+                    sink.note(format!("    consumer {id}: stack closed, stopping"));
                     taken
                 })
             })
@@ -274,9 +271,9 @@ fn consumers_wait_for_items(
         drop(popper);
         // The producer is this thread.
         for &item in data {
-            log(format!("producer: push {item}"));
+            sink.note(format!("producer: push {item}"));
             if pusher.push(item).is_err() {
-                log("producer: every consumer is gone, stopping".to_owned());
+                sink.note("producer: every consumer is gone, stopping");
                 break;
             }
             thread::sleep(pause);
@@ -289,10 +286,6 @@ fn consumers_wait_for_items(
     })
 }
 
-fn print_line(line: String) {
-    println!("{line}");
-}
-
 fn show_lifo_vs_fifo() {
     let (fifo, lifo) = lifo_vs_fifo(&DATA);
     println!("put in:        {DATA:?}");
@@ -301,16 +294,16 @@ fn show_lifo_vs_fifo() {
 }
 
 fn show_step_05() {
-    let taken = step_05(&DATA, 3, Duration::from_millis(100), &print_line);
+    let taken = step_05(&DATA, 3, Duration::from_millis(100), &Sink::stdout());
     for (i, items) in taken.iter().enumerate() {
         println!("consumer {} took {items:?}", i + 1);
     }
 }
 
 fn show_consumers_wait_for_items() {
-    let pause = Duration::from_millis(100);
-    let work = Duration::from_millis(300);
-    let taken = consumers_wait_for_items(&DATA, 2, pause, work, &print_line);
+    // Item n takes n × 30 ms: 300 ms on average, three pushes' time.
+    let (pause, per_unit) = (Duration::from_millis(100), Duration::from_millis(30));
+    let taken = consumers_wait_for_items(&DATA, 2, pause, per_unit, &Sink::stdout());
     for (i, items) in taken.iter().enumerate() {
         println!("consumer {} took {items:?}", i + 1);
     }
@@ -346,8 +339,6 @@ mod tests {
     use std::panic::{self, AssertUnwindSafe};
 
     const LIMIT: Duration = Duration::from_secs(10);
-
-    fn quiet(_: String) {}
 
     fn reversed(data: &[u32]) -> Vec<u32> {
         data.iter().rev().copied().collect()
@@ -471,53 +462,43 @@ mod tests {
 
     #[test]
     fn a_producer_that_dies_mid_step_does_not_hang_its_consumers() {
-        // The printing thread dies as it would on a closed stdout: here the
-        // producer, whose `log` panics. Before the stack closed on drop, the
-        // consumers waited in `pop` forever and the scope waited for them.
+        // The reader has gone before the first line, which is always the
+        // producer's (a consumer prints only after a push): the producer
+        // dies on it as it would printing to a closed stdout. Before the
+        // stack closed on drop, the consumers waited in `pop` forever and
+        // the scope waited for them.
         ends_with_a_panic(|| {
-            let log = |line: String| assert!(!line.starts_with("producer"), "stdout closed");
-            consumers_wait_for_items(&DATA, 2, Duration::ZERO, Duration::ZERO, &log);
+            let sink = Sink::closing_after(0);
+            consumers_wait_for_items(&DATA, 2, Duration::ZERO, Duration::ZERO, &sink);
         });
     }
 
     #[test]
     fn consumers_that_die_mid_step_stop_the_producer() {
-        // Each consumer dies on its first item (its `log` panics); the
-        // producer's pushes then fail, and it stops instead of feeding a
-        // stack nobody reads. Before its third push the producer waits until
-        // both consumers have died, so the test does not depend on speed;
-        // the 1 ms pauses leave seconds for their unwinding to drop the
-        // `Popper`s before the 2000 items run out.
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&lines);
+        // Each consumer dies on its first item, as it would printing to a
+        // closed stdout: here `per_unit * item` overflows `Duration` (every
+        // item is at least 2); the producer's sink stays open so that it can
+        // say why it stops. Its pushes then fail, and it stops instead of
+        // feeding a stack nobody reads; with a `Popper` that did not count
+        // itself out on drop, it pushed all 2000 items. The 1 ms pauses leave
+        // seconds for both consumers to take an item and die.
+        let sink = Arc::new(Sink::collect());
+        let seen = Arc::clone(&sink);
         ends_with_a_panic(move || {
-            let (died_tx, died_rx) = mpsc::channel();
-            let died_rx = Mutex::new(died_rx);
-            let log = |line: String| {
-                if line.starts_with("    consumer") {
-                    died_tx.send(()).unwrap();
-                    panic!("stdout closed");
-                }
-                if line == "producer: push 3" {
-                    let died = died_rx.lock().unwrap();
-                    died.recv().unwrap();
-                    died.recv().unwrap();
-                }
-                seen.lock().unwrap().push(line);
-            };
-            let data: Vec<u32> = (1..=2000).collect();
-            consumers_wait_for_items(&data, 2, Duration::from_millis(1), Duration::ZERO, &log);
+            let data: Vec<u32> = (2..2002).collect();
+            consumers_wait_for_items(&data, 2, Duration::from_millis(1), Duration::MAX, &seen);
         });
-        let lines = lines.lock().unwrap_or_else(PoisonError::into_inner);
         assert_eq!(
-            lines.last().map(String::as_str),
+            sink.lines().last().map(String::as_str),
             Some("producer: every consumer is gone, stopping"),
         );
     }
 
     #[test]
     fn one_consumer_takes_the_items_in_reverse() {
-        let taken = deadline(LIMIT, || step_05(&DATA, 1, Duration::ZERO, &quiet));
+        let taken = deadline(LIMIT, || {
+            step_05(&DATA, 1, Duration::ZERO, &Sink::collect())
+        });
         assert_eq!(taken, [reversed(&DATA)]);
     }
 
@@ -525,7 +506,7 @@ mod tests {
     fn three_consumers_take_each_item_once_newest_first() {
         for _ in 0..20 {
             let taken = deadline(LIMIT, || {
-                step_05(&DATA, 3, Duration::from_micros(50), &quiet)
+                step_05(&DATA, 3, Duration::from_micros(50), &Sink::collect())
             });
             assert_eq!(taken.len(), 3);
             // Every item was on the stack before the first pop, so the pops,
@@ -542,7 +523,7 @@ mod tests {
     fn waiting_consumers_get_every_item_once_and_stop_on_close() {
         let data: Vec<u32> = (1..=200).collect();
         let taken = deadline(LIMIT, move || {
-            consumers_wait_for_items(&data, 4, Duration::ZERO, Duration::ZERO, &quiet)
+            consumers_wait_for_items(&data, 4, Duration::ZERO, Duration::ZERO, &Sink::collect())
         });
         assert_eq!(taken.len(), 4);
         assert_eq!(sorted(taken.concat()), (1..=200).collect::<Vec<_>>());
