@@ -1,5 +1,7 @@
 //! Timings a learner can compare: one uncounted warm-up run, then several
 //! counted runs, reported as the median and the spread (fastest–slowest).
+//! Alternatives compared with each other are timed in alternating rounds
+//! ([`time_rounds`]).
 //!
 //! The median, not the mean: one run slowed by another program on the
 //! machine moves the mean but not the median. Two timings differ *clearly*
@@ -83,6 +85,32 @@ pub fn time_runs<T>(runs: usize, mut work: impl FnMut() -> T) -> (Timing, T) {
     (Timing::from_runs(times), result)
 }
 
+/// Times `n` alternatives against each other: `work(i)` runs alternative
+/// `i`. One uncounted warm-up round, then `runs` rounds, each running every
+/// alternative once, so a burst of load from another program falls on all
+/// of them alike instead of on whichever was being timed at that moment.
+/// Returns, per alternative, its timing and its last result.
+///
+/// # Panics
+/// If `runs` is 0.
+pub fn time_rounds<T>(runs: usize, n: usize, mut work: impl FnMut(usize) -> T) -> Vec<(Timing, T)> {
+    assert!(runs > 0, "count at least one run");
+    let mut results: Vec<T> = (0..n).map(&mut work).collect();
+    let mut times = vec![Vec::with_capacity(runs); n];
+    for _ in 0..runs {
+        for (i, result) in results.iter_mut().enumerate() {
+            let started = Instant::now();
+            *result = work(i);
+            times[i].push(started.elapsed());
+        }
+    }
+    times
+        .into_iter()
+        .map(Timing::from_runs)
+        .zip(results)
+        .collect()
+}
+
 /// The sentence for two timings that overlap.
 pub const NO_CLEAR_DIFFERENCE: &str = "no clear difference here: the spread is larger than the gap";
 
@@ -148,6 +176,25 @@ mod tests {
         // a loaded machine.
         assert!(t.fastest() >= nap, "{t}");
         assert!(t.median() < nap * 25, "{t}");
+    }
+
+    #[test]
+    fn rounds_time_each_alternative_in_turn() {
+        let naps = [Duration::from_millis(5), Duration::from_millis(30)];
+        let mut order = Vec::new();
+        let timed = time_rounds(2, 2, |i| {
+            order.push(i);
+            std::thread::sleep(naps[i]);
+            i * 10
+        });
+        // The warm-up round, then two counted rounds, each alternative in turn.
+        assert_eq!(order, [0, 1, 0, 1, 0, 1]);
+        let [(short, 0), (long, 10)] = &timed[..] else {
+            panic!("{timed:?}")
+        };
+        assert_eq!((short.count(), long.count()), (2, 2));
+        assert!(short.fastest() >= naps[0] && long.fastest() >= naps[1]);
+        assert!(short.median() < naps[0] * 25 && long.median() < naps[1] * 25);
     }
 
     #[test]

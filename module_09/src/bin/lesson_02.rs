@@ -18,9 +18,11 @@
 //! | `BrokenProcessPool` after a worker dies     | `WorkerError::Died`; the parent and other workers carry on  |
 //! | `time.perf_counter()`                       | `std::time::Instant::now()` / `elapsed()`                   |
 //!
-//! Every timing below is the median of a few runs after an uncounted
-//! warm-up, with the fastest and slowest run beside it, and each measuring
-//! step ends with a `verdict:` computed from them ([`module_09::measure`]).
+//! Every timing below is the median of a few rounds after an uncounted
+//! warm-up round (each round runs every alternative once, so a burst of
+//! load falls on all of them alike), with the fastest and slowest run
+//! beside it; each measuring step ends with a `verdict:` computed from
+//! them ([`module_09::measure`]).
 //! The numbers depend on the cores (the table goes up to all of them), on
 //! what else the machine runs, and on the build: `cargo run` builds module 9
 //! at opt-level 1 with debug assertions on.
@@ -36,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::thread;
 
-use module_09::measure::{Timing, cost_verdict, faster_verdict, time_runs};
+use module_09::measure::{Timing, cost_verdict, faster_verdict, time_rounds};
 use module_09::{Task, WorkerError, WorkerProcess, count_primes, map_in_processes, split_range};
 use rayon::ThreadPoolBuilder;
 use rayon::prelude::*;
@@ -52,8 +54,8 @@ struct Row {
 }
 
 /// Count the primes below `limit`, cut into `chunks` ranges, on rayon pools of
-/// 1..=`max_workers` threads and on `max_workers` worker processes; each
-/// timed over `runs` runs after a warm-up.
+/// 1..=`max_workers` threads and on `max_workers` worker processes; timed in
+/// `runs` alternating rounds after a warm-up round.
 fn scaling_table(
     program: &Path,
     limit: u64,
@@ -62,22 +64,14 @@ fn scaling_table(
     runs: usize,
 ) -> Result<Vec<Row>, WorkerError> {
     let ranges = split_range(limit, chunks);
-    let mut rows = Vec::new();
-    for workers in 1..=max_workers {
-        let pool = ThreadPoolBuilder::new()
-            .num_threads(workers)
-            .build()
-            .expect("the OS can start the pool's threads");
-        let (time, primes) = time_runs(runs, || {
-            pool.install(|| ranges.par_iter().cloned().map(count_primes).sum())
-        });
-        rows.push(Row {
-            kind: "threads",
-            workers,
-            time,
-            primes,
-        });
-    }
+    let pools: Vec<_> = (1..=max_workers)
+        .map(|workers| {
+            ThreadPoolBuilder::new()
+                .num_threads(workers)
+                .build()
+                .expect("the OS can start the pool's threads")
+        })
+        .collect();
     let tasks: Vec<Task> = ranges
         .iter()
         .map(|r| Task::CountPrimes {
@@ -85,28 +79,36 @@ fn scaling_table(
             end: r.end,
         })
         .collect();
-    // Each run starts its own processes: start-up is part of the price.
     let mut first_error = None;
-    let (time, primes) = time_runs(runs, || {
-        let primes = map_in_processes(program, max_workers, &tasks)
+    let timed = time_rounds(runs, max_workers + 1, |i| match pools.get(i) {
+        Some(pool) => pool.install(|| ranges.par_iter().cloned().map(count_primes).sum()),
+        // Each run starts its own processes: start-up is part of the price.
+        None => map_in_processes(program, max_workers, &tasks)
             .into_iter()
             .map(|reply| reply.map(|r| r.value))
-            .sum::<Result<u64, WorkerError>>();
-        primes.unwrap_or_else(|e| {
-            first_error = first_error.take().or(Some(e));
-            0
-        })
+            .sum::<Result<u64, WorkerError>>()
+            .unwrap_or_else(|e| {
+                first_error = first_error.take().or(Some(e));
+                0
+            }),
     });
     if let Some(e) = first_error {
         return Err(e);
     }
-    rows.push(Row {
-        kind: "processes",
-        workers: max_workers,
-        time,
-        primes,
-    });
-    Ok(rows)
+    Ok(timed
+        .into_iter()
+        .enumerate()
+        .map(|(i, (time, primes))| Row {
+            kind: if i < max_workers {
+                "threads"
+            } else {
+                "processes"
+            },
+            workers: (i + 1).min(max_workers),
+            time,
+            primes,
+        })
+        .collect())
 }
 
 /// The `verdict:` line of the table: the most threads against one thread,
@@ -126,7 +128,7 @@ fn scaling_verdict(rows: &[Row]) -> String {
 fn show_scaling_table() {
     let n = cores();
     println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
-    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
     match scaling_table(&this_program(), LIMIT, CHUNKS, n, RUNS) {
         Ok(rows) => {
             let base = rows[0].time.median().as_secs_f64();
@@ -161,38 +163,39 @@ struct Startup {
 }
 
 fn startup_cost(program: &Path, rounds: usize) -> Result<Startup, WorkerError> {
-    let (thread_cost, _) = time_runs(rounds, || {
-        let handle = thread::spawn(std::process::id);
-        handle.join().unwrap()
-    });
-
     let mut pids = Vec::new();
     let mut first_error = None;
-    let (process_cost, _) = time_runs(rounds, || {
-        let run = || -> Result<u32, WorkerError> {
-            let mut worker = WorkerProcess::spawn(program)?;
-            let pid = worker.request(&Task::Pid)?.pid;
-            worker.finish()?;
-            Ok(pid)
-        };
-        match run() {
-            Ok(pid) => pids.push(pid),
-            Err(e) => first_error = first_error.take().or(Some(e)),
+    let start_process = || -> Result<u32, WorkerError> {
+        let mut worker = WorkerProcess::spawn(program)?;
+        let pid = worker.request(&Task::Pid)?.pid;
+        worker.finish()?;
+        Ok(pid)
+    };
+    let mut timed = time_rounds(rounds, 2, |i| {
+        if i == 0 {
+            thread::spawn(std::process::id).join().unwrap();
+        } else {
+            match start_process() {
+                Ok(pid) => pids.push(pid),
+                Err(e) => first_error = first_error.take().or(Some(e)),
+            }
         }
     });
     if let Some(e) = first_error {
         return Err(e);
     }
+    let (process, ()) = timed.pop().expect("two alternatives");
+    let (thread, ()) = timed.pop().expect("two alternatives");
     Ok(Startup {
-        thread: thread_cost,
-        process: process_cost,
-        // The first pid is the warm-up's.
+        thread,
+        process,
+        // The first pid is the warm-up round's.
         pids: pids.split_off(1),
     })
 }
 
 fn show_startup_cost() {
-    println!("median of {STARTS} starts after a warm-up (fastest–slowest)");
+    println!("median of {STARTS} alternating rounds after a warm-up (fastest–slowest)");
     match startup_cost(&this_program(), STARTS) {
         Ok(s) => {
             println!("thread:  spawn + answer + join {}", s.thread);
@@ -220,24 +223,27 @@ struct Copying {
 /// `runs` runs after a warm-up; the process is started before the timing,
 /// so its times are the transfer and not the start-up.
 fn copying_data(program: &Path, numbers: &[u64], runs: usize) -> Result<Copying, WorkerError> {
-    let (thread_time, thread_sum) = time_runs(runs, || {
-        thread::scope(|s| s.spawn(|| numbers.iter().sum()).join()).expect("summing cannot panic")
-    });
-
     let mut worker = WorkerProcess::spawn(program)?;
     let task = Task::Sum(numbers.to_vec());
     let bytes_sent = task.to_line().len() + 1;
     let mut first_error = None;
-    let (process_time, process_sum) = time_runs(runs, || {
-        worker.request(&task).map(|r| r.value).unwrap_or_else(|e| {
-            first_error = first_error.take().or(Some(e));
-            0
-        })
+    let mut timed = time_rounds(runs, 2, |i| {
+        if i == 0 {
+            thread::scope(|s| s.spawn(|| numbers.iter().sum()).join())
+                .expect("summing cannot panic")
+        } else {
+            worker.request(&task).map(|r| r.value).unwrap_or_else(|e| {
+                first_error = first_error.take().or(Some(e));
+                0
+            })
+        }
     });
     if let Some(e) = first_error {
         return Err(e);
     }
     worker.finish()?;
+    let (process_time, process_sum) = timed.pop().expect("two alternatives");
+    let (thread_time, thread_sum) = timed.pop().expect("two alternatives");
     Ok(Copying {
         thread_sum,
         thread_time,
@@ -249,7 +255,7 @@ fn copying_data(program: &Path, numbers: &[u64], runs: usize) -> Result<Copying,
 
 fn show_copying_data() {
     let numbers: Vec<u64> = (1..=200_000).collect();
-    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
     match copying_data(&this_program(), &numbers, RUNS) {
         Ok(c) => {
             println!(
