@@ -49,7 +49,7 @@ use futures::channel::oneshot;
 use futures::executor::block_on;
 use futures::future::FutureExt;
 use futures::task::noop_waker;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// The states of Python's future (cancellation is lesson 3.8's topic).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,20 +165,17 @@ impl<T: Clone> Promise<T> {
     }
 }
 
-/// What the promise demo saw, in order.
-fn promise_demo(work: Duration) -> Vec<String> {
+/// The promise demo: each state, each wait and the callback are reported
+/// through `sink` as they happen.
+fn promise_demo(work: Duration, sink: &Arc<Sink>) {
     let promise = Arc::new(Promise::<u64>::new());
-    let log = Arc::new(Mutex::new(Vec::new()));
-    let note = {
-        let log = Arc::clone(&log);
-        move |line: String| log.lock().unwrap().push(line)
-    };
-
-    note(format!("created: {:?}", promise.state()));
-    let callback_note = note.clone();
+    sink.note(format!("created: {:?}", promise.state()));
+    // The callback is kept by the promise and runs later on another thread:
+    // it needs a sink of its own, hence the `Arc`.
+    let callback_sink = Arc::clone(sink);
     promise.add_done_callback(move |outcome| {
         let thread = thread::current().name().unwrap_or("unnamed").to_owned();
-        callback_note(format!("callback on thread `{thread}`: {outcome:?}"));
+        callback_sink.note(format!("callback on thread `{thread}`: {outcome:?}"));
     });
 
     let (running_tx, running_rx) = mpsc::channel();
@@ -201,21 +198,18 @@ fn promise_demo(work: Duration) -> Vec<String> {
 
     running_rx.recv().expect("the worker starts");
     // Too short a wait: the work has not even started.
-    note(format!(
+    sink.note(format!(
         "result(timeout) too early: {:?}",
         promise.result(work / 10)
     ));
-    note(format!("state while waiting: {:?}", promise.state()));
+    sink.note(format!("state while waiting: {:?}", promise.state()));
     go_tx.send(()).expect("the worker waits for the go");
-    note(format!(
+    sink.note(format!(
         "result(timeout) in time: {:?}",
         promise.result(Duration::from_secs(10))
     ));
     worker.join().expect("the worker does not panic");
-    note(format!("done: {}", promise.done()));
-
-    // `note` still holds the log, so copy the lines out.
-    log.lock().unwrap().clone()
+    sink.note(format!("done: {}", promise.done()));
 }
 
 /// What `Delay` shares with its timer thread.
@@ -360,9 +354,7 @@ fn dropped_sender() -> Result<u64, oneshot::Canceled> {
 }
 
 fn show_promise() {
-    for line in promise_demo(Duration::from_millis(500)) {
-        println!("{line}");
-    }
+    promise_demo(Duration::from_millis(500), &Arc::new(Sink::stdout()));
 }
 
 fn show_hand_written_future() {
@@ -403,7 +395,11 @@ mod tests {
 
     #[test]
     fn promise_moves_through_its_states() {
-        let log = deadline(LIMIT, || promise_demo(Duration::from_millis(20)));
+        let log = deadline(LIMIT, || {
+            let sink = Arc::new(Sink::collect());
+            promise_demo(Duration::from_millis(20), &sink);
+            sink.lines()
+        });
         let product: u64 = (1..=20).product();
         // The callback runs on the worker, so its line may come before or
         // after main's: check main's lines in order, the callback apart.
@@ -426,7 +422,11 @@ mod tests {
 
     #[test]
     fn the_callback_runs_once_on_the_worker_with_the_outcome() {
-        let log = deadline(LIMIT, || promise_demo(Duration::from_millis(20)));
+        let log = deadline(LIMIT, || {
+            let sink = Arc::new(Sink::collect());
+            promise_demo(Duration::from_millis(20), &sink);
+            sink.lines()
+        });
         let product: u64 = (1..=20).product();
         let callbacks: Vec<_> = log.iter().filter(|l| l.starts_with("callback")).collect();
         assert_eq!(
