@@ -88,10 +88,7 @@ fn bounded_blocks_the_producer(
                 })
                 .collect()
         });
-        (
-            producer.join().expect("the producer panicked"),
-            consumer.join().expect("the consumer panicked"),
-        )
+        (producer.join().unwrap(), consumer.join().unwrap())
     })
 }
 
@@ -127,10 +124,10 @@ fn step_06(
             processed
         });
         // `producer_thread.join()`.
-        producer.join().expect("the producer panicked");
+        producer.join().unwrap();
         // `queue.join()`: the consumer returns only after the last item,
         // which is exactly "every put item was processed".
-        let processed = consumer.join().expect("the consumer panicked");
+        let processed = consumer.join().unwrap();
         sink.note("every item of the queue was processed");
         processed
     })
@@ -303,9 +300,9 @@ fn step_07(dir: &Path, workers: usize) -> io::Result<Counts> {
             .collect();
         let totals = workers
             .into_iter()
-            .map(|w| w.join().expect("a worker panicked"))
+            .map(|w| w.join().unwrap())
             .fold(Counts::default(), Add::add);
-        producer.join().expect("the producer panicked")?;
+        producer.join().unwrap()?;
         Ok(totals)
     })
 }

@@ -206,7 +206,7 @@ fn step_05(data: &[u32], consumers: usize, work: Duration, sink: &Sink) -> Vec<V
             // while `stack.join()` waits for `task_done`s).
         })
         .join()
-        .expect("the producer panicked");
+        .unwrap();
 
         let handles: Vec<_> = (1..=consumers)
             .map(|id| {
@@ -225,10 +225,7 @@ fn step_05(data: &[u32], consumers: usize, work: Duration, sink: &Sink) -> Vec<V
         // Each consumer holds its own clone; keeping this one would keep the
         // stack "read" after every consumer had died.
         drop(popper);
-        let taken = handles
-            .into_iter()
-            .map(|h| h.join().expect("a consumer panicked"))
-            .collect();
+        let taken = handles.into_iter().map(|h| h.join().unwrap()).collect();
         sink.note("every item was processed");
         taken
     })
@@ -279,10 +276,7 @@ fn consumers_wait_for_items(
             thread::sleep(pause);
         }
         drop(pusher);
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("a consumer panicked"))
-            .collect()
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     })
 }
 
@@ -563,10 +557,10 @@ mod model {
             }
             close(pusher);
         });
-        producer.join().expect("the producer does not panic");
+        producer.join().unwrap();
         let mut popped: Vec<u32> = consumers
             .into_iter()
-            .flat_map(|c| c.join().expect("a consumer does not panic"))
+            .flat_map(|c| c.join().unwrap())
             .collect();
         popped.sort_unstable();
         assert_eq!(popped, [1, 2, 3], "every item popped exactly once");

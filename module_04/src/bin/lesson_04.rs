@@ -331,10 +331,7 @@ fn step_05(
         // No more items: the consumers drain the queue, then stop.
         drop(pusher);
 
-        let processed = handles
-            .into_iter()
-            .map(|h| h.join().expect("a consumer panicked"))
-            .collect();
+        let processed = handles.into_iter().map(|h| h.join().unwrap()).collect();
         Step05 { lengths, processed }
     })
 }
@@ -641,12 +638,12 @@ mod model {
             })
             .collect();
         for producer in producers {
-            producer.join().expect("a producer does not panic");
+            producer.join().unwrap();
         }
         close(pusher);
         let mut popped: Vec<u32> = consumers
             .into_iter()
-            .flat_map(|c| c.join().expect("a consumer does not panic"))
+            .flat_map(|c| c.join().unwrap())
             .collect();
         popped.sort_unstable();
         assert_eq!(popped, [1, 2, 3, 4], "every item popped exactly once");
@@ -666,10 +663,8 @@ mod model {
             })
             .collect();
         leave(popper);
-        let mut refused: Vec<Result<(), u32>> = producers
-            .into_iter()
-            .map(|p| p.join().expect("a producer does not panic"))
-            .collect();
+        let mut refused: Vec<Result<(), u32>> =
+            producers.into_iter().map(|p| p.join().unwrap()).collect();
         refused.sort_unstable();
         assert_eq!(refused, [Err(1), Err(2)], "every waiting push fails");
     }

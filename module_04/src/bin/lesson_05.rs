@@ -77,7 +77,7 @@ fn simple_queue(items: &[u32], sink: &Sink) -> Vec<u32> {
             sink.note(format!("put {item}"));
         }
         drop(tx);
-        consumer.join().expect("the consumer panicked")
+        consumer.join().unwrap()
     })
 }
 
@@ -253,8 +253,8 @@ fn step_06(
             sink.note("    everything sold, the seller stops");
             (sold, found_empty)
         });
-        let (supplied, turned_away) = supplier.join().expect("the supplier panicked");
-        let (sold, found_empty) = seller.join().expect("the seller panicked");
+        let (supplied, turned_away) = supplier.join().unwrap();
+        let (sold, found_empty) = seller.join().unwrap();
         Warehouse {
             supplied,
             turned_away,
@@ -322,8 +322,8 @@ fn timeouts(
             }
             (sold, timed_out)
         });
-        let supplier_timeouts = supplier.join().expect("the supplier panicked");
-        let (sold, seller_timeouts) = seller.join().expect("the seller panicked");
+        let supplier_timeouts = supplier.join().unwrap();
+        let (sold, seller_timeouts) = seller.join().unwrap();
         (sold, supplier_timeouts, seller_timeouts)
     })
 }
