@@ -27,9 +27,9 @@
 //! the items into chunks of `ceil(len / (4 × workers))` by default
 //! (`Pool._map_async`); rayon splits adaptively instead (`default_chunksize`).
 //!
-//! `map_cpu_bound` times the loop and `map` as the median of a few runs
-//! after an uncounted warm-up, with the spread, and ends with a `verdict:`
-//! computed from them ([`module_09::measure`]). The numbers depend on the
+//! `map_cpu_bound` times the loop and `map` as the median of a few
+//! alternating rounds after an uncounted warm-up round, with the spread,
+//! and ends with a `verdict:` computed from them ([`module_09::measure`]). The numbers depend on the
 //! cores, on what else the machine runs, and on the build: `cargo run`
 //! builds module 9 at opt-level 1 with debug assertions on.
 //!
@@ -49,7 +49,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use module_09::measure::{Timing, faster_verdict, time_runs};
+use module_09::measure::{Timing, faster_verdict, time_rounds};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -120,26 +120,25 @@ fn show_map_chunksize() {
 }
 
 /// The CPU-bound case a process pool exists for: counting primes, sequential
-/// and with `map`, each timed over `runs` runs after a warm-up.
+/// and with `map`, timed in `runs` alternating rounds after a warm-up round.
 fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Timing), (Vec<u64>, Timing)) {
     let ranges = split_range(limit, chunks);
-    let (sequential_time, sequential) = time_runs(runs, || {
-        ranges.iter().cloned().map(count_primes).collect::<Vec<_>>()
+    let mut timed = time_rounds(runs, 2, |i| {
+        if i == 0 {
+            ranges.iter().cloned().map(count_primes).collect::<Vec<_>>()
+        } else {
+            ranges.par_iter().cloned().map(count_primes).collect()
+        }
     });
-    let (parallel_time, parallel) = time_runs(runs, || {
-        ranges
-            .par_iter()
-            .cloned()
-            .map(count_primes)
-            .collect::<Vec<_>>()
-    });
+    let (parallel_time, parallel) = timed.pop().expect("two alternatives");
+    let (sequential_time, sequential) = timed.pop().expect("two alternatives");
     ((sequential, sequential_time), (parallel, parallel_time))
 }
 
 fn show_map_cpu_bound() {
     let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS, RUNS);
     println!("primes per chunk below {LIMIT}: {par:?}");
-    println!("median of {RUNS} runs after a warm-up (fastest–slowest):");
+    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest):");
     println!(
         "plain loop: {} primes in {seq_time}",
         seq.iter().sum::<u64>()

@@ -17,8 +17,9 @@
 //! | `pool.starmap_async(g, pairs)`  | one `pool.spawn` running that, result over a channel           |
 //! | `time.perf_counter()`           | `Instant::now()` / `elapsed()`                                 |
 //!
-//! Each time is the median of a few runs after an uncounted warm-up, with
-//! the fastest and slowest run beside it; the `verdict:` line and any
+//! Each time is the median of a few rounds after an uncounted warm-up round
+//! (each round runs the loop and every method once, so a burst of load
+//! falls on all of them alike), with the fastest and slowest run beside it; the `verdict:` line and any
 //! `<- best` marker are computed from them ([`module_09::measure`]): a
 //! method counts as faster only when its slowest run beats the loop's
 //! fastest. The numbers depend on the cores (the pool has one thread per
@@ -45,7 +46,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::process::ExitCode;
 
-use module_09::measure::{Timing, clear_winner, time_runs};
+use module_09::measure::{Timing, clear_winner, time_rounds};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -189,37 +190,35 @@ struct Row {
 }
 
 /// The sequential baseline, then every method on the same pool and chunks,
-/// each timed over `runs` runs after a warm-up.
+/// timed in `runs` alternating rounds (each runs the loop and every method
+/// once) after a warm-up round.
 fn compare(limit: u64, chunks: u64, threads: usize, runs: usize) -> (Row, Vec<Row>) {
     let ranges = split_range(limit, chunks);
     let pool = ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()
         .expect("the OS can start the pool's threads");
-    let (time, counts) = time_runs(runs, || {
+    let plain_loop = |_: &ThreadPool, ranges: &[Range<u64>]| -> Counts {
         ranges
             .iter()
             .cloned()
             .map(count_primes)
             .enumerate()
             .collect()
-    });
-    let baseline = Row {
-        method: "(plain loop)",
-        time,
-        counts,
     };
-    let rows = METHODS
-        .iter()
-        .map(|&(method, run)| {
-            let (time, counts) = time_runs(runs, || run(&pool, &ranges));
-            Row {
-                method,
-                time,
-                counts,
-            }
+    let all: Vec<(&'static str, Method)> = std::iter::once(("(plain loop)", plain_loop as Method))
+        .chain(METHODS)
+        .collect();
+    let mut rows: Vec<Row> = time_rounds(runs, all.len(), |i| (all[i].1)(&pool, &ranges))
+        .into_iter()
+        .zip(&all)
+        .map(|((time, counts), &(method, _))| Row {
+            method,
+            time,
+            counts,
         })
         .collect();
+    let baseline = rows.remove(0);
     (baseline, rows)
 }
 
@@ -251,7 +250,7 @@ fn compare_verdict(baseline: &Row, rows: &[Row]) -> String {
 fn show_compare() {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
-    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
     let (baseline, rows) = compare(LIMIT, CHUNKS, threads, RUNS);
     let base = baseline.time.median().as_secs_f64();
     let times: Vec<&Timing> = std::iter::once(&baseline)
