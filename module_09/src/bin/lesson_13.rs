@@ -23,11 +23,11 @@
 //! block kills.
 //!
 //! The measuring steps (`no_shared_state`, `chunk_sizes`, `cpu_bound_only`)
-//! print the median of a few runs after an uncounted warm-up, with the
-//! fastest and slowest run, and end with a `verdict:` computed from them
-//! ([`module_09::measure`]). Their numbers depend on the cores, on what else
-//! the machine runs, and on the build: `cargo run` builds module 9 at
-//! opt-level 1 with debug assertions on.
+//! print the median of a few alternating rounds after an uncounted warm-up
+//! round, with the fastest and slowest run, and end with a `verdict:`
+//! computed from them ([`module_09::measure`]). Their numbers depend on
+//! the cores, on what else the machine runs, and on the build: `cargo run`
+//! builds module 9 at opt-level 1 with debug assertions on.
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_13`
 //! Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
@@ -46,7 +46,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_09::measure::{Timing, clear_winner, faster_verdict, time_runs};
+use module_09::measure::{Timing, clear_winner, faster_verdict, time_rounds};
 use module_09::{
     AsyncResult, PoolClosed, ProcessPool, Reply, Task, TaskError, WorkerError, map_in_processes,
     split_range,
@@ -188,13 +188,13 @@ fn show_scope_the_pool() {
     println!("squared in place by scoped tasks: {values:?}");
 }
 
-/// The same sum, as a reduction and through a shared `Mutex`, each timed
-/// over `runs` runs after a warm-up.
+/// The same sum, as a reduction and through a shared `Mutex`, timed in
+/// `runs` alternating rounds after a warm-up round.
 fn no_shared_state(n: u64, runs: usize) -> ((u64, Timing), (u64, Timing)) {
-    let (reduce_time, reduced) =
-        time_runs(runs, || (0..n).into_par_iter().map(|x| x % 7).sum::<u64>());
-
-    let (lock_time, locked) = time_runs(runs, || {
+    let mut timed = time_rounds(runs, 2, |i| {
+        if i == 0 {
+            return (0..n).into_par_iter().map(|x| x % 7).sum::<u64>();
+        }
         let total = Mutex::new(0u64);
         (0..n).into_par_iter().for_each(|x| {
             // Correct in Rust, but every item queues for the same lock.
@@ -202,11 +202,13 @@ fn no_shared_state(n: u64, runs: usize) -> ((u64, Timing), (u64, Timing)) {
         });
         total.into_inner().unwrap()
     });
+    let (lock_time, locked) = timed.pop().expect("two alternatives");
+    let (reduce_time, reduced) = timed.pop().expect("two alternatives");
     ((reduced, reduce_time), (locked, lock_time))
 }
 
 fn show_no_shared_state() {
-    println!("median of {RUNS} runs after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
     let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000, RUNS);
     println!("reduction:      {reduced} in {rt}");
     println!("shared mutex:   {locked} in {lt} (same sum, every item takes the lock)");
@@ -216,86 +218,95 @@ fn show_no_shared_state() {
     );
 }
 
-/// Count primes below `limit` in worker processes, cut into `tasks` tasks:
-/// every task is a round trip through a pipe, so tiny tasks cost more in
-/// messages than in work. Returns the count and the time over `runs` runs
-/// (each starting its workers) after a warm-up.
+/// Count primes below `limit` in worker processes, once per task count in
+/// `task_counts`: every task is a round trip through a pipe, so tiny tasks
+/// cost more in messages than in work. Returns, per task count, the count
+/// and the time over `runs` alternating rounds (each run starting its
+/// workers) after a warm-up round.
 fn chunk_sizes(
     program: &Path,
     limit: u64,
-    tasks: u64,
+    task_counts: &[u64],
     workers: usize,
     runs: usize,
-) -> Result<(u64, Timing), WorkerError> {
-    let tasks: Vec<Task> = split_range(limit, tasks)
-        .into_iter()
-        .map(|r| Task::CountPrimes {
-            start: r.start,
-            end: r.end,
+) -> Result<Vec<(u64, Timing)>, WorkerError> {
+    let task_lists: Vec<Vec<Task>> = task_counts
+        .iter()
+        .map(|&tasks| {
+            split_range(limit, tasks)
+                .into_iter()
+                .map(|r| Task::CountPrimes {
+                    start: r.start,
+                    end: r.end,
+                })
+                .collect()
         })
         .collect();
     let mut first_error = None;
-    let (time, total) = time_runs(runs, || {
-        let total = map_in_processes(program, workers, &tasks)
+    let timed = time_rounds(runs, task_lists.len(), |i| {
+        map_in_processes(program, workers, &task_lists[i])
             .into_iter()
             .map(|reply| reply.map(|r| r.value))
-            .sum::<Result<u64, WorkerError>>();
-        total.unwrap_or_else(|e| {
-            first_error = first_error.take().or(Some(e));
-            0
-        })
+            .sum::<Result<u64, WorkerError>>()
+            .unwrap_or_else(|e| {
+                first_error = first_error.take().or(Some(e));
+                0
+            })
     });
     match first_error {
         Some(e) => Err(e),
-        None => Ok((total, time)),
+        None => Ok(timed
+            .into_iter()
+            .map(|(time, total)| (total, time))
+            .collect()),
     }
 }
 
 fn show_chunk_sizes() {
-    println!("median of {RUNS} runs after a warm-up (fastest–slowest), 2 workers");
-    let mut rows = Vec::new();
-    for tasks in [20_000, 200, 2] {
-        match chunk_sizes(&this_program(), PRIME_LIMIT, tasks, 2, RUNS) {
-            Ok((total, time)) => rows.push((tasks, total, time)),
-            Err(e) => return println!("error: {e}"),
-        }
-    }
-    let best = clear_winner(&rows.iter().map(|(_, _, t)| t).collect::<Vec<_>>());
-    for (i, (tasks, total, time)) in rows.iter().enumerate() {
+    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest), 2 workers");
+    let counts = [20_000, 200, 2];
+    let rows = match chunk_sizes(&this_program(), PRIME_LIMIT, &counts, 2, RUNS) {
+        Ok(rows) => rows,
+        Err(e) => return println!("error: {e}"),
+    };
+    let best = clear_winner(&rows.iter().map(|(_, t)| t).collect::<Vec<_>>());
+    for (i, (tasks, (total, time))) in counts.iter().zip(&rows).enumerate() {
         let mark = if best == Some(i) { "  <- best" } else { "" };
         println!("{tasks:>5} tasks: {total} primes below {PRIME_LIMIT} in {time}{mark}");
     }
-    let (many, few) = (&rows[0], &rows[rows.len() - 1]);
     let verdict = faster_verdict(
-        &format!("{} tasks", few.0),
-        &few.2,
-        &format!("{} tasks", many.0),
-        &many.2,
+        &format!("{} tasks", counts[2]),
+        &rows[2].1,
+        &format!("{} tasks", counts[0]),
+        &rows[0].1,
     );
     println!("verdict: {verdict}");
 }
 
 /// `count` tasks that only wait (I/O stand-ins): on a 2-thread rayon pool,
-/// and on one plain thread each; timed over `runs` runs after a warm-up.
+/// and on one plain thread each; timed in `runs` alternating rounds after a
+/// warm-up round.
 fn cpu_bound_only(count: usize, wait: Duration, runs: usize) -> (Timing, Timing) {
     let rayon = pool(2);
-    let (on_rayon, ()) = time_runs(runs, || {
-        rayon.install(|| (0..count).into_par_iter().for_each(|_| thread::sleep(wait)))
+    let mut timed = time_rounds(runs, 2, |i| {
+        if i == 0 {
+            rayon.install(|| (0..count).into_par_iter().for_each(|_| thread::sleep(wait)));
+        } else {
+            thread::scope(|s| {
+                for _ in 0..count {
+                    s.spawn(|| thread::sleep(wait));
+                }
+            });
+        }
     });
-
-    let (on_threads, ()) = time_runs(runs, || {
-        thread::scope(|s| {
-            for _ in 0..count {
-                s.spawn(|| thread::sleep(wait));
-            }
-        })
-    });
+    let (on_threads, ()) = timed.pop().expect("two alternatives");
+    let (on_rayon, ()) = timed.pop().expect("two alternatives");
     (on_rayon, on_threads)
 }
 
 fn show_cpu_bound_only() {
     let (on_rayon, on_threads) = cpu_bound_only(8, WAIT, WAIT_RUNS);
-    println!("8 tasks waiting {WAIT:?} each, median of {WAIT_RUNS} runs after a warm-up:");
+    println!("8 tasks waiting {WAIT:?} each, median of {WAIT_RUNS} rounds after a warm-up:");
     println!("  rayon pool of 2 threads: {on_rayon} (two at a time)");
     println!("  a thread per task:       {on_threads}");
     let verdict = faster_verdict("a thread per task", &on_threads, "the pool", &on_rayon);
@@ -451,9 +462,9 @@ mod tests {
     fn any_chunking_counts_the_same_primes() {
         let program = lesson_binary();
         course_tests::deadline(Duration::from_secs(60), move || {
-            for tasks in [50, 5, 1] {
-                assert_eq!(chunk_sizes(&program, 20_000, tasks, 2, 1).unwrap().0, 2262);
-            }
+            let rows = chunk_sizes(&program, 20_000, &[50, 5, 1], 2, 1).unwrap();
+            let totals: Vec<u64> = rows.iter().map(|&(total, _)| total).collect();
+            assert_eq!(totals, [2262; 3]);
         });
     }
 
