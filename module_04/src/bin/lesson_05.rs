@@ -216,6 +216,8 @@ fn step_06(
                         supplied.push(item);
                     }
                     Err(TrySendError::Full(item)) => {
+                        // The course's line does not name the item its
+                        // `elif queue_.full()` branch skips; this one does.
                         sink.note(format!("warehouse full for now: {item} not supplied"));
                         turned_away.push(item);
                     }
