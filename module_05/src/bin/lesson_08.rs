@@ -54,19 +54,28 @@ const RUNNERS: [(&str, u64); 5] =
 /// starting pistol, and all run, each event reported to `sink` as it happens.
 fn start_line(runners: &[(&'static str, u64)], unit: Duration, sink: &Sink) {
     let line = Barrier::new(runners.len());
+    // A std `Barrier` cannot be broken: a runner that panicked before its
+    // `wait` (printing to a closed stdout, say) would strand the others. So
+    // runners never print: they send their lines to this thread, which
+    // reports each as it comes; if that panics, their sends just fail.
+    let (lines, reported) = mpsc::channel();
     thread::scope(|s| {
         for &(name, ready) in runners {
-            let line = &line;
+            let (line, lines) = (&line, lines.clone());
             s.spawn(move || {
                 thread::sleep(unit * ready as u32);
-                sink.note(format!("{name} is at the start line"));
+                let _ = lines.send(format!("{name} is at the start line"));
                 // Python's `Barrier(n, action=...)`: one thread does the
                 // action; here the leader does it after the wait.
                 if line.wait().is_leader() {
-                    sink.note(format!("{name} fires the starting pistol: go!"));
+                    let _ = lines.send(format!("{name} fires the starting pistol: go!"));
                 }
-                sink.note(format!("{name} runs"));
+                let _ = lines.send(format!("{name} runs"));
             });
+        }
+        drop(lines);
+        for line in reported {
+            sink.note(line);
         }
     });
 }
@@ -84,11 +93,7 @@ fn show_start_line() {
 /// itself when it opens.
 fn rounds(workers: usize, rounds: u64, numbers: &[u64], sink: &Sink) {
     let barrier = Barrier::new(workers);
-    // A std `Barrier` cannot be broken: a worker that panicked before its
-    // `wait` (printing to a closed stdout, say) would leave the others
-    // waiting forever. So the workers never print; they hand their lines to
-    // this thread, which reports each one as it comes. If reporting panics,
-    // the workers' sends fail, they finish their rounds, and the scope ends.
+    // Workers report through this thread, as in `start_line`.
     let (lines, reported) = mpsc::channel();
     thread::scope(|s| {
         for worker in 1..=workers {
@@ -97,7 +102,6 @@ fn rounds(workers: usize, rounds: u64, numbers: &[u64], sink: &Sink) {
                 let share: u64 = numbers.iter().skip(worker - 1).step_by(workers).sum();
                 for round in 1..=rounds {
                     let part = share * round;
-                    // Fails only once the reporting thread is gone.
                     let _ = lines.send(format!("round {round}: worker {worker} adds {part}"));
                     if barrier.wait().is_leader() {
                         let _ = lines.send(format!("round {round}: all {workers} parts are in"));
@@ -443,6 +447,17 @@ mod tests {
         for (name, _) in RUNNERS {
             assert!(position(&lines, &format!("{name} runs")) > last_ready);
         }
+    }
+
+    #[test]
+    fn the_start_line_ends_when_the_reader_goes_away() {
+        // The reader leaves after two lines: the runners already at the
+        // unbreakable std barrier must not wait there for the rest.
+        let ended = deadline(Duration::from_secs(10), move || {
+            let sink = Sink::closing_after(2);
+            std::panic::catch_unwind(|| start_line(&RUNNERS, Duration::ZERO, &sink)).is_err()
+        });
+        assert!(ended, "the reporting thread's panic reaches the caller");
     }
 
     #[test]
