@@ -19,10 +19,10 @@
 //!
 //! Each time is the median of a few rounds after an uncounted warm-up round
 //! (each round runs the loop and every method once, so a burst of load
-//! falls on all of them alike), with the fastest and slowest run beside it; the `verdict:` line and any
-//! `<- best` marker are computed from them ([`module_09::measure`]): a
-//! method counts as faster only when its slowest run beats the loop's
-//! fastest. The numbers depend on the cores (the pool has one thread per
+//! falls on all of them alike), with the fastest and slowest run beside
+//! it; the `verdict:` line and any `<- best` marker are computed from them
+//! ([`module_09::measure`]): a method counts as faster only when its median
+//! beats the loop's by more than either spread. The numbers depend on the cores (the pool has one thread per
 //! core), on what else the machine runs, and on the build: `cargo run`
 //! builds module 9 at opt-level 1 with debug assertions on. On 2 idle cores
 //! expect every method but `apply` near half the loop's time.
@@ -39,8 +39,8 @@
 //! Try: run `-- compare` a few times and watch the last column: only
 //! `imap_unordered`'s order may change from run to run; every other method
 //! hands the chunks back in their order. Then run it while another build
-//! keeps the cores busy: the spreads widen, and where a method's spread
-//! overlaps the loop's the verdict lists it under "no clear difference".
+//! keeps the cores busy: the spreads widen, and where a spread outgrows the
+//! gap the verdict lists the method under "no clear difference".
 
 use std::collections::BTreeMap;
 use std::ops::Range;
