@@ -4,11 +4,14 @@
 //! ([`time_rounds`]).
 //!
 //! The median, not the mean: one run slowed by another program on the
-//! machine moves the mean but not the median. Two timings differ *clearly*
-//! only when the gap between their medians is larger than the spread
-//! (slowest minus fastest run) of each; otherwise the verdict says "no clear
-//! difference". Merely non-overlapping ranges are not enough: five runs
-//! each, measured under shifting load, can miss each other by a hair.
+//! machine moves the mean but not the median. The spread is the range of
+//! the middle runs (of 5 runs, the 2nd to the 4th fastest; of 3 or fewer,
+//! all of them), for the same reason: one disturbed run should neither
+//! hide a gap nor invent one. Two timings differ *clearly* only when the
+//! gap between their medians is larger than the spread of each; otherwise
+//! the verdict says "no clear difference". Merely non-overlapping ranges
+//! are not enough: five runs each, under shifting load, can miss each other
+//! by a hair.
 //!
 //! What the numbers depend on: the number of cores, what else the machine
 //! is running, and the build: `cargo run` builds module 9 with the
@@ -51,9 +54,17 @@ impl Timing {
         self.runs.len()
     }
 
-    /// The slowest run minus the fastest.
+    /// The fastest and the slowest of the middle runs: a quarter of the
+    /// runs (rounded down) left off at each end.
+    pub fn middle(&self) -> (Duration, Duration) {
+        let cut = self.runs.len() / 4;
+        (self.runs[cut], self.runs[self.runs.len() - 1 - cut])
+    }
+
+    /// The width of the middle runs' range.
     pub fn spread(&self) -> Duration {
-        self.slowest() - self.fastest()
+        let (low, high) = self.middle();
+        high - low
     }
 
     /// True when `self`'s median is below `other`'s by more than the spread
@@ -66,16 +77,11 @@ impl Timing {
     }
 }
 
-/// `12.30ms (11.90ms–14.02ms)`: the median, then the spread.
+/// `12.30ms (11.90ms–14.02ms)`: the median, then the middle runs' range.
 impl fmt::Display for Timing {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{:.2?} ({:.2?}–{:.2?})",
-            self.median(),
-            self.fastest(),
-            self.slowest()
-        )
+        let (low, high) = self.middle();
+        write!(f, "{:.2?} ({low:.2?}–{high:.2?})", self.median())
     }
 }
 
@@ -215,6 +221,13 @@ mod tests {
         assert_eq!(t.fastest(), Duration::from_millis(10));
         assert_eq!(t.slowest(), Duration::from_millis(50));
         assert_eq!(ms(&[40, 10, 20, 30]).median(), Duration::from_millis(20));
+        // The spread leaves one disturbed run of five out.
+        let (low, high) = t.middle();
+        assert_eq!(
+            (low, high),
+            (Duration::from_millis(20), Duration::from_millis(40))
+        );
+        assert_eq!(ms(&[10, 20, 30]).spread(), Duration::from_millis(20));
     }
 
     #[test]

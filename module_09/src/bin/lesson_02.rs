@@ -20,12 +20,12 @@
 //!
 //! Every timing below is the median of a few rounds after an uncounted
 //! warm-up round (each round runs every alternative once, so a burst of
-//! load falls on all of them alike), with the fastest and slowest run
-//! beside it; each measuring step ends with a `verdict:` computed from
-//! them ([`module_09::measure`]).
-//! The numbers depend on the cores (the table goes up to all of them), on
-//! what else the machine runs, and on the build: `cargo run` builds module 9
-//! at opt-level 1 with debug assertions on.
+//! load falls on all of them alike), with its spread (the range of the
+//! middle runs); each measuring step ends with a `verdict:` computed from
+//! them ([`module_09::measure`]). The numbers depend on the cores (the
+//! table goes up to all of them), on what else the machine runs, and on the
+//! build: `cargo run` builds module 9 at opt-level 1 with debug assertions
+//! on.
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_02`
 //! Run one step:  `cargo run -p module_09 --bin lesson_02 -- crash_isolation`
@@ -128,7 +128,7 @@ fn scaling_verdict(rows: &[Row]) -> String {
 fn show_scaling_table() {
     let n = cores();
     println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
-    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
     match scaling_table(&this_program(), LIMIT, CHUNKS, n, RUNS) {
         Ok(rows) => {
             let base = rows[0].time.median().as_secs_f64();
@@ -195,7 +195,7 @@ fn startup_cost(program: &Path, rounds: usize) -> Result<Startup, WorkerError> {
 }
 
 fn show_startup_cost() {
-    println!("median of {STARTS} alternating rounds after a warm-up (fastest–slowest)");
+    println!("median of {STARTS} alternating rounds after a warm-up (spread: the middle runs)");
     match startup_cost(&this_program(), STARTS) {
         Ok(s) => {
             println!("thread:  spawn + answer + join {}", s.thread);
@@ -255,7 +255,7 @@ fn copying_data(program: &Path, numbers: &[u64], runs: usize) -> Result<Copying,
 
 fn show_copying_data() {
     let numbers: Vec<u64> = (1..=200_000).collect();
-    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
     match copying_data(&this_program(), &numbers, RUNS) {
         Ok(c) => {
             println!(

@@ -28,10 +28,11 @@
 //! (`Pool._map_async`); rayon splits adaptively instead (`default_chunksize`).
 //!
 //! `map_cpu_bound` times the loop and `map` as the median of a few
-//! alternating rounds after an uncounted warm-up round, with the spread,
-//! and ends with a `verdict:` computed from them ([`module_09::measure`]). The numbers depend on the
-//! cores, on what else the machine runs, and on the build: `cargo run`
-//! builds module 9 at opt-level 1 with debug assertions on.
+//! alternating rounds after an uncounted warm-up round, with the spread
+//! (the range of the middle runs), and ends with a `verdict:` computed from
+//! them ([`module_09::measure`]). The numbers depend on the cores, on what
+//! else the machine runs, and on the build: `cargo run` builds module 9 at
+//! opt-level 1 with debug assertions on.
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_05`
 //! Run one step:  `cargo run -p module_09 --bin lesson_05 -- map_first_error`
@@ -138,7 +139,7 @@ fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Timing), (
 fn show_map_cpu_bound() {
     let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS, RUNS);
     println!("primes per chunk below {LIMIT}: {par:?}");
-    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest):");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs):");
     println!(
         "plain loop: {} primes in {seq_time}",
         seq.iter().sum::<u64>()

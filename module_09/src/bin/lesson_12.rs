@@ -19,13 +19,14 @@
 //!
 //! Each time is the median of a few rounds after an uncounted warm-up round
 //! (each round runs the loop and every method once, so a burst of load
-//! falls on all of them alike), with the fastest and slowest run beside
-//! it; the `verdict:` line and any `<- best` marker are computed from them
-//! ([`module_09::measure`]): a method counts as faster only when its median
-//! beats the loop's by more than either spread. The numbers depend on the cores (the pool has one thread per
-//! core), on what else the machine runs, and on the build: `cargo run`
-//! builds module 9 at opt-level 1 with debug assertions on. On 2 idle cores
-//! expect every method but `apply` near half the loop's time.
+//! falls on all of them alike), with its spread (the range of the middle
+//! runs); the `verdict:` line and any `<- best` marker are computed from
+//! them ([`module_09::measure`]): a method counts as faster only when its
+//! median beats the loop's by more than either spread. The numbers depend
+//! on the cores (the pool has one thread per core), on what else the
+//! machine runs, and on the build: `cargo run` builds module 9 at
+//! opt-level 1 with debug assertions on. On 2 idle cores expect every
+//! method but `apply` near half the loop's time.
 //!
 //! Python's pool runs the tasks in worker processes; this lesson runs them
 //! on rayon's threads. Python needs processes because its GIL lets one
@@ -250,7 +251,7 @@ fn compare_verdict(baseline: &Row, rows: &[Row]) -> String {
 fn show_compare() {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
-    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
     let (baseline, rows) = compare(LIMIT, CHUNKS, threads, RUNS);
     let base = baseline.time.median().as_secs_f64();
     let times: Vec<&Timing> = std::iter::once(&baseline)

@@ -24,10 +24,10 @@
 //!
 //! The measuring steps (`no_shared_state`, `chunk_sizes`, `cpu_bound_only`)
 //! print the median of a few alternating rounds after an uncounted warm-up
-//! round, with the fastest and slowest run, and end with a `verdict:`
-//! computed from them ([`module_09::measure`]). Their numbers depend on
-//! the cores, on what else the machine runs, and on the build: `cargo run`
-//! builds module 9 at opt-level 1 with debug assertions on.
+//! round, with its spread (the range of the middle runs), and end with a
+//! `verdict:` computed from them ([`module_09::measure`]). Their numbers
+//! depend on the cores, on what else the machine runs, and on the build:
+//! `cargo run` builds module 9 at opt-level 1 with debug assertions on.
 //!
 //! Run all steps: `cargo run -p module_09 --bin lesson_13`
 //! Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
@@ -208,7 +208,7 @@ fn no_shared_state(n: u64, runs: usize) -> ((u64, Timing), (u64, Timing)) {
 }
 
 fn show_no_shared_state() {
-    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
     let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000, RUNS);
     println!("reduction:      {reduced} in {rt}");
     println!("shared mutex:   {locked} in {lt} (same sum, every item takes the lock)");
@@ -263,7 +263,9 @@ fn chunk_sizes(
 }
 
 fn show_chunk_sizes() {
-    println!("median of {RUNS} alternating rounds after a warm-up (fastest–slowest), 2 workers");
+    println!(
+        "median of {RUNS} alternating rounds after a warm-up (spread: the middle runs), 2 workers"
+    );
     let counts = [20_000, 200, 2];
     let rows = match chunk_sizes(&this_program(), PRIME_LIMIT, &counts, 2, RUNS) {
         Ok(rows) => rows,
