@@ -3,8 +3,8 @@
 //! 9.13, 9.14).
 //!
 //! A lesson binary becomes a worker when its first argument is the hidden
-//! [`WORKER_ARG`]: it then reads one task per line on standard input and
-//! answers one line per task on standard output. The parent re-runs its own
+//! step [`WORKER_STEP`]: it then reads one task per line on standard input
+//! and answers one line per task on standard output. The parent re-runs its own
 //! executable with [`std::process::Command`], owns every child it starts, and
 //! talks to it over pipes. That is Python's `spawn` start method for a frozen
 //! program: it re-runs `sys.executable` with the hidden first argument
@@ -24,7 +24,6 @@
 //! has already reported; unwrapping passes it on. Other `expect`s say what
 //! should have held.
 
-use std::ffi::OsStr;
 use std::io::{self, BufRead, BufReader, Write};
 use std::ops::Range;
 use std::path::Path;
@@ -35,22 +34,23 @@ use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use step_runner::{Outcome, Step};
 
 pub mod measure;
 mod pool;
 pub use pool::{AsyncResult, PoolClosed, ProcessPool, TaskError};
 
-/// The hidden first argument that makes a lesson binary serve tasks instead
-/// of running its steps (Python's `--multiprocessing-fork`). Only
-/// [`WorkerProcess::spawn`] passes it, and lessons check it on the first line
-/// of `main`, before the step runner reads the command line.
+/// The hidden step that makes a lesson binary serve tasks instead of running
+/// its steps (Python's `--multiprocessing-fork`). Each process lesson puts it
+/// in its table of steps; only [`WorkerProcess::spawn`] names it on a command
+/// line, and the step runner neither lists it nor runs it with the others.
 ///
 /// An argument and not an environment variable: every descendant inherits
 /// the environment, so a variable set for a worker (or exported by a user)
 /// would turn the worker's own children, and any lesson run from that shell,
 /// into workers that silently wait for tasks on stdin. Arguments are not
 /// inherited. (Module 9 once used `MODULE_09_WORKER`; it now means nothing.)
-pub const WORKER_ARG: &str = "--module-09-worker";
+pub const WORKER_STEP: Step = Step::hidden("module-09-worker", serve_stdio);
 
 /// Whether `n` is prime, by trial division: deliberately plain CPU work.
 pub fn is_prime(n: u64) -> bool {
@@ -220,17 +220,13 @@ pub fn serve(input: impl BufRead, mut output: impl Write) -> io::Result<()> {
     Ok(())
 }
 
-/// Call on the first line of a lesson's `main`, before the step runner reads
-/// the command line: if this process was started as a worker (its first
-/// argument is [`WORKER_ARG`]), serve tasks and exit; otherwise return and
-/// run the lesson.
-pub fn run_worker_if_requested() {
-    if std::env::args_os().nth(1).as_deref() != Some(OsStr::new(WORKER_ARG)) {
-        return;
+/// The worker's `main`: serve tasks from standard input until it ends.
+fn serve_stdio() -> Outcome {
+    match serve(io::stdin().lock(), io::stdout().lock()) {
+        Ok(()) => Outcome::Done,
+        // A closed pipe means the parent has gone; there is no one to tell.
+        Err(_) => Outcome::Failed,
     }
-    let served = serve(io::stdin().lock(), io::stdout().lock());
-    // A closed pipe means the parent has gone; there is no one to tell.
-    std::process::exit(if served.is_ok() { 0 } else { 1 });
 }
 
 /// What can go wrong when asking a worker process for a result.
@@ -310,7 +306,7 @@ impl WorkerProcess {
     /// Starts `program` (a lesson binary) as a worker.
     pub fn spawn(program: &Path) -> io::Result<WorkerProcess> {
         let child = Command::new(program)
-            .arg(WORKER_ARG)
+            .arg(WORKER_STEP.name)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             // Captured (and drained) so a crash's panic message can be reported.
@@ -867,7 +863,7 @@ mod tests {
                 let _ = writeln!(child.stdin.take().unwrap(), "sum 2 3");
                 String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
             };
-            (serve(&[WORKER_ARG]), serve(&["--list"]))
+            (serve(&[WORKER_STEP.name]), serve(&["--list"]))
         });
         assert!(
             replies.0.starts_with("ok ") && replies.0.ends_with(" 5\n"),

@@ -8,6 +8,8 @@
 //! * a step name: runs just that step, with the options it declares
 //!   ([`Step::with_options`]);
 //! * `--list`: prints the step names, one per line, and runs nothing;
+//! * a [`Step::hidden`] name: runs that step alone, without the title line
+//!   or a heading (a helper process the lesson starts itself);
 //! * `--help` (or `STEP --help`): prints the usage and the steps;
 //! * anything else: clap's error (with a "similar subcommand" tip for a
 //!   typo) and the list of steps on standard error, exit status 2.
@@ -49,6 +51,8 @@ type RunWithOptions = Box<dyn Fn(&ArgMatches) -> Result<Outcome, clap::Error>>;
 
 enum Action {
     Plain(fn()),
+    /// A hidden step: it reports its own outcome and prints no heading.
+    Hidden(fn() -> Outcome),
     WithOptions {
         /// Adds the step's options and arguments to its subcommand.
         augment: fn(Command) -> Command,
@@ -76,6 +80,24 @@ impl Step {
         }
     }
 
+    /// A hidden subcommand for a helper process that the lesson starts
+    /// itself (module 9 re-runs its own executable as a worker, the way
+    /// Python's `spawn` start method re-runs `sys.executable` with the hidden
+    /// argument `--multiprocessing-fork`). It is not listed, never runs with
+    /// the other steps, and prints neither the title line nor a heading, so
+    /// its standard output carries nothing but what `run` writes.
+    pub const fn hidden(name: &'static str, run: fn() -> Outcome) -> Self {
+        Self {
+            name,
+            summary: "",
+            action: Action::Hidden(run),
+        }
+    }
+
+    fn is_hidden(&self) -> bool {
+        matches!(self.action, Action::Hidden(_))
+    }
+
     /// A step with its own options and arguments, declared by `T` (a
     /// `#[derive(clap::Args)]` struct). `run` gets them parsed; when every
     /// step runs (no step named), it gets `T`'s defaults.
@@ -97,6 +119,7 @@ impl Step {
         let command = Command::new(self.name);
         let command = match &self.action {
             Action::Plain(_) => command,
+            Action::Hidden(_) => command.hide(true),
             Action::WithOptions { augment, .. } => augment(command),
         };
         // After `augment`: a doc comment on the options struct would
@@ -110,6 +133,7 @@ impl Step {
                 run();
                 Ok(Outcome::Done)
             }
+            Action::Hidden(run) => Ok(run()),
             Action::WithOptions { run, .. } => run(matches),
         }
     }
@@ -124,12 +148,23 @@ pub struct LessonId {
 }
 
 /// The [`LessonId`] of the binary that expands this macro.
+///
+/// `cargo doc` documents each lesson as a module of its package's library
+/// (`#[cfg(doc)]` in each module's `lib.rs`), where Cargo sets no
+/// `CARGO_BIN_NAME`: there the name is empty, and nothing runs. Any other
+/// build outside a binary fails to compile, as a plain `env!` would.
 #[macro_export]
 macro_rules! lesson_id {
     () => {
         $crate::LessonId {
             package: env!("CARGO_PKG_NAME"),
-            bin: env!("CARGO_BIN_NAME"),
+            bin: {
+                #[cfg(not(doc))]
+                let bin = env!("CARGO_BIN_NAME");
+                #[cfg(doc)]
+                let bin = "";
+                bin
+            },
         }
     };
 }
@@ -137,11 +172,15 @@ macro_rules! lesson_id {
 /// The steps as an aligned list, one `  name  summary` line each, for usage
 /// and error messages.
 pub fn step_list(steps: &[Step]) -> String {
-    let width = steps.iter().map(|s| s.name.len()).max().unwrap_or(0);
-    steps
-        .iter()
+    let width = listed(steps).map(|s| s.name.len()).max().unwrap_or(0);
+    listed(steps)
         .map(|s| format!("  {:width$}  {}\n", s.name, s.summary))
         .collect()
+}
+
+/// The steps a reader can run: all but the hidden ones.
+fn listed(steps: &[Step]) -> impl Iterator<Item = &Step> {
+    steps.iter().filter(|step| !step.is_hidden())
 }
 
 /// The heading printed before a step's output.
@@ -221,17 +260,19 @@ fn execute(
     let step_requests: Vec<(&Step, ArgMatches)> =
         match parse(command(id, title, steps), steps, args)? {
             Request::List => {
-                for step in steps {
+                for step in listed(steps) {
                     println!("{}", step.name);
                 }
                 return Ok(Outcome::Done);
+            }
+            Request::One(index, matches) if steps[index].is_hidden() => {
+                return steps[index].run(&matches);
             }
             Request::One(index, matches) => vec![(&steps[index], matches)],
             // Every step with its default options, all parsed before the first
             // step starts, so a step that cannot run without arguments fails
             // here and not halfway through.
-            Request::All => steps
-                .iter()
+            Request::All => listed(steps)
                 .map(|step| Ok((step, step.subcommand().try_get_matches_from([step.name])?)))
                 .collect::<Result<_, clap::Error>>()?,
         };
@@ -386,6 +427,33 @@ mod tests {
         ] {
             assert_eq!(status(&with_jobs(), args), ExitCode::from(2), "{args:?}");
         }
+    }
+
+    fn serve() -> Outcome {
+        Outcome::Failed
+    }
+
+    fn never() -> Outcome {
+        panic!("a hidden step ran with the others")
+    }
+
+    #[test]
+    fn a_hidden_step_runs_only_when_named_and_is_never_listed() {
+        let steps = [
+            Step::new("step_06", "first", noop),
+            Step::hidden("serve", serve),
+        ];
+        // Named, it runs alone and its outcome is the status.
+        assert_eq!(status(&steps, &["serve"]), ExitCode::FAILURE);
+        assert_eq!(step_list(&steps), "  step_06  first\n");
+        let help = parse_args(&steps, &["--help"]).unwrap_err();
+        assert!(!help.render().to_string().contains("serve"));
+        // Every step: the hidden one would panic if it ran.
+        let steps = [
+            Step::new("step_06", "first", noop),
+            Step::hidden("serve", never),
+        ];
+        assert_eq!(status(&steps, &[]), ExitCode::SUCCESS);
     }
 
     #[test]

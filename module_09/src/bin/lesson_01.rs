@@ -152,12 +152,12 @@ const TITLE: &str = "Lesson 9.1 — Introduction to process pools («Введе�
 
 #[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    // A child started by this lesson serves tasks and never reaches the steps.
-    module_09::run_worker_if_requested();
     step_runner::run(lesson_id!(), TITLE, &[
         Step::new("pids", "processes have their own pids, threads share one", show_pids),
         Step::new("separate_memory", "a child process has its own copy of every variable", show_separate_memory),
         Step::new("rayon_pool", "Rust's pool: rayon threads, no processes needed", show_rayon_pool),
+        // Hidden: what a child started by this lesson runs (module_09's lib.rs).
+        module_09::WORKER_STEP,
     ])
 }
 

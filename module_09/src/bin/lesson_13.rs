@@ -368,8 +368,6 @@ const TITLE: &str =
 
 #[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    // A child started by this lesson serves tasks and never reaches the steps.
-    module_09::run_worker_if_requested();
     step_runner::run(lesson_id!(), TITLE, &[
         Step::new("close_then_join", "close() + join() waits for every queued task", show_close_then_join),
         Step::new("with_block_terminates", "leaving `with Pool()` kills pending tasks", show_with_block_terminates),
@@ -378,6 +376,8 @@ fn main() -> ExitCode {
         Step::new("chunk_sizes", "fewer, bigger tasks for worker processes", show_chunk_sizes),
         Step::new("cpu_bound_only", "waiting tasks belong on threads, not in the pool", show_cpu_bound_only),
         Step::new("isolate_crashes", "a poisoned task kills its worker, not the pool", show_isolate_crashes),
+        // Hidden: what a child started by this lesson runs (module_09's lib.rs).
+        module_09::WORKER_STEP,
     ])
 }
 
