@@ -56,8 +56,7 @@ fn start_line(runners: &[(&'static str, u64)], unit: Duration, sink: &Sink) {
     let line = Barrier::new(runners.len());
     // A std `Barrier` cannot be broken: a runner that panicked before its
     // `wait` (printing to a closed stdout, say) would strand the others. So
-    // runners never print: they send their lines to this thread, which
-    // reports each as it comes; if that panics, their sends just fail.
+    // runners send their lines to this thread, which reports them.
     let (lines, reported) = mpsc::channel();
     thread::scope(|s| {
         for &(name, ready) in runners {
@@ -87,10 +86,9 @@ fn show_start_line() {
 // ---- std::sync::Barrier: rounds.
 
 /// `workers` threads work through `rounds` rounds; in round `r` each adds up
-/// its share of `numbers` times `r`. The barrier ends each round: nobody
-/// starts round `r + 1` before every part of round `r` is in, and the
-/// round's leader says so. The same `Barrier` serves every round: it resets
-/// itself when it opens.
+/// its share of `numbers` times `r`. The barrier ends each round (nobody
+/// starts round `r + 1` before every part of round `r` is in) and resets
+/// itself when it opens, so the same `Barrier` serves every round.
 fn rounds(workers: usize, rounds: u64, numbers: &[u64], sink: &Sink) {
     let barrier = Barrier::new(workers);
     // Workers report through this thread, as in `start_line`.
@@ -120,8 +118,7 @@ fn rounds(workers: usize, rounds: u64, numbers: &[u64], sink: &Sink) {
 }
 
 fn show_rounds() {
-    let numbers: Vec<u64> = (1..=100).collect();
-    rounds(4, 3, &numbers, &Sink::stdout());
+    rounds(4, 3, &Vec::from_iter(1..=100), &Sink::stdout());
 }
 
 // ---- What std lacks: a time-out and an abort.
@@ -131,8 +128,7 @@ fn show_rounds() {
 enum BarrierError {
     /// This thread waited too long; it broke the barrier for everyone.
     TimedOut,
-    /// Another party timed out, called `abort`, or left (dropped its
-    /// [`Party`] handle, returning early or panicking).
+    /// Another party timed out, called `abort`, or dropped its [`Party`].
     Broken,
 }
 
@@ -146,12 +142,9 @@ struct BarrierState {
     resets: u64,
 }
 
-/// A reusable barrier with a time-out and an abort, like Python's, whose
-/// parties wait through [`Party`] handles.
-///
-/// Written out because std's barrier has neither; once broken it stays
-/// broken until [`TimeoutBarrier::reset`], as in Python.
-#[derive(Debug)]
+/// A reusable barrier with a time-out and an abort, which std's lacks; its
+/// parties wait through [`Party`] handles. Once broken it stays broken until
+/// [`TimeoutBarrier::reset`], as in Python.
 struct TimeoutBarrier {
     parties: usize,
     state: Mutex<BarrierState>,
@@ -172,8 +165,7 @@ impl TimeoutBarrier {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A handle for one party; each party's thread takes its own. Dropping
-    /// it breaks the barrier (see [`Party`]).
+    /// A handle for one party's thread; dropping it breaks the barrier.
     fn party(&self) -> Party<'_> {
         Party { barrier: self }
     }
@@ -244,9 +236,8 @@ impl TimeoutBarrier {
 
 /// One party's place at a [`TimeoutBarrier`]. Its `Drop` breaks the
 /// barrier: a party that leaves (returns early, or panics) will never arrive
-/// again. In Python a thread that dies without `abort()` leaves the others to
-/// their time-outs, or forever. A waiter whose round has opened still gets
-/// `Ok`, so handles dropped after the last round break nothing that matters.
+/// again. A waiter whose round has opened still gets `Ok`, so handles
+/// dropped after the last round break nothing that matters.
 #[must_use = "dropping the handle breaks the barrier"]
 struct Party<'a> {
     barrier: &'a TimeoutBarrier,
@@ -288,9 +279,9 @@ fn show_timeout_barrier() {
     println!("  the latecomer: {}", describe(late));
 }
 
-/// How the third party fails before it reaches the barrier: it says so
-/// (Python's `barrier.abort()`), or it panics and its [`Party`], dropped
-/// while the panic unwinds, breaks the barrier (Python has no such thing).
+/// How the third party fails before it arrives: it calls `abort` (as in
+/// Python), or it panics and its [`Party`], dropped in the unwind, breaks
+/// the barrier.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Failure {
     Aborts,
@@ -343,10 +334,8 @@ fn show_third_party_fails(failure: Failure) {
     for (n, answer) in answers.iter().enumerate() {
         println!("  party {}: {}", n + 1, describe(answer));
     }
-    println!(
-        "they waited {} ms, not their 5 s time-out",
-        waited.as_millis()
-    );
+    let ms = waited.as_millis();
+    println!("they waited {ms} ms, not their 5 s time-out");
 }
 
 fn show_abort() {
@@ -381,7 +370,7 @@ fn reset_and_n_waiting() -> (usize, usize, Vec<Result<bool, BarrierError>>, usiz
         let round: Vec<_> = (0..3)
             .map(|_| s.spawn(|| barrier.wait_timeout(patience)))
             .collect();
-        let answers = round.into_iter().map(|p| p.join().unwrap());
+        let answers = round.into_iter().map(|party| party.join().unwrap());
         answers.filter(|answer| *answer == Ok(true)).count()
     });
     (before, after, answers, leaders)
@@ -395,27 +384,25 @@ fn show_reset_and_n_waiting() {
     println!("a full round after the reset opens with {leaders} leader");
 }
 
-#[rustfmt::skip]
+const TITLE: &str = "Lesson 5.8 — Barrier («Барьер в потоках (Barrier)»)";
+
+#[rustfmt::skip] // one step a line: the table of contents of the lesson
 fn main() -> ExitCode {
-    step_runner::run(
-        lesson_id!(),
-        "Lesson 5.8 — Barrier («Барьер в потоках (Barrier)»)",
-        &[
-            Step::new("start_line", "five runners wait at the start line; the leader fires the pistol", show_start_line),
-            Step::new("rounds", "one Barrier, reused for three rounds", show_rounds),
-            Step::new("timeout_barrier", "std has no time-out: a Mutex + Condvar barrier that has one", show_timeout_barrier),
-            Step::new("abort", "a party that fails aborts the barrier; nobody waits it out", show_abort),
-            Step::new("reset_and_n_waiting", "Python's reset() and n_waiting on the time-out barrier", show_reset_and_n_waiting),
-            Step::new("party_dies", "a party that panics breaks the barrier as its handle drops", show_party_dies),
-        ],
-    )
+    step_runner::run(lesson_id!(), TITLE, &[
+        Step::new("start_line", "five runners wait at the start line; the leader fires the pistol", show_start_line),
+        Step::new("rounds", "one Barrier, reused for three rounds", show_rounds),
+        Step::new("timeout_barrier", "std has no time-out: a Mutex + Condvar barrier that has one", show_timeout_barrier),
+        Step::new("abort", "a party that fails aborts the barrier; nobody waits it out", show_abort),
+        Step::new("reset_and_n_waiting", "Python's reset() and n_waiting on the time-out barrier", show_reset_and_n_waiting),
+        Step::new("party_dies", "a party that panics breaks the barrier as its handle drops", show_party_dies),
+    ])
 }
 
-// The ordinary tests run on std's types; with the `model` feature the
-// barrier is built from shuttle's, which work only inside `shuttle::check_*`.
 #[cfg(test)]
 #[cfg(not(feature = "model"))]
 mod tests {
+    // The ordinary tests run on std's types; with the `model` feature the
+    // barrier is built from shuttle's, which work only inside `shuttle::check_*`.
     use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
