@@ -3,6 +3,45 @@
 //! `cargo test -p module_01 --doc` proves that each still fails (and, with
 //! `RUSTC_BOOTSTRAP=1`, with the error code quoted).
 
+// The lessons, each a page of this crate's documentation: rustdoc reads
+// every lesson binary's source as a module of this library. Only rustdoc
+// sees these modules (`cfg(doc)`, set by `cargo doc` and `cargo test
+// --doc`), so no lesson is compiled twice. They are private, as the steps
+// in them are: .cargo/config.toml has rustdoc document private items. The
+// lessons name this library `module_01`, as their binaries do.
+#[cfg(doc)]
+extern crate self as module_01;
+#[cfg(doc)]
+#[path = "bin/lesson_03.rs"]
+mod lesson_03;
+#[cfg(doc)]
+#[path = "bin/lesson_04.rs"]
+mod lesson_04;
+#[cfg(doc)]
+#[path = "bin/lesson_05.rs"]
+mod lesson_05;
+#[cfg(doc)]
+#[path = "bin/lesson_06.rs"]
+mod lesson_06;
+#[cfg(doc)]
+#[path = "bin/lesson_07.rs"]
+mod lesson_07;
+#[cfg(doc)]
+#[path = "bin/lesson_08.rs"]
+mod lesson_08;
+#[cfg(doc)]
+#[path = "bin/lesson_09.rs"]
+mod lesson_09;
+#[cfg(doc)]
+#[path = "bin/lesson_10.rs"]
+mod lesson_10;
+#[cfg(doc)]
+#[path = "bin/lesson_11.rs"]
+mod lesson_11;
+#[cfg(doc)]
+#[path = "bin/lesson_12.rs"]
+mod lesson_12;
+
 /// Lesson 1.10, the header: Python's racy `counter += 1` from many threads.
 /// An atomic counter that the threads share by reference compiles, and
 /// loses nothing:

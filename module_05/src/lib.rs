@@ -2,6 +2,39 @@
 //! `compile_fail` doctests (`cargo test -p module_05 --doc`). The lessons'
 //! live output goes through `step_runner::Sink`.
 
+// The lessons, each a page of this crate's documentation: rustdoc reads
+// every lesson binary's source as a module of this library. Only rustdoc
+// sees these modules (`cfg(doc)`, set by `cargo doc` and `cargo test
+// --doc`), so no lesson is compiled twice. They are private, as the steps
+// in them are: .cargo/config.toml has rustdoc document private items. The
+// lessons name this library `module_05`, as their binaries do.
+#[cfg(doc)]
+extern crate self as module_05;
+#[cfg(doc)]
+#[path = "bin/lesson_01/main.rs"]
+mod lesson_01;
+#[cfg(doc)]
+#[path = "bin/lesson_02.rs"]
+mod lesson_02;
+#[cfg(doc)]
+#[path = "bin/lesson_03.rs"]
+mod lesson_03;
+#[cfg(doc)]
+#[path = "bin/lesson_04.rs"]
+mod lesson_04;
+#[cfg(doc)]
+#[path = "bin/lesson_05.rs"]
+mod lesson_05;
+#[cfg(doc)]
+#[path = "bin/lesson_06.rs"]
+mod lesson_06;
+#[cfg(doc)]
+#[path = "bin/lesson_07.rs"]
+mod lesson_07;
+#[cfg(doc)]
+#[path = "bin/lesson_08.rs"]
+mod lesson_08;
+
 /// Compiler errors module 5's lessons quote, kept true by `cargo test --doc`.
 ///
 /// Lesson 5.1, `release_elsewhere`: a Python `Lock` may be released by a

@@ -16,6 +16,24 @@
 //! This is infrastructure; the downloading itself is written out in each
 //! lesson file.
 
+// The lessons, each a page of this crate's documentation: rustdoc reads
+// every lesson binary's source as a module of this library. Only rustdoc
+// sees these modules (`cfg(doc)`, set by `cargo doc` and `cargo test
+// --doc`), so no lesson is compiled twice. They are private, as the steps
+// in them are: .cargo/config.toml has rustdoc document private items. The
+// lessons name this library `module_07`, as their binaries do.
+#[cfg(doc)]
+extern crate self as module_07;
+#[cfg(doc)]
+#[path = "bin/lesson_01.rs"]
+mod lesson_01;
+#[cfg(doc)]
+#[path = "bin/lesson_02.rs"]
+mod lesson_02;
+#[cfg(doc)]
+#[path = "bin/lesson_03.rs"]
+mod lesson_03;
+
 pub mod saving;
 
 use std::collections::HashMap;

@@ -5,6 +5,36 @@
 //! in nightly mode, as CI runs it: `RUSTC_BOOTSTRAP=1 cargo test -p
 //! module_08 --doc`).
 
+// The lessons, each a page of this crate's documentation: rustdoc reads
+// every lesson binary's source as a module of this library. Only rustdoc
+// sees these modules (`cfg(doc)`, set by `cargo doc` and `cargo test
+// --doc`), so no lesson is compiled twice. They are private, as the steps
+// in them are: .cargo/config.toml has rustdoc document private items. The
+// lessons name this library `module_08`, as their binaries do.
+#[cfg(doc)]
+extern crate self as module_08;
+#[cfg(doc)]
+#[path = "bin/lesson_01.rs"]
+mod lesson_01;
+#[cfg(doc)]
+#[path = "bin/lesson_02.rs"]
+mod lesson_02;
+#[cfg(doc)]
+#[path = "bin/lesson_03.rs"]
+mod lesson_03;
+#[cfg(doc)]
+#[path = "bin/lesson_04.rs"]
+mod lesson_04;
+#[cfg(doc)]
+#[path = "bin/lesson_05.rs"]
+mod lesson_05;
+#[cfg(doc)]
+#[path = "bin/lesson_06.rs"]
+mod lesson_06;
+#[cfg(doc)]
+#[path = "bin/lesson_07/main.rs"]
+mod lesson_07;
+
 /// One module per lesson, named after the lesson's file.
 pub mod compile_checks {
     /// Lesson 8.1 — the Python counter, `counter += 1` from many threads.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use step_runner::Sink;
 
-use crate::COURSE_SECOND;
+use super::COURSE_SECOND;
 
 /// A cook, a pizza and its baking time in course seconds.
 pub type Order = (&'static str, &'static str, u32);

@@ -6,8 +6,8 @@ use std::thread;
 
 use step_runner::Sink;
 
-use crate::COURSE_SECOND;
-use crate::step_13::Order;
+use super::COURSE_SECOND;
+use super::step_13::Order;
 
 /// The course's dishes: `(cook, dish, baking time)`.
 pub const DISHES: [Order; 7] = [
