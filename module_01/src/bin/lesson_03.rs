@@ -12,8 +12,8 @@
 //! | `global total` written by the thread     | the closure's return value, from `join()`     |
 //! | passing a list the thread sorts in place | `thread::scope` + `&mut` borrows              |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_03`
-//! Run one step:  `cargo run -p module_01 --bin lesson_03 -- step_06`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_03 -- step_06`
 //!
 //! Try: in `step_09`, give two threads the same array (`descending` twice)
 //! and read the compiler's error (E0499; `module_01/src/lib.rs` keeps it as

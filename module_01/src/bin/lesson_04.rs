@@ -15,8 +15,8 @@
 //! | `thread.daemon` (`False` for main)      | no flag: every spawned thread behaves like a daemon thread |
 //! | the interpreter waits for non-daemon threads | `main` must `join` the threads it wants to finish |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_04`
-//! Run one step:  `cargo run -p module_01 --bin lesson_04 -- step_12`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_04 -- step_12`
 //!
 //! Try: in `unjoined_thread_is_cut_off`, `join` the handle before returning
 //! and run `-- unjoined_thread`: the background thread's line now appears,

@@ -13,10 +13,11 @@
 //! | `queue.Queue` + `q.get()`                     | `mpsc::channel()` + `rx.recv()`               |
 //! | `t.join()`, then read a global                | `handle.join()` returns the value             |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_05`
-//! Run one step:  `cargo run -p module_01 --bin lesson_05 -- step_13`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_05 -- step_13`
+//! - Model check:   `cargo test -p module_01 --features model --bin lesson_05`
+//!
 //! Output order varies between runs where threads race; the values do not.
-//! Model check:   `cargo test -p module_01 --features model --bin lesson_05`
 //!
 //! Try: in `polling`, pass `Ordering::Relaxed` to both halves and run the
 //! model check: loom finds the run where `main` sees the flag and reads 0.

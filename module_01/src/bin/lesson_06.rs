@@ -14,8 +14,9 @@
 //! | `t.start()` again: `RuntimeError`, a thread runs once | no way to ask: `spawn` consumes the closure; spawn a new thread |
 //! | a loop that restarts a dead thread       | a supervisor that joins the ended worker and spawns a fresh one |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_06`
-//! Run one step:  `cargo run -p module_01 --bin lesson_06 -- step_14`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_06`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_06 -- step_14`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `finished_within`, delete `let _ended = ended_tx;` and run

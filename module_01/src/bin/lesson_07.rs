@@ -14,8 +14,9 @@
 //! | `t.join(timeout=2.1)`; `t.is_alive()`        | a deadline on a channel; the channel still connected    |
 //! | a global list appended to by threads         | a `step_runner::Sink` the scoped threads report to     |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_07`
-//! Run one step:  `cargo run -p module_01 --bin lesson_07 -- step_14`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_07`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_07 -- step_14`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `step_15`, remove the `.name(…)` call and run `-- step_15`:

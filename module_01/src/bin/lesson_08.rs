@@ -15,8 +15,9 @@
 //! | `t.daemon`                      | no flag: unjoined threads die with the process            |
 //! | `threading.stack_size(n)`       | `thread::Builder::new().stack_size(n)`, per thread        |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_08`
-//! Run one step:  `cargo run -p module_01 --bin lesson_08 -- step_15`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_08`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_08 -- step_15`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `step_16`, call `handle.is_finished()` once more after

@@ -13,8 +13,9 @@
 //! | `AttributeError` if this thread never set it | the initial value given in `thread_local!`          |
 //! | `threading.current_thread().name = n`    | `thread::Builder::new().name(n)` at spawn              |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_09`
-//! Run one step:  `cargo run -p module_01 --bin lesson_09 -- step_14`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_09`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_09 -- step_14`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `main_value_survives`, call the closure directly instead of

@@ -30,8 +30,8 @@
 //! `cargo test -p module_01 --doc` checks that quote, beside the atomic
 //! version that compiles (`module_01/src/lib.rs`).
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_10`
-//! Run one step:  `cargo run -p module_01 --bin lesson_10 -- lost_update`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_10`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_10 -- lost_update`
 //!
 //! Try: in `bounded_tickets`, replace the `compare_exchange_weak` loop with
 //! `if issued.load(..) < limit { issued.fetch_add(1, ..); true }`. Each

@@ -13,10 +13,11 @@
 //! | a callback that starts the next `Timer` | `crossbeam_channel::tick(interval)`: a re-arming timer    |
 //! | `Timer` racing a cancel                 | `select! { recv(after(d)) … recv(cancel) … }`             |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_11`
-//! Run one step:  `cargo run -p module_01 --bin lesson_11 -- step_14`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_11`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_11 -- step_14`
+//! - Model check:   `cargo test -p module_01 --features model --bin lesson_11`
+//!
 //! Output order varies between runs where threads race; the values do not.
-//! Model check:   `cargo test -p module_01 --features model --bin lesson_11`
 //!
 //! Try: in `step_15`, bind the timers to `_` (`let _: Vec<Timer> = …`)
 //! and delete the loop that joins them: no astronaut starts.

@@ -16,8 +16,9 @@
 //! | `threading.stack_size(n)`       | `thread::Builder::stack_size(n)` per thread, or `RUST_MIN_STACK` |
 //! | `len(os.sched_getaffinity(0))`, `os.process_cpu_count()` (3.13) | `thread::available_parallelism()` (see `utilities`) |
 //!
-//! Run all steps: `cargo run -p module_01 --bin lesson_12`
-//! Run one step:  `cargo run -p module_01 --bin lesson_12 -- step_14`
+//! - Run all steps: `cargo run -p module_01 --bin lesson_12`
+//! - Run one step:  `cargo run -p module_01 --bin lesson_12 -- step_14`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `ThreadRegistry::spawn`, do the `insert` inside the spawned

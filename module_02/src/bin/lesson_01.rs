@@ -17,8 +17,8 @@
 //! | `initializer=f, initargs=("Hello",)`            | `.start_handler(move \|i\| f("Hello", i))`                    |
 //! | `threading.current_thread().name`               | `thread::current().name()`                                   |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_01`
-//! Run one step:  `cargo run -p module_02 --bin lesson_01 -- step_09`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_01 -- step_09`
 //!
 //! The steps named after course steps (`step_09`…) are the exercises; the
 //! others are the lecture's demos `02a` (`submit_two`), `02b`

@@ -14,8 +14,9 @@
 //! | `threading.stack_size(n)` (global)      | `.stack_size(n)` (this pool only)  | `.stack_size(n)`                       |
 //! | `executor.submit(worker, texts=…, thread_num=…)` | `s.spawn_fifo(move \|_\| worker(…))` in `pool.scope_fifo` | `pool.spawn_ok(async move { … })` |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_02`
-//! Run one step:  `cargo run -p module_02 --bin lesson_02 -- step_08`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_02 -- step_08`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try:

@@ -13,8 +13,9 @@
 //! | `ex.submit(f, x)` → `Future`                 | `pool.spawn(…)` + a channel the task sends its result on        |
 //! | `as_completed(futures)`                      | one shared channel: `rx.iter()` yields results as they finish   |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_03`
-//! Run one step:  `cargo run -p module_02 --bin lesson_03 -- step_07`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_03 -- step_07`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try:

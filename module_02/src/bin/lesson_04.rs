@@ -13,8 +13,8 @@
 //! | `len(s)` (code points)                   | `s.chars().count()` — `s.len()` counts UTF-8 *bytes*           |
 //! | `round(x, 2)` → `float`                  | `format!("{x:.2}")` → `String`: the same rounding, but always two decimals (`3.50` where Python prints `3.5`) |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_04`
-//! Run one step:  `cargo run -p module_02 --bin lesson_04 -- step_10`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_04 -- step_10`
 //!
 //! Try:
 //! - In `show_step_10`, make the time-out 1.0 s: `zxcl` and `vbnm` now print

@@ -18,8 +18,8 @@
 //! | `ex.shutdown(wait=True)` / end of `with` | `drop(pool)`: close the queue, join workers   | `pool.scope` / `install` return when done |
 //! | `base ** exponent` (unbounded `int`)     | `BigUint::from(base).pow(exponent)`           |                                       |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_05`
-//! Run one step:  `cargo run -p module_02 --bin lesson_05 -- step_06`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_05 -- step_06`
 //!
 //! Try: delete the `catch_unwind` in `work` (call `job()` instead) and in
 //! `submit`, then run `-- a_job_panics`: each panic now kills a worker, and

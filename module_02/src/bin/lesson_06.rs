@@ -16,8 +16,9 @@
 //! | `future.cancel()` on the not-done                | a per-task `AtomicU8` state: one `compare_exchange` decides between start and cancel |
 //! | `ex.map(f, xs)` (ordered)                        | `pool.install(\|\| xs.par_iter().map(f).collect())`          |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_06`
-//! Run one step:  `cargo run -p module_02 --bin lesson_06 -- step_11`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_06`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_06 -- step_11`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `first_exception`, delete the `break` (so the loop waits for every

@@ -15,8 +15,9 @@
 //! | a global list every thread appends to, printed at the end | a `Sink`: each line printed as it happens       |
 //! | a global dict every thread updates                 | a channel: each exit handler sends its count, `main` collects |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_07`
-//! Run one step:  `cargo run -p module_02 --bin lesson_07 -- step_11`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_07`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_07 -- step_11`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try:

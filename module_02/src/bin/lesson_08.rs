@@ -19,8 +19,9 @@
 //! | `future.cancelled()` / the task's exception   | `JoinError::is_cancelled()` / `is_panic()`                     |
 //! | `ex.shutdown(cancel_futures=True)`           | `futures` pool: drop every `RemoteHandle` — queued tasks never start |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_08`
-//! Run one step:  `cargo run -p module_02 --bin lesson_08 -- step_10`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_08`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_08 -- step_10`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `step_10`, build the runtime with `runtime(1)` (one blocking

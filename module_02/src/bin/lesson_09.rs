@@ -21,8 +21,8 @@
 //! | CPU-bound threads: no speed-up (with the GIL)   | CPU-bound threads: speed-up up to the core count            |
 //! | `time.perf_counter()`                           | `std::time::Instant::now()` / `.elapsed()`                  |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_09`
-//! Run one step:  `cargo run -p module_02 --bin lesson_09 -- io_bound`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_09`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_09 -- io_bound`
 //!
 //! The times depend on the number of cores, on what else the machine is
 //! running, and (for counting primes) on the build: `cargo run` builds this

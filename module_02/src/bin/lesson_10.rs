@@ -16,8 +16,8 @@
 //! | `string.punctuation`                           | `char::is_ascii_punctuation` (the same 32 characters)       |
 //! | `str.lower()`                                  | `str::to_lowercase()`                                       |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_10`
-//! Run one step:  `cargo run -p module_02 --bin lesson_10 -- step_09`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_10`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_10 -- step_09`
 //!
 //! Try:
 //! - In `letters`, remove the `.flat_map(char::to_lowercase)` line: the

@@ -14,8 +14,8 @@
 //! | `math.factorial(300)` (unbounded `int`)         | `num_bigint::BigUint` product                             |
 //! | `time.perf_counter()` around each run           | `Instant::now()` / `.elapsed()`                           |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_11`
-//! Run one step:  `cargo run -p module_02 --bin lesson_11 -- sweep`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_11`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_11 -- sweep`
 //!
 //! The sweep's times depend on the number of cores, on what else the
 //! machine is running, and (for counting primes) on the build: `cargo run`

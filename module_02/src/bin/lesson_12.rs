@@ -17,8 +17,8 @@
 //! | `await asyncio.sleep(d)`                     | `tokio::time::sleep(d).await`                                 |
 //! | `await loop.run_in_executor(None, f)` / `asyncio.to_thread(f)` | `tokio::task::spawn_blocking(f).await`      |
 //!
-//! Run all steps: `cargo run -p module_02 --bin lesson_12`
-//! Run one step:  `cargo run -p module_02 --bin lesson_12 -- tokio_tasks`
+//! - Run all steps: `cargo run -p module_02 --bin lesson_12`
+//! - Run one step:  `cargo run -p module_02 --bin lesson_12 -- tokio_tasks`
 //!
 //! The times depend on the machine's cores and load and on the build
 //! (`cargo run`: the workspace's `opt-level = 1`, debug assertions on), the

@@ -18,8 +18,9 @@
 //! | `wait(futures, timeout=3)` → done, not done | `FuturesUnordered` of handles, drained under `tokio::time::timeout` |
 //! | `future.exception()`                     | the `Err` of a `Result` the task returns                    |
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_01`
-//! Run one step:  `cargo run -p module_03 --bin lesson_01 -- step_11`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_01 -- step_11`
+//!
 //! In step 11 the tasks that sleep exactly as long as the deadline race it,
 //! as they do in Python: the sum may or may not include them.
 //!

@@ -19,8 +19,8 @@
 //! work something else runs, like `Promise`. Python's lazy kind is the
 //! coroutine object: it runs nothing until awaited, like `Delay` until polled.
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_02`
-//! Run one step:  `cargo run -p module_03 --bin lesson_02 -- hand_written_future`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_02 -- hand_written_future`
 //!
 //! Try: in `Delay::poll`, move `shared.waker = …` into the `if !this.started`
 //! block and run `-- hand_written_future`: it never ends. Which waker does

@@ -16,8 +16,8 @@
 //! | `future.cancelled()`            | `JoinError::is_cancelled()`                                     |
 //! | `future.add_done_callback(fn)` (also runs on cancel) | `FutureExt::inspect` / `map` on the future before spawning it (runs only if the task completes) |
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_03`
-//! Run one step:  `cargo run -p module_03 --bin lesson_03 -- step_13`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_03 -- step_13`
 //!
 //! Try:
 //! - in `methods_tour`, replace `&mut slow` by `slow` in the

@@ -18,8 +18,8 @@
 //! `Tracked` below records the stages; it is a teaching wrapper, the
 //! executor itself keeps no such record you can read.
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_04`
-//! Run one step:  `cargo run -p module_03 --bin lesson_04 -- life_cycle`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_04 -- life_cycle`
 //!
 //! Try: give the pool two workers (`pool_size(2)`) and run the step. Which
 //! snapshot changes, and why can the step now fail waiting for C to be

@@ -13,8 +13,9 @@
 //! | `wait(fs, return_when=FIRST_COMPLETED)` | `futures::future::select(a, b)` → the winner and the other, still pending |
 //! | `as_completed(fs)`                     | `FuturesUnordered` + `StreamExt::next`                       |
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_05`
-//! Run one step:  `cargo run -p module_03 --bin lesson_05 -- step_09`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_05 -- step_09`
+//!
 //! In step 09 the done callbacks race: their lines come in varying order.
 //!
 //! Try: in `sleepy`, replace `tokio::time::sleep(delay).await` by

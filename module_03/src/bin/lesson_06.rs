@@ -15,8 +15,9 @@
 //! | callback added to a finished future runs at once, in the caller | (no such case: the callback is part of the task) |
 //! | `with stdout_lock:` around shared state  | `Mutex<Inventory>`: the lock guards the data, not the printing |
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_06`
-//! Run one step:  `cargo run -p module_03 --bin lesson_06 -- step_11`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_06`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_06 -- step_11`
+//!
 //! The tasks race: the order of the lines varies between runs.
 //!
 //! Try: in `named_pool`, add `.pool_size(1)` and run `-- step_11`: every

@@ -15,8 +15,9 @@
 //! | an unexpected crash in the task            | a panic: `JoinHandle::join()` → `Err(payload)`; `FutureExt::catch_unwind` |
 //! | `random.random() < 0.2`                    | `rng.random::<f64>() < 0.2` with `rng = StdRng::seed_from_u64(SEED)`: reproducible |
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_07`
-//! Run one step:  `cargo run -p module_03 --bin lesson_07 -- step_10`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_07`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_07 -- step_10`
+//!
 //! The `panics` step prints one line per panic on stderr: that is the panic
 //! hook speaking; the step catches both panics.
 //!

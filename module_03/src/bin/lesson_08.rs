@@ -19,8 +19,9 @@
 //! | a coroutine object never awaited: its body never runs (`RuntimeWarning: … was never awaited`) | drop a future that was never polled: its body never runs, silently |
 //! | (none)                                   | `RemoteHandle::forget()`: let the task run with nobody waiting |
 //!
-//! Run all steps: `cargo run -p module_03 --bin lesson_08`
-//! Run one step:  `cargo run -p module_03 --bin lesson_08 -- step_08`
+//! - Run all steps: `cargo run -p module_03 --bin lesson_08`
+//! - Run one step:  `cargo run -p module_03 --bin lesson_08 -- step_08`
+//!
 //! The tasks race: lines about finished tasks come in finishing order.
 //!
 //! Try: in `step_08`, give the pool ten workers (`pool_of(10)`) and run the

@@ -16,8 +16,9 @@
 //! | `q.put(None)` per consumer (sentinel)       | `drop(tx)`: `recv()` returns `Err` once drained       |
 //! | waiting on two queues (polling both)        | `crossbeam_channel::select!`                          |
 //!
-//! Run all steps: `cargo run -p module_04 --bin lesson_01`
-//! Run one step:  `cargo run -p module_04 --bin lesson_01 -- multiple_consumers`
+//! - Run all steps: `cargo run -p module_04 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_04 --bin lesson_01 -- multiple_consumers`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //! Each step prints its events through a live sink, as they happen.
 //!

@@ -19,8 +19,9 @@
 //! | `os.listdir` + `open().readlines()`  | `fs::read_dir` + `fs::read_to_string` + `str::lines`    |
 //! | `len(line.split())`                  | `line.split_whitespace().count()`                       |
 //!
-//! Run all steps: `cargo run -p module_04 --bin lesson_02`
-//! Run one step:  `cargo run -p module_04 --bin lesson_02 -- step_06`
+//! - Run all steps: `cargo run -p module_04 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_04 --bin lesson_02 -- step_06`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `show_bounded_blocks_the_producer`, change `capacity` from 2

@@ -24,8 +24,9 @@
 //! | `stack.shutdown()` (3.13+), then `get()` raises `queue.ShutDown` | the same drop; no call to forget |
 //! | `queue.Empty` from `get_nowait()`    | `popper.try_pop()` returns `None`                       |
 //!
-//! Run all steps: `cargo run -p module_04 --bin lesson_03`
-//! Run one step:  `cargo run -p module_04 --bin lesson_03 -- step_05`
+//! - Run all steps: `cargo run -p module_04 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_04 --bin lesson_03 -- step_05`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `Drop for Pusher`, change `notify_all` to `notify_one` and run

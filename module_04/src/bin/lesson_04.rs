@@ -25,8 +25,9 @@
 //! | daemon consumers + `q.join()`            | drop every `Pusher`, then join the consumers              |
 //! | `q.shutdown()` (3.13+), `queue.ShutDown` | the same drop; no call to forget                          |
 //!
-//! Run all steps: `cargo run -p module_04 --bin lesson_04`
-//! Run one step:  `cargo run -p module_04 --bin lesson_04 -- step_05`
+//! - Run all steps: `cargo run -p module_04 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_04 --bin lesson_04 -- step_05`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `Drop for Popper`, delete the `notify_all` and run

@@ -28,8 +28,9 @@
 //! `std::sync::mpsc` uses the same error names, but its `SyncSender` has no
 //! `send_timeout`, `len` or `is_full` on stable Rust.
 //!
-//! Run all steps: `cargo run -p module_04 --bin lesson_05`
-//! Run one step:  `cargo run -p module_04 --bin lesson_05 -- step_06`
+//! - Run all steps: `cargo run -p module_04 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_04 --bin lesson_05 -- step_06`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try:

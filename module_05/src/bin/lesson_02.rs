@@ -14,8 +14,8 @@
 //! | `with self.rlock:` inside `with self.rlock:` | a second `lock()` on the same thread: another guard      |
 //! | methods that each take `self.rlock`          | lock once, call helpers taking `&mut T`                  |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_02`
-//! Run one step:  `cargo run -p module_05 --bin lesson_02 -- reentrant_mutex`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_02 -- reentrant_mutex`
 //!
 //! Try: in `self_deadlock`, add `let _again = balances.lock();` right
 //! before the `try_lock` line and run `-- self_deadlock`: the step never

@@ -17,8 +17,9 @@
 //! | (asyncio) `asyncio.Event`        | `tokio::sync::watch::channel(false)`                 |
 //! | (asyncio) wake one waiter        | `tokio::sync::Notify` (a wake-up, not a flag: 5.4)   |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_03`
-//! Run one step:  `cargo run -p module_05 --bin lesson_03 -- step_15`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_03 -- step_15`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `Event::set`, change `notify_all` to `notify_one` and run

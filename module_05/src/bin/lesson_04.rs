@@ -17,8 +17,9 @@
 //! | `cond.notify()` / `cond.notify_all()`    | `cvar.notify_one()` / `cvar.notify_all()`              |
 //! | `cond.notify(n)`                         | `notify_one()` n times (std has no `notify(n)`)        |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_04`
-//! Run one step:  `cargo run -p module_05 --bin lesson_04 -- lost_notification`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_04 -- lost_notification`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `wait_while_demo`, change the `notify_all` after `closed = true`

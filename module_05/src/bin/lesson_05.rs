@@ -19,8 +19,9 @@
 //! | `queue.Queue(3)` filled with resources   | `crossbeam_channel::bounded(3)` filled with tokens      |
 //! | `asyncio.Semaphore(3)`                   | `tokio::sync::Semaphore::new(3)`, `acquire().await`     |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_05`
-//! Run one step:  `cargo run -p module_05 --bin lesson_05 -- parking`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_05 -- parking`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `Semaphore::acquire`, drop the guard after `wait_while` and lock

@@ -15,8 +15,9 @@
 //! | `executor.shutdown(cancel_futures=True)`   | workers stop taking jobs; the queue is dropped         |
 //! | `task.cancel()` (asyncio)                  | `tokio::task::JoinHandle::abort` (at the next `.await`) |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_06`
-//! Run one step:  `cargo run -p module_05 --bin lesson_06 -- queued_work_dropped`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_06`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_06 -- queued_work_dropped`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `cooperative_stop`, delete the `stop.store(true, …)` line and

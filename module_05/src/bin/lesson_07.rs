@@ -15,8 +15,9 @@
 //! | `async with asyncio.TaskGroup()` (3.11+) raising  | `futures::future::try_join_all(futs).await`: the other futures are dropped |
 //! | `asyncio.gather(*coros)` raising                  | no direct match: `gather` raises the first error but lets the other tasks run on |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_07`
-//! Run one step:  `cargo run -p module_05 --bin lesson_07 -- try_join_all`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_07`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_07 -- try_join_all`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try: in `channel_and_flag`, delete the worker's `stop.store(true, …)`

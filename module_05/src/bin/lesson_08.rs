@@ -17,8 +17,9 @@
 //! | (none: a party that dies is waited for until the time-out) | `barrier.party()`: the handle's `Drop` breaks the barrier |
 //! | (asyncio) `asyncio.Barrier(n)`             | `tokio::sync::Barrier::new(n)`                         |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_08`
-//! Run one step:  `cargo run -p module_05 --bin lesson_08 -- timeout_barrier`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_08`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_08 -- timeout_barrier`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! Try:

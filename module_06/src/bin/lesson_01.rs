@@ -19,8 +19,8 @@
 //! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
 //! median, the spread, and a `verdict:` that needs spreads apart.
 //!
-//! Run all steps: `cargo run -p module_06 --bin lesson_01`
-//! Run one step:  `cargo run -p module_06 --bin lesson_01 -- mutex_kinds`
+//! - Run all steps: `cargo run -p module_06 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_06 --bin lesson_01 -- mutex_kinds`
 //!
 //! In CPython with the GIL, the GIL already serialises the `work` itself, so
 //! moving it out of the lock gains little there (the free-threaded build,

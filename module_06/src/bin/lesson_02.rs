@@ -19,8 +19,8 @@
 //! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
 //! median, the spread, and a `verdict:` that needs spreads apart.
 //!
-//! Run all steps: `cargo run -p module_06 --bin lesson_02`
-//! Run one step:  `cargo run -p module_06 --bin lesson_02 -- transfers`
+//! - Run all steps: `cargo run -p module_06 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_06 --bin lesson_02 -- transfers`
 //!
 //! Production code can use `dashmap` (a sharded `RwLock<HashMap>`); it is
 //! written out here because the striping is the lesson.

@@ -18,8 +18,8 @@
 //! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
 //! median, the spread, and a `verdict:` that needs spreads apart.
 //!
-//! Run all steps: `cargo run -p module_06 --bin lesson_03`
-//! Run one step:  `cargo run -p module_06 --bin lesson_03 -- invariant`
+//! - Run all steps: `cargo run -p module_06 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_06 --bin lesson_03 -- invariant`
 //!
 //! In Python a lock and the field it guards are only linked by convention;
 //! here the field lives *inside* its `Mutex`, so after the split the compiler

@@ -21,8 +21,8 @@
 //! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
 //! median, the spread, and a `verdict:` that needs spreads apart.
 //!
-//! Run all steps: `cargo run -p module_06 --bin lesson_04`
-//! Run one step:  `cargo run -p module_06 --bin lesson_04 -- try_lock_for`
+//! - Run all steps: `cargo run -p module_06 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_06 --bin lesson_04 -- try_lock_for`
 //!
 //! A plain `lock()` already spins briefly and then sleeps in the kernel until
 //! the holder wakes it; hand-written retry pays off when the caller has

@@ -19,8 +19,8 @@
 //! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
 //! median, the spread, and a `verdict:` that needs spreads apart.
 //!
-//! Run all steps: `cargo run -p module_06 --bin lesson_05`
-//! Run one step:  `cargo run -p module_06 --bin lesson_05 -- overhead`
+//! - Run all steps: `cargo run -p module_06 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_06 --bin lesson_05 -- overhead`
 //!
 //! In CPython the interpreter's own work dominates: `timeit` on 3.11 gives
 //! tens of nanoseconds for `x += 1` and a few hundred for `with lock: x += 1`.

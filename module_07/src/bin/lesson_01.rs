@@ -17,10 +17,11 @@
 //! | `gather` + `asyncio.Semaphore(n)` (N at once) | `stream::iter(…).map(…).buffered(n).collect()`          |
 //! | `time.perf_counter()`                         | `std::time::Instant::now()` / `.elapsed()`              |
 //!
-//! Run all steps: `cargo run -p module_07 --bin lesson_01`
-//! Run one step:  `cargo run -p module_07 --bin lesson_01 -- compare`
-//! Your own URLs: `cargo run -p module_07 --bin lesson_01 -- compare https://example.com/a.bin https://example.com/b.bin`
-//! (`blocking_get` and `async_get` fetch the first of them.)
+//! - Run all steps: `cargo run -p module_07 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_07 --bin lesson_01 -- compare`
+//! - Your own URLs: `cargo run -p module_07 --bin lesson_01 -- compare https://example.com/a.bin https://example.com/b.bin`
+//!   (`blocking_get` and `async_get` fetch the first of them.)
+//!
 //! Without URLs the files come from a demo server on 127.0.0.1 that waits
 //! 300 ms before each response, like a distant server would.
 //!

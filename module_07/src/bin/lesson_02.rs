@@ -25,11 +25,12 @@
 //! | `signal.signal(SIGINT, handler)`                   | `ctrlc::set_handler(handler)` (runs on its own thread)    |
 //! | `tempfile.TemporaryDirectory()`                    | `tempfile::tempdir()` (removed when dropped)              |
 //!
-//! Run all steps: `cargo run -p module_07 --bin lesson_02`
-//! Run one step:  `cargo run -p module_07 --bin lesson_02 -- save_files`
-//! Keep the files and pick the concurrency:
-//! `cargo run -p module_07 --bin lesson_02 -- save_files --out downloads --jobs 8`
-//! Your own URLs: `cargo run -p module_07 --bin lesson_02 -- save_files --out downloads https://example.com/a.bin`
+//! - Run all steps: `cargo run -p module_07 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_07 --bin lesson_02 -- save_files`
+//! - Keep the files and pick the concurrency:
+//!   `cargo run -p module_07 --bin lesson_02 -- save_files --out downloads --jobs 8`
+//! - Your own URLs: `cargo run -p module_07 --bin lesson_02 -- save_files --out downloads https://example.com/a.bin`
+//!
 //! Without `--out` the files go to a temporary directory that is removed at
 //! the end; without URLs they come from a demo server on 127.0.0.1.
 //! `hostile_names` always uses the demo server and a temporary directory.

@@ -17,9 +17,10 @@
 //! | `time.sleep(backoff); backoff *= 2` in a loop     | `thread::sleep(backoff)`; `backoff * 2`, capped              |
 //! | `e.__cause__` / `traceback`                        | `Error::source()` chain, printed by `error_chain`             |
 //!
-//! Run all steps: `cargo run -p module_07 --bin lesson_03`
-//! Run one step:  `cargo run -p module_07 --bin lesson_03 -- retry_with_backoff`
-//! Your own URLs: `cargo run -p module_07 --bin lesson_03 -- retry_with_backoff https://example.com/a.bin`
+//! - Run all steps: `cargo run -p module_07 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_07 --bin lesson_03 -- retry_with_backoff`
+//! - Your own URLs: `cargo run -p module_07 --bin lesson_03 -- retry_with_backoff https://example.com/a.bin`
+//!
 //! Without URLs the tasks use a demo server on 127.0.0.1 whose routes fail
 //! on purpose; those failures are the lesson, so the run still exits with 0.
 //!

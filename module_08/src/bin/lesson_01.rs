@@ -21,8 +21,8 @@
 //! | `next(itertools.count())` as an id      | `fetch_add` returns the previous value        |
 //! | a class holding a value and a lock      | `struct Counter { value: AtomicU64 }`         |
 //!
-//! Run all steps: `cargo run -p module_08 --bin lesson_01`
-//! Run one step:  `cargo run -p module_08 --bin lesson_01 -- atomic_counter`
+//! - Run all steps: `cargo run -p module_08 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_08 --bin lesson_01 -- atomic_counter`
 //!
 //! Try: in `lost_update`, replace the `load` and `store` with one
 //! `counter.fetch_add(1, Ordering::Relaxed)` and run the tests: which one

@@ -13,8 +13,9 @@
 //! | a printer thread reading a `Queue`      | a thread owning the writer, fed by `mpsc::channel` |
 //! | `print(..., flush=True)`                | `out.flush()`                                   |
 //!
-//! Run all steps: `cargo run -p module_08 --bin lesson_02`
-//! Run one step:  `cargo run -p module_08 --bin lesson_02 -- block_per_lock`
+//! - Run all steps: `cargo run -p module_08 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_08 --bin lesson_02 -- block_per_lock`
+//!
 //! Output order varies between runs where threads race; the lines do not.
 //!
 //! Every step writes to any `io::Write`, so the tests run the same code

@@ -27,9 +27,9 @@
 //! | `queue.Queue(-1)`: unbounded, never drops      | `lossy(false)`: 128,000 lines, then the logging thread waits |
 //! | `queue.Queue(n)` full: the record is lost, "--- Logging error ---" on stderr | `lossy(true)` (the default): dropped, counted in `error_counter()` |
 //!
-//! Run all steps: `cargo run -p module_08 --bin lesson_03`
-//! Run one step:  `cargo run -p module_08 --bin lesson_03 -- named_workers`
-//! More detail:   `RUST_LOG=debug cargo run -p module_08 --bin lesson_03`
+//! - Run all steps: `cargo run -p module_08 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_08 --bin lesson_03 -- named_workers`
+//! - More detail:   `RUST_LOG=debug cargo run -p module_08 --bin lesson_03`
 //!
 //! Try: run `-- levels` with `RUST_LOG=warn`, then with `RUST_LOG=trace`,
 //! and compare which lines appear. In `log_off_thread`, move `drop(guard)`

@@ -18,8 +18,8 @@
 //! | `d.setdefault(k, v)`                    | `guard.entry(k).or_insert(v)`                            |
 //! | many readers, few writers + `Lock`      | `RwLock<HashMap>`: `read()` shared, `write()` exclusive |
 //!
-//! Run all steps: `cargo run -p module_08 --bin lesson_04`
-//! Run one step:  `cargo run -p module_08 --bin lesson_04 -- claim_with_entry`
+//! - Run all steps: `cargo run -p module_08 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_08 --bin lesson_04 -- claim_with_entry`
 //!
 //! Try: in `Cache::get_or_compute`, replace `read()` with `write()`: every
 //! result stays the same. What do the readers lose?

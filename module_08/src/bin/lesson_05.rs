@@ -14,8 +14,8 @@
 //! | `queue.Queue()` of results              | `mpsc::channel()`, iterate the receiver          |
 //! | `pool.map(f, items)` (ordered results)  | join in spawn order, or `rayon`'s `par_iter().map().collect()` |
 //!
-//! Run all steps: `cargo run -p module_08 --bin lesson_05`
-//! Run one step:  `cargo run -p module_08 --bin lesson_05 -- collect_by_join`
+//! - Run all steps: `cargo run -p module_08 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_08 --bin lesson_05 -- collect_by_join`
 //!
 //! Try: in `collect_by_channel`, delete `drop(sender)` and run
 //! `-- collect_by_channel`: it never ends. Why does the receiver keep

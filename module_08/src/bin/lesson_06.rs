@@ -13,8 +13,8 @@
 //! | `f.flush()` / leaving `with open(...)`     | `out.flush()?` (a dropped `BufWriter` ignores flush errors) |
 //! | `tempfile.TemporaryDirectory()`            | `tempfile::tempdir()`                              |
 //!
-//! Run all steps: `cargo run -p module_08 --bin lesson_06`
-//! Run one step:  `cargo run -p module_08 --bin lesson_06 -- writer_thread`
+//! - Run all steps: `cargo run -p module_08 --bin lesson_06`
+//! - Run one step:  `cargo run -p module_08 --bin lesson_06 -- writer_thread`
 //!
 //! Try: in `mutex_writer`, return `Ok(())` instead of flushing and let the
 //! `BufWriter` drop: the file still comes out whole here. What would happen

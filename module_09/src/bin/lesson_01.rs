@@ -23,8 +23,8 @@
 //! Throughout module 9, `lock().unwrap()` and `join().unwrap()` only pass
 //! on a panic another thread has already reported (poisoning relays it).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_01`
-//! Run one step:  `cargo run -p module_09 --bin lesson_01 -- rayon_pool`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_01 -- rayon_pool`
 //!
 //! Try: run `RAYON_NUM_THREADS=4 cargo run -p module_09 --bin lesson_01 --
 //! rayon_pool`: the global pool now has 4 threads on any machine, and both

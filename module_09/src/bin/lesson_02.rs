@@ -27,8 +27,8 @@
 //! build: `cargo run` builds module 9 at opt-level 1 with debug assertions
 //! on.
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_02`
-//! Run one step:  `cargo run -p module_09 --bin lesson_02 -- crash_isolation`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_02`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_02 -- crash_isolation`
 //!
 //! Try: in `show_copying_data`, sum `1..=2_000_000` instead: more than ten
 //! times the bytes go through the pipe and the process's time grows with

@@ -29,8 +29,8 @@
 //! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
 //! real processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_03`
-//! Run one step:  `cargo run -p module_09 --bin lesson_03 -- apply_error`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_03`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_03 -- apply_error`
 //!
 //! Try: in `show_apply_in_a_loop`, use `pool(1)`: the loop still takes
 //! about 1.5 s, because `apply` in a loop never had two tasks running.

@@ -27,8 +27,8 @@
 //! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
 //! real processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_04`
-//! Run one step:  `cargo run -p module_09 --bin lesson_04 -- get_with_timeout`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_04 -- get_with_timeout`
 //!
 //! Try: in `show_get_with_timeout`, pass `DELAY / 2` as the task's time
 //! (the second argument): the first `get` no longer times out and all three

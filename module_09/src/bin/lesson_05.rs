@@ -34,8 +34,8 @@
 //! else the machine runs, and on the build: `cargo run` builds module 9 at
 //! opt-level 1 with debug assertions on.
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_05`
-//! Run one step:  `cargo run -p module_09 --bin lesson_05 -- map_first_error`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_05`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_05 -- map_first_error`
 //!
 //! Try:
 //! - Run `RAYON_NUM_THREADS=4 cargo run -p module_09 --bin lesson_05 --

@@ -20,8 +20,8 @@
 //! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
 //! real processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_06`
-//! Run one step:  `cargo run -p module_09 --bin lesson_06 -- map_async_error`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_06`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_06 -- map_async_error`
 //!
 //! Try: halve `TICK` and run `-- map_async_with_callback`: the caller now
 //! finishes about twice as many pieces of its own work while the map runs.

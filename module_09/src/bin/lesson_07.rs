@@ -26,8 +26,8 @@
 //! so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show real
 //! processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_07`
-//! Run one step:  `cargo run -p module_09 --bin lesson_07 -- imap_stream`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_07`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_07 -- imap_stream`
 //!
 //! Try:
 //! - Change `UNITS` to `[1, 2, 3, 4, 9]` and run `-- imap_stream`: items 0

@@ -23,8 +23,8 @@
 //! at a time run Python code; Rust's threads run in parallel on every core,
 //! so a thread pool is the Rust equivalent.
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_08`
-//! Run one step:  `cargo run -p module_09 --bin lesson_08 -- first_come_first_served`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_08`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_08 -- first_come_first_served`
 //!
 //! Try:
 //! - Run `-- first_come_first_served` a few times: the lines come one by

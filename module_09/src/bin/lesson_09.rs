@@ -19,8 +19,8 @@
 //! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
 //! real processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_09`
-//! Run one step:  `cargo run -p module_09 --bin lesson_09 -- zip_two_lists`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_09`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_09 -- zip_two_lists`
 //!
 //! Try: change `(7, 0)` in `PAIRS` to `(0, 0)` and run `-- powers`:
 //! `pow(0, 0) = 1`, as Python's `0 ** 0`.

@@ -20,8 +20,8 @@
 //! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
 //! real processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_10`
-//! Run one step:  `cargo run -p module_09 --bin lesson_10 -- loan_payments`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_10`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_10 -- loan_payments`
 //!
 //! Try: set `DELAY` to 3 s and run `-- loan_payments`: submitting still
 //! takes microseconds; only `get()` waits.

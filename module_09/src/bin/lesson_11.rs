@@ -23,8 +23,8 @@
 //! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
 //! real processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_11`
-//! Run one step:  `cargo run -p module_09 --bin lesson_11 -- scenarios`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_11`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_11 -- scenarios`
 //!
 //! Try: add `("send one e-mail and carry on", Tasks::One,
 //! Delivery::Background, Arguments::Several)` to `SCENARIOS` (its length

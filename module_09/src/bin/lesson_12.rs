@@ -34,8 +34,8 @@
 //! core, so a thread pool is the Rust equivalent (9.1, 9.2 and 9.13 show
 //! real processes, for isolation).
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_12`
-//! Run one step:  `cargo run -p module_09 --bin lesson_12 -- compare`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_12`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_12 -- compare`
 //!
 //! Try: run `-- compare` a few times and watch the last column: only
 //! `imap_unordered`'s order may change from run to run; every other method

@@ -29,8 +29,8 @@
 //! depend on the cores, on what else the machine runs, and on the build:
 //! `cargo run` builds module 9 at opt-level 1 with debug assertions on.
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_13`
-//! Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_13`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
 //!
 //! Try:
 //! - In `with_block_terminates`, move the `results` collection into the

@@ -19,8 +19,8 @@
 //! | `Pool(64)` on 2 cores, or a pool per process     | one pool, threads = cores; no pools per thread                 |
 //! | a `Process` never joined (zombie)                | `Child::wait`; here `WorkerProcess` kills and reaps on drop    |
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_14`
-//! Run one step:  `cargo run -p module_09 --bin lesson_14 -- panic_in_task`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_14`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_14 -- panic_in_task`
 //!
 //! Try: in `install_reenters`, change task B's `try_lock()` to `lock()` and
 //! run `-- install_reenters`. It hangs for good, although the gate's

@@ -20,8 +20,9 @@
 //! | `json.dump(data, f, indent=4)`           | keys in order: written by hand, values via `serde_json` |
 //! | `Queue` between producer and consumer    | `crossbeam_channel`: closes when the senders are gone |
 //!
-//! Run all steps: `cargo run -p module_05 --bin lesson_01`
-//! Run one step:  `cargo run -p module_05 --bin lesson_01 -- step_16`
+//! - Run all steps: `cargo run -p module_05 --bin lesson_01`
+//! - Run one step:  `cargo run -p module_05 --bin lesson_01 -- step_16`
+//!
 //! Output order varies between runs where threads race; the values do not.
 //!
 //! The cooking steps count time in the course's seconds ([`COURSE_SECOND`])

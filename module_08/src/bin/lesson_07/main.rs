@@ -24,9 +24,9 @@
 //! | initialise once, others wait for it      | `OnceLock::set` / `OnceLock::wait`                 |
 //! | C's `volatile` / `read_volatile`         | memory-mapped I/O only: not atomic, orders nothing |
 //!
-//! Run all steps: `cargo run -p module_08 --bin lesson_07`
-//! Run one step:  `cargo run -p module_08 --bin lesson_07 -- store_buffer`
-//! Model check:   `cargo test -p module_08 --features model --bin lesson_07 -- model::`
+//! - Run all steps: `cargo run -p module_08 --bin lesson_07`
+//! - Run one step:  `cargo run -p module_08 --bin lesson_07 -- store_buffer`
+//! - Model check:   `cargo test -p module_08 --features model --bin lesson_07 -- model::`
 //!
 //! The lesson's files: this one (the stop flag, `OnceLock`),
 //! `release_acquire.rs` (publishing data behind a flag) and
