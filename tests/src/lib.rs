@@ -10,8 +10,9 @@
 //!   at a time under a file lock and copies its binaries aside before anyone
 //!   else can overwrite them; every lesson also prints its own
 //!   `[package/bin]` on its first line, which the end-to-end tests check.
-//!   The builds use the workspace's `lessons` profile, whose output folder
-//!   (`target/lessons/`) no `cargo run` or `cargo build` of yours touches.
+//!   The builds use the dev profile, as `cargo test` does, so they reuse the
+//!   dependencies the test build has just compiled (those whose features do
+//!   not differ between one package and the whole workspace).
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
@@ -54,6 +55,17 @@ where
             panic!("test did not finish within its deadline of {limit:?}")
         }
     }
+}
+
+/// The message of a panic, from its payload (`catch_unwind`'s `Err`, a failed
+/// `join`): `panic!` with a literal gives a `&str`, with arguments a
+/// `String`; anything else (`panic_any`) gives `""`.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("")
 }
 
 /// The workspace root (the folder holding the root `Cargo.toml`).
@@ -117,21 +129,21 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
     // One build-and-copy at a time, across threads and processes (the lock is
     // taken on the open file, so test runners that use one process per test
     // are serialised too). Without it another package's build could replace
-    // `target/lessons/lesson_03` between our build and our copy.
+    // `target/debug/lesson_03` between our build and our copy.
     let lock = File::create(root.join(".lock")).expect("creating the lock file");
     lock.lock().expect("locking lesson-bins");
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "--profile", "lessons"])
+        .args(["build", "--quiet"])
         .args(["--message-format=json", "-p", package, "--bins"])
         .stderr(Stdio::piped())
         .output()
         .expect("running cargo build");
     assert!(
         output.status.success(),
-        "cargo build --profile lessons -p {package} --bins failed:\n{}",
+        "cargo build -p {package} --bins failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
 

@@ -437,11 +437,7 @@ mod model {
         let failure =
             panic::catch_unwind(|| run(|| cancel_tells_the_truth(cancel_without_waiting)))
                 .expect_err("the checker must catch the broken cancel");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or_default();
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("cancel() reported false"), "{message}");
     }
 }

@@ -575,11 +575,7 @@ mod model {
     fn model_catches_two_spawns_sharing_a_key() {
         let failure = panic::catch_unwind(|| run(spawn_with_racy_key))
             .expect_err("the checker must catch the broken registry");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or_default();
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("the count drifted"), "{message}");
     }
 }

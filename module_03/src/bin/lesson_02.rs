@@ -610,11 +610,7 @@ mod model {
     fn caught(wait: Wait, set: Set) -> String {
         let failure = panic::catch_unwind(AssertUnwindSafe(|| check(wait, set)))
             .expect_err("the checker must catch the broken promise");
-        failure
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| failure.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default()
+        course_tests::panic_text(&*failure).to_owned()
     }
 
     #[test]
@@ -725,11 +721,7 @@ mod model {
             shuttle::check_pct(property, ITERATIONS, 3);
         })
         .expect_err("the checker must catch the lost wake-up");
-        let message = failure
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| failure.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default();
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("deadlock"), "{message}");
     }
 }

@@ -449,11 +449,7 @@ mod tests {
             })
         });
         let payload = outcome.expect_err("the dead workers' panics come through");
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*payload);
         assert!(!message.contains("deadline"), "it hung: {message}");
     }
 

@@ -355,11 +355,7 @@ mod tests {
     fn ends_with_a_panic(body: impl FnOnce() + Send + 'static) {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| deadline(LIMIT, body)));
         let payload = outcome.expect_err("the body should have panicked");
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*payload);
         assert!(!message.contains("deadline"), "it hung: {message}");
     }
 
@@ -592,11 +588,7 @@ mod model {
     fn model_catches_a_close_that_wakes_one_consumer() {
         let failure = panic::catch_unwind(|| run(close_waking_one))
             .expect_err("the checker must catch the lost wake-up");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("deadlock"), "{message}");
     }
 }

@@ -397,11 +397,7 @@ mod tests {
     fn ends_with_a_panic(body: impl FnOnce() + Send + 'static) {
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| deadline(LIMIT, body)));
         let payload = outcome.expect_err("the body should have panicked");
-        let message = payload
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| payload.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*payload);
         assert!(!message.contains("deadline"), "it hung: {message}");
     }
 
@@ -681,11 +677,7 @@ mod model {
     fn caught(property: impl Fn() + Send + Sync + 'static) -> String {
         let failure = panic::catch_unwind(panic::AssertUnwindSafe(|| check(property)))
             .expect_err("the checker must catch the broken queue");
-        failure
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| failure.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default()
+        course_tests::panic_text(&*failure).to_owned()
     }
 
     #[test]

@@ -653,11 +653,7 @@ mod model {
     fn model_catches_a_set_that_wakes_one_waiter() {
         let failure = panic::catch_unwind(|| run(set_waking_one, true))
             .expect_err("the checker must catch the lost wake-up");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("deadlock"), "{message}");
     }
 }

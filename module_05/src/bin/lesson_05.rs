@@ -590,11 +590,7 @@ mod model {
     fn model_catches_a_check_then_take_semaphore() {
         let failure = panic::catch_unwind(|| run(acquire_check_then_take))
             .expect_err("the checker must catch the over-admission");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("permits"), "{message}");
     }
 }

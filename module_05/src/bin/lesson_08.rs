@@ -697,11 +697,7 @@ mod model {
             );
         })
         .expect_err("the checker must catch the waiters left waiting");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("deadlock"), "{message}");
     }
 
@@ -737,11 +733,7 @@ mod model {
             check(|| a_party_that_leaves_releases_everyone(vanish));
         })
         .expect_err("the checker must catch the waiters left waiting");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("deadlock"), "{message}");
     }
 }

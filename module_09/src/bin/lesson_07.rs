@@ -458,11 +458,7 @@ mod model {
     fn model_catches_a_buffer_that_yields_in_arrival_order() {
         let failure = panic::catch_unwind(|| check(next_as_it_comes))
             .expect_err("the checker must catch the broken buffer");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or_default();
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("input order"), "{message}");
     }
 }
