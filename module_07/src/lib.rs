@@ -12,6 +12,8 @@
 //!   `--jobs`.
 //! * [`saving`]: where lesson 7.2's downloads land: safe file names, partial
 //!   files, and the [`saving::Run`] that Ctrl-C interrupts.
+//! * [`site`]: the small web site lesson 7.4 crawls, with its map; the
+//!   server counts the requests it sees ([`DemoServer::requests`]).
 //!
 //! This is infrastructure; the downloading itself is written out in each
 //! lesson file.
@@ -35,8 +37,9 @@ mod lesson_02;
 mod lesson_03;
 
 pub mod saving;
+pub mod site;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -48,12 +51,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
 pub use reqwest::Url;
+use site::{Resource, SiteConfig};
 use tokio::sync::oneshot;
 
 // ---------------------------------------------------------------------------
@@ -172,8 +177,26 @@ impl ServerConfig {
 
 struct ServerState {
     config: ServerConfig,
+    site: SiteConfig,
+    /// `http://127.0.0.1:PORT`, for the site's absolute links.
+    origin: String,
     /// Requests seen per `/flaky/…` path, so it fails the first N times.
     flaky_hits: Mutex<HashMap<String, u32>>,
+    /// Requests seen per path, whatever the route.
+    hits: Mutex<BTreeMap<String, u32>>,
+    /// Requests being handled now, and the most seen at once.
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// What the demo server has seen so far ([`DemoServer::requests`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Requests {
+    /// Requests per path (without the query), every route.
+    pub hits: BTreeMap<String, u32>,
+    /// The most requests the server was handling at one moment: from the
+    /// moment a request's head arrived until its response's head was ready.
+    pub max_in_flight: usize,
 }
 
 /// A running demo server. It serves on its own thread with its own tokio
@@ -190,8 +213,10 @@ struct ServerState {
 /// | `/slow/{size}/{name}`           | the file, after [`ServerConfig::slow`]             |
 /// | `/trickle/{size}/{name}`        | the headers at once, the body in 100 pieces spread over [`ServerConfig::slow`] |
 /// | `/drop/{size}/{name}`           | announces `size` bytes, sends half, drops the connection |
+/// | `/site/…`                       | lesson 7.4's web site: see [`site`]                 |
 pub struct DemoServer {
     addr: SocketAddr,
+    state: Arc<ServerState>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<thread::JoinHandle<()>>,
 }
@@ -199,6 +224,15 @@ pub struct DemoServer {
 impl DemoServer {
     /// Binds `127.0.0.1:0` (a free port; loopback only) and starts serving.
     pub fn start(config: ServerConfig) -> io::Result<Self> {
+        Self::start_with_site(config, SiteConfig::default())
+    }
+
+    /// Like [`DemoServer::start`], the `/site/…` pages timed by `site`.
+    pub fn start_site(site: SiteConfig) -> io::Result<Self> {
+        Self::start_with_site(ServerConfig::with_delay(site.delay), site)
+    }
+
+    fn start_with_site(config: ServerConfig, site: SiteConfig) -> io::Result<Self> {
         // Bind on the caller's thread so a failure is reported here, and so
         // the port is accepting connections before `start` returns.
         let listener = TcpListener::bind(("127.0.0.1", 0))?;
@@ -210,8 +244,14 @@ impl DemoServer {
         let (shutdown, stopped) = oneshot::channel::<()>();
         let state = Arc::new(ServerState {
             config,
+            site,
+            origin: format!("http://{addr}"),
             flaky_hits: Mutex::default(),
+            hits: Mutex::default(),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         });
+        let counted = Arc::clone(&state);
         let thread = thread::Builder::new()
             .name("demo-server".into())
             .spawn(move || {
@@ -234,9 +274,23 @@ impl DemoServer {
             })?;
         Ok(Self {
             addr,
+            state: counted,
             shutdown: Some(shutdown),
             thread: Some(thread),
         })
+    }
+
+    /// The requests the server has seen so far.
+    pub fn requests(&self) -> Requests {
+        Requests {
+            hits: self
+                .state
+                .hits
+                .lock()
+                .expect("no handler panics holding it")
+                .clone(),
+            max_in_flight: self.state.max_in_flight.load(Ordering::SeqCst),
+        }
     }
 
     /// The server's address, e.g. `127.0.0.1:40123`.
@@ -289,7 +343,85 @@ fn router(state: Arc<ServerState>) -> Router {
         .route("/slow/{size}/{name}", get(slow))
         .route("/trickle/{size}/{name}", get(trickle))
         .route("/drop/{size}/{name}", get(drop_midway))
+        .route("/site/{*rest}", get(site_resource))
+        .layer(middleware::from_fn_with_state(Arc::clone(&state), count))
         .with_state(state)
+}
+
+/// Counts every request: per path, and how many are handled at once.
+async fn count(State(state): State<Arc<ServerState>>, request: Request, next: Next) -> Response {
+    *state
+        .hits
+        .lock()
+        .expect("no handler panics holding it")
+        .entry(request.uri().path().to_owned())
+        .or_insert(0) += 1;
+    // `SeqCst` on both counters: `fetch_max` must see every increment that
+    // happened before it, and the test reads the maximum afterwards.
+    let now = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+    state.max_in_flight.fetch_max(now, Ordering::SeqCst);
+    // Decremented also when the request is cancelled mid-way (the future
+    // dropped), not only when it completes.
+    struct Leaving<'a>(&'a AtomicUsize);
+    impl Drop for Leaving<'_> {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+    let _leaving = Leaving(&state.in_flight);
+    next.run(request).await
+}
+
+/// Lesson 7.4's web site ([`site`]): pages, files, failures, a redirect.
+async fn site_resource(State(state): State<Arc<ServerState>>, request: Request) -> Response {
+    let Some(resource) = Resource::parse(request.uri().path()) else {
+        tokio::time::sleep(state.site.delay).await;
+        return (StatusCode::NOT_FOUND, "no such page\n").into_response();
+    };
+    let pause = match resource {
+        Resource::Slow(_) => state.site.slow,
+        Resource::TooSlow => state.site.too_slow,
+        _ => state.site.delay,
+    };
+    tokio::time::sleep(pause).await;
+    let html = || {
+        let links = resource.links(&state.origin);
+        site::page_html(&resource.path(), &links)
+    };
+    let page = |html: String| ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html);
+    match resource {
+        Resource::File(k) => file_response(&resource.path(), site::file_size(k)),
+        Resource::Missing => (StatusCode::NOT_FOUND, "no such page\n").into_response(),
+        Resource::Broken => (StatusCode::INTERNAL_SERVER_ERROR, "broken\n").into_response(),
+        Resource::Flaky => {
+            let seen = {
+                let mut hits = state
+                    .flaky_hits
+                    .lock()
+                    .expect("no handler panics holding it");
+                let seen = hits.entry(resource.path()).or_insert(0);
+                *seen += 1;
+                *seen
+            };
+            if seen == 1 {
+                (StatusCode::INTERNAL_SERVER_ERROR, "try again\n").into_response()
+            } else {
+                page(html()).into_response()
+            }
+        }
+        Resource::Moved => (
+            StatusCode::MOVED_PERMANENTLY,
+            [(header::LOCATION, Resource::MOVED_TO.path())],
+        )
+            .into_response(),
+        Resource::Dropped => {
+            let mut half = html().into_bytes();
+            let size = half.len();
+            half.truncate(size / 2);
+            dropped_body("text/html; charset=utf-8", size, half)
+        }
+        _ => page(html()).into_response(),
+    }
 }
 
 /// Refuses absurd sizes, so a typo in a URL cannot make the demo server
@@ -388,7 +520,13 @@ async fn drop_midway(
     tokio::time::sleep(state.config.delay).await;
     let mut content = demo_content(&name, size.min(MAX_DEMO_SIZE));
     content.truncate(content.len() / 2);
-    let first = Bytes::from(content);
+    dropped_body("application/octet-stream", size, content)
+}
+
+/// Announces `size` bytes, sends `first` with the headers and then drops
+/// the connection.
+fn dropped_body(content_type: &'static str, size: usize, first: Vec<u8>) -> Response {
+    let first = Bytes::from(first);
     // The first half goes out with the headers; a moment later the body
     // fails, and hyper aborts the connection: what the client sees when a
     // real server dies mid-transfer.
@@ -401,7 +539,7 @@ async fn drop_midway(
     };
     let chunks = futures::stream::iter([Ok(first)]).chain(futures::stream::once(failure));
     Response::builder()
-        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::CONTENT_TYPE, content_type)
         .header(header::CONTENT_LENGTH, size)
         .body(Body::from_stream(chunks))
         .expect("static headers are valid")

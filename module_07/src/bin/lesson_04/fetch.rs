@@ -1,0 +1,475 @@
+//! What every engine shares: fetching one URL (with retries and a time
+//! limit), the links of a page, which URLs a crawl admits (same host, each
+//! once, up to `--max-pages`), live progress and the summary. The engines
+//! differ only in how they run these at once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use module_07::error_chain;
+use reqwest::StatusCode;
+use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION};
+use scraper::{Html, Selector};
+use step_runner::Sink;
+use tokio::sync::watch;
+use url::Url;
+
+/// How a crawl may use the server.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Requests at once.
+    pub jobs: usize,
+    /// URLs fetched in all (pages, files, failures); the start counts.
+    pub max_pages: usize,
+    /// The time limit of one request, body included.
+    pub timeout: Duration,
+    /// Tries per URL when the server answers 5xx.
+    pub attempts: u32,
+    /// The pause before the first retry; it doubles for each next one.
+    pub backoff: Duration,
+}
+
+impl Limits {
+    /// A blocking client for the thread engines. Redirects are not followed
+    /// by the client: a crawler takes a redirect as a link, so its target is
+    /// checked against the host and the visited set like any other.
+    pub fn blocking_client(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client with rustls and a time-out builds")
+    }
+
+    /// The same for the tokio engine.
+    pub fn async_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(self.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client with rustls and a time-out builds")
+    }
+}
+
+/// What a successful fetch found.
+#[derive(Debug)]
+pub enum Fetched {
+    /// An HTML page, its size and the links on it.
+    Page { bytes: u64, links: Vec<Url> },
+    /// Anything else: a file, downloaded and counted.
+    File { bytes: u64 },
+    /// A redirect (3xx): its target, to visit like a link.
+    Redirect { to: Url },
+}
+
+/// Why a URL could not be fetched: the kinds the summary counts.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("the server answered {0}")]
+    Status(StatusCode),
+    #[error("no answer within the time limit")]
+    TimedOut,
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    /// The connection broke while the answer was arriving.
+    #[error("the connection dropped: {0}")]
+    Dropped(String),
+    #[error("a redirect without a usable Location")]
+    BadRedirect,
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Failure {
+    /// Sorts a reqwest error by its cause (as lesson 7.3 does): a time-out
+    /// while the body arrives is a time-out, not a dropped connection.
+    fn classify(error: reqwest::Error) -> Self {
+        if error.is_timeout() {
+            Self::TimedOut
+        } else if error.is_connect() {
+            Self::Connect(error_chain(&error))
+        } else if error.is_body() || error.is_decode() || error.is_request() {
+            Self::Dropped(error_chain(&error))
+        } else {
+            Self::Other(error_chain(&error))
+        }
+    }
+
+    /// The summary's name for this kind of failure.
+    pub fn kind(&self) -> String {
+        match self {
+            Self::Status(status) => format!("HTTP {}", status.as_u16()),
+            Self::TimedOut => "time-out".into(),
+            Self::Connect(_) => "no connection".into(),
+            Self::Dropped(_) => "connection dropped".into(),
+            Self::BadRedirect => "bad redirect".into(),
+            Self::Other(_) => "other".into(),
+        }
+    }
+
+    /// Worth another try? Only a server error: it may be over in a moment.
+    fn is_transient(&self) -> bool {
+        matches!(self, Self::Status(status) if status.is_server_error())
+    }
+}
+
+/// One URL of a crawl: what came of it, after how many tries.
+#[derive(Debug)]
+pub struct Visit {
+    pub url: Url,
+    pub result: Result<Fetched, Failure>,
+    pub attempts: u32,
+}
+
+impl Visit {
+    /// The URLs this visit leads to: a page's links, a redirect's target.
+    pub fn leads_to(&self) -> &[Url] {
+        match &self.result {
+            Ok(Fetched::Page { links, .. }) => links,
+            Ok(Fetched::Redirect { to }) => std::slice::from_ref(to),
+            _ => &[],
+        }
+    }
+}
+
+/// `href` resolved against the page's URL, as a browser does, without its
+/// `#fragment` (the same document); `None` for what is no web page
+/// (`mailto:`, `javascript:`) or no URL at all.
+pub fn resolve(base: &Url, href: &str) -> Option<Url> {
+    let mut url = base.join(href.trim()).ok()?;
+    url.set_fragment(None);
+    matches!(url.scheme(), "http" | "https").then_some(url)
+}
+
+/// The links of an HTML page: every `<a href>`, parsed the way a browser
+/// parses HTML (html5ever, through `scraper`), so a link in a comment, a
+/// script or an attribute's text is no link, and an unquoted or upper-case
+/// `HREF` still is. Relative links are resolved against `<base href>` if
+/// the page has one, else against the page's URL.
+pub fn links(page: &Url, html: &str) -> Vec<Url> {
+    static BASE: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("base[href]").expect("a valid selector"));
+    static LINKS: LazyLock<Selector> =
+        LazyLock::new(|| Selector::parse("a[href]").expect("a valid selector"));
+    // `Html` is not `Send` (its strings are not atomically counted): it is
+    // built and dropped here, never held across an `.await`.
+    let document = Html::parse_document(html);
+    let base = document
+        .select(&BASE)
+        .next()
+        .and_then(|base| resolve(page, base.attr("href")?))
+        .unwrap_or_else(|| page.clone());
+    document
+        .select(&LINKS)
+        .filter_map(|a| resolve(&base, a.attr("href")?))
+        .collect()
+}
+
+fn is_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("text/html"))
+}
+
+/// What a response's status and headers say before its body is read:
+/// `Some` for a redirect or an error, `None` to read the body.
+fn before_body(
+    url: &Url,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Option<Result<Fetched, Failure>> {
+    if status.is_redirection() {
+        let to = headers
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|location| resolve(url, location));
+        return Some(
+            to.map(|to| Fetched::Redirect { to })
+                .ok_or(Failure::BadRedirect),
+        );
+    }
+    (!status.is_success()).then_some(Err(Failure::Status(status)))
+}
+
+/// One try, blocking.
+fn get_blocking(client: &reqwest::blocking::Client, url: &Url) -> Result<Fetched, Failure> {
+    let mut response = client.get(url.clone()).send().map_err(Failure::classify)?;
+    if let Some(early) = before_body(url, response.status(), response.headers()) {
+        return early;
+    }
+    if is_html(response.headers()) {
+        let html = response.text().map_err(Failure::classify)?;
+        let links = links(url, &html);
+        Ok(Fetched::Page {
+            bytes: html.len() as u64,
+            links,
+        })
+    } else {
+        // A file: counted as it streams past, not kept in memory.
+        let bytes = response
+            .copy_to(&mut io::sink())
+            .map_err(Failure::classify)?;
+        Ok(Fetched::File { bytes })
+    }
+}
+
+/// One try, async.
+async fn get_async(client: &reqwest::Client, url: &Url) -> Result<Fetched, Failure> {
+    let mut response = client
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(Failure::classify)?;
+    if let Some(early) = before_body(url, response.status(), response.headers()) {
+        return early;
+    }
+    if is_html(response.headers()) {
+        let html = response.text().await.map_err(Failure::classify)?;
+        let links = links(url, &html);
+        Ok(Fetched::Page {
+            bytes: html.len() as u64,
+            links,
+        })
+    } else {
+        let mut bytes = 0;
+        while let Some(chunk) = response.chunk().await.map_err(Failure::classify)? {
+            bytes += chunk.len() as u64;
+        }
+        Ok(Fetched::File { bytes })
+    }
+}
+
+/// Fetches `url`, trying again after a 5xx with a pause that doubles
+/// (50 ms, 100 ms, …), up to `limits.attempts` tries; no retry once
+/// `stop` is set. The pause keeps the worker (and its place among the
+/// `--jobs`): a retry is part of fetching this URL.
+pub fn fetch_blocking(
+    client: &reqwest::blocking::Client,
+    url: Url,
+    limits: &Limits,
+    stop: &Stop,
+) -> Visit {
+    let (mut attempts, mut pause) = (1, limits.backoff);
+    loop {
+        let result = get_blocking(client, &url);
+        match result {
+            Err(failure)
+                if failure.is_transient() && attempts < limits.attempts && !stop.is_set() =>
+            {
+                std::thread::sleep(pause);
+                (attempts, pause) = (attempts + 1, pause * 2);
+            }
+            result => {
+                return Visit {
+                    url,
+                    result,
+                    attempts,
+                };
+            }
+        }
+    }
+}
+
+/// [`fetch_blocking`] for tokio: the same tries, pauses with
+/// `tokio::time::sleep` (a blocking sleep would stall the runtime's thread).
+pub async fn fetch_async(client: &reqwest::Client, url: Url, limits: &Limits) -> Visit {
+    let (mut attempts, mut pause) = (1, limits.backoff);
+    loop {
+        let result = get_async(client, &url).await;
+        match result {
+            Err(failure) if failure.is_transient() && attempts < limits.attempts => {
+                tokio::time::sleep(pause).await;
+                (attempts, pause) = (attempts + 1, pause * 2);
+            }
+            result => {
+                return Visit {
+                    url,
+                    result,
+                    attempts,
+                };
+            }
+        }
+    }
+}
+
+/// The visited set: which URLs a crawl fetches. A URL is admitted once,
+/// only on the start's host (scheme, host and port: its origin), and only
+/// while fewer than `max` have been admitted.
+pub struct Seen {
+    start: Url,
+    admitted: HashSet<Url>,
+    max: usize,
+    /// Distinct links refused: to another host, or past `max`.
+    pub offsite: HashSet<Url>,
+    pub beyond_limit: HashSet<Url>,
+}
+
+impl Seen {
+    /// The start URL is admitted.
+    pub fn new(start: &Url, max: usize) -> Self {
+        Self {
+            start: start.clone(),
+            admitted: HashSet::from([start.clone()]),
+            max,
+            offsite: HashSet::new(),
+            beyond_limit: HashSet::new(),
+        }
+    }
+
+    /// The URLs of `links` seen for the first time, to be fetched.
+    pub fn admit(&mut self, links: &[Url]) -> Vec<Url> {
+        let mut new = Vec::new();
+        for link in links {
+            if link.origin() != self.start.origin() {
+                self.offsite.insert(link.clone());
+            } else if self.admitted.contains(link) {
+                // Seen before: a cycle or a duplicate.
+            } else if self.admitted.len() >= self.max {
+                self.beyond_limit.insert(link.clone());
+            } else {
+                self.admitted.insert(link.clone());
+                new.push(link.clone());
+            }
+        }
+        new
+    }
+}
+
+/// Ctrl-C's flag: set once, seen by blocking code (`is_set`) and awaited by
+/// async code (`stopped`).
+pub struct Stop(watch::Sender<bool>);
+
+impl Stop {
+    pub fn new() -> Self {
+        Self(watch::Sender::new(false))
+    }
+
+    pub fn stop(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once [`Stop::stop`] has been called, before or after.
+    pub async fn stopped(&self) {
+        let mut seen = self.0.subscribe();
+        // The sender lives in `self`, so `wait_for` cannot fail.
+        let _ = seen.wait_for(|stopped| *stopped).await;
+    }
+}
+
+/// Live progress: a line for every visit that is not a plain page or file
+/// (a failure, a retry, a redirect) and one every `every` visits.
+pub struct Progress<'a> {
+    pub sink: &'a Sink,
+    pub every: usize,
+    /// How a URL is printed (the demo site's: its path only).
+    pub short: &'a (dyn Fn(&Url) -> String + Sync),
+    done: AtomicUsize,
+}
+
+impl<'a> Progress<'a> {
+    pub fn new(sink: &'a Sink, every: usize, short: &'a (dyn Fn(&Url) -> String + Sync)) -> Self {
+        Self {
+            sink,
+            every,
+            short,
+            done: AtomicUsize::new(0),
+        }
+    }
+
+    /// Reports `visit`, the crawl's next finished one.
+    pub fn report(&self, visit: &Visit) {
+        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        let url = (self.short)(&visit.url);
+        let tries = match visit.attempts {
+            1 => String::new(),
+            n => format!(" after {n} tries"),
+        };
+        let line = match &visit.result {
+            Err(failure) => format!("FAILED {url}{tries}: {failure}"),
+            Ok(Fetched::Redirect { to }) => format!("{url} redirects to {}", (self.short)(to)),
+            Ok(_) if visit.attempts > 1 => format!("{url}: fetched{tries}"),
+            Ok(_) if n.is_multiple_of(self.every) => format!("{n} fetched, latest {url}"),
+            Ok(_) => return,
+        };
+        self.sink.note(format!("[{n:>4}] {line}"));
+    }
+}
+
+/// A finished crawl: every visit, in the order they finished.
+pub struct Crawl {
+    pub visits: Vec<Visit>,
+    pub elapsed: Duration,
+    pub interrupted: bool,
+    pub offsite: usize,
+    pub beyond_limit: usize,
+}
+
+impl Crawl {
+    pub fn new(visits: Vec<Visit>, seen: &Seen, elapsed: Duration, interrupted: bool) -> Self {
+        Self {
+            visits,
+            elapsed,
+            interrupted,
+            offsite: seen.offsite.len(),
+            beyond_limit: seen.beyond_limit.len(),
+        }
+    }
+
+    /// The failures by kind, e.g. `{"HTTP 404": 1, "time-out": 1}`.
+    pub fn failures(&self) -> BTreeMap<String, usize> {
+        let mut kinds = BTreeMap::new();
+        for visit in &self.visits {
+            if let Err(failure) = &visit.result {
+                *kinds.entry(failure.kind()).or_insert(0) += 1;
+            }
+        }
+        kinds
+    }
+
+    /// The summary: pages, files, bytes, failures by kind, time.
+    pub fn summary(&self) -> Vec<String> {
+        let (mut pages, mut files, mut redirects, mut bytes) = (0, 0, 0, 0);
+        for visit in &self.visits {
+            match &visit.result {
+                Ok(Fetched::Page { bytes: b, .. }) => (pages, bytes) = (pages + 1, bytes + b),
+                Ok(Fetched::File { bytes: b }) => (files, bytes) = (files + 1, bytes + b),
+                Ok(Fetched::Redirect { .. }) => redirects += 1,
+                Err(_) => {}
+            }
+        }
+        let failures = self.failures();
+        let failed: usize = failures.values().sum();
+        let kinds: Vec<String> = failures
+            .iter()
+            .map(|(kind, n)| format!("{kind} ×{n}"))
+            .collect();
+        let mut lines = vec![
+            format!(
+                "{} URLs in {:.2} s: pages {pages}, files {files}, redirects {redirects}, bytes {bytes}",
+                self.visits.len(),
+                self.elapsed.as_secs_f64()
+            ),
+            format!(
+                "{failed} failed{}{}",
+                if failed > 0 { ": " } else { "" },
+                kinds.join(", ")
+            ),
+            format!(
+                "not followed: links to other hosts {}, past --max-pages {}",
+                self.offsite, self.beyond_limit
+            ),
+        ];
+        if self.interrupted {
+            lines.push("interrupted: no new request after Ctrl-C".into());
+        }
+        lines
+    }
+}
