@@ -1,3 +1,18 @@
+//! Module 1 — Threads («Введение в многопоточность»)
+//!
+//! Starting threads, waiting for them, naming them, thread-local data, atomic
+//! operations, timers, and keeping track of running threads.
+//!
+//! # Lessons
+//!
+//! Each lesson is a page: the `lesson_NN` modules listed below, in course
+//! order. A page opens with the lesson's header (what it teaches, the
+//! Python → Rust table, how to run it, what to try) and lists the lesson's
+//! steps, the functions its `main` runs, each with its doc; "Source" shows
+//! the code. Run a lesson with `cargo run -p module_01 --bin lesson_NN`.
+//!
+//! # Also in this library
+//!
 //! Checked material for module 1: the compiler errors its lessons quote,
 //! each a `compile_fail` doctest beside the version that compiles.
 //! `cargo test -p module_01 --doc` proves that each still fails (and, with

@@ -1,3 +1,24 @@
+//! Module 3 — Futures
+//!
+//! Python's `concurrent.futures.Future` is an *eager handle*: `submit` starts
+//! the work on an executor at once, and the future only reports on it. Rust
+//! has such handles too — `std::thread::JoinHandle`,
+//! `futures::future::RemoteHandle` (from `futures::executor::ThreadPool` and
+//! `SpawnExt::spawn_with_handle`), tokio's `JoinHandle` — but Rust's `Future`
+//! trait is a *lazy* state machine that does nothing until something polls it,
+//! as lazy as a Python coroutine object, which runs nothing until it is awaited
+//! or made a task. The lessons show both faces, side by side.
+//!
+//! # Lessons
+//!
+//! Each lesson is a page: the `lesson_NN` modules listed below, in course
+//! order. A page opens with the lesson's header (what it teaches, the
+//! Python → Rust table, how to run it, what to try) and lists the lesson's
+//! steps, the functions its `main` runs, each with its doc; "Source" shows
+//! the code. Run a lesson with `cargo run -p module_03 --bin lesson_NN`.
+//!
+//! # Also in this library
+//!
 //! Checked material for module 3: the compiler errors its lessons quote,
 //! each a `compile_fail` doctest beside the version that compiles.
 //! `cargo test -p module_03 --doc` proves that each still fails (and, with

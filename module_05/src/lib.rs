@@ -1,3 +1,23 @@
+//! Module 5 — Synchronisation primitives («Примитивы синхронизации»)
+//!
+//! Locks, reentrant locks, events, condition variables, semaphores, stopping
+//! work cooperatively, stopping everything at the first error, and barriers —
+//! the `threading` toolbox of the course, in Rust. Python's lock sits beside
+//! the data it protects; a Rust `Mutex<T>` owns it. Where std has no type for
+//! the job (event, semaphore, a barrier with a time-out), the lesson builds a
+//! small one from `Mutex` + `Condvar`, because that is what it teaches, and
+//! shows the crate to use in real code.
+//!
+//! # Lessons
+//!
+//! Each lesson is a page: the `lesson_NN` modules listed below, in course
+//! order. A page opens with the lesson's header (what it teaches, the
+//! Python → Rust table, how to run it, what to try) and lists the lesson's
+//! steps, the functions its `main` runs, each with its doc; "Source" shows
+//! the code. Run a lesson with `cargo run -p module_05 --bin lesson_NN`.
+//!
+//! # Also in this library
+//!
 //! Module 5's checked material: the compiler errors its lessons quote, as
 //! `compile_fail` doctests (`cargo test -p module_05 --doc`). The lessons'
 //! live output goes through `step_runner::Sink`.

@@ -1,3 +1,25 @@
+//! Module 7 — Practice: concurrent downloads
+//!
+//! Real HTTP with [`reqwest`](https://docs.rs/reqwest) (rustls, no system
+//! OpenSSL): the blocking client on threads, and the async client on tokio.
+//!
+//! By default every lesson downloads from a demo server built into this
+//! module ([`DemoServer`]): a real HTTP server (axum on tokio) bound to a
+//! free port on `127.0.0.1`, serving generated files of known sizes and
+//! contents after a fixed delay per response, plus routes that fail on
+//! purpose. So the lessons run offline and give the same results every time.
+//! Give URLs on the command line to download those instead.
+//!
+//! # Lessons
+//!
+//! Each lesson is a page: the `lesson_NN` modules listed below, in course
+//! order. A page opens with the lesson's header (what it teaches, the
+//! Python → Rust table, how to run it, what to try) and lists the lesson's
+//! steps, the functions its `main` runs, each with its doc; "Source" shows
+//! the code. Run a lesson with `cargo run -p module_07 --bin lesson_NN`.
+//!
+//! # Also in this library
+//!
 //! The shared runtime pieces of module 7 (concurrent downloads):
 //!
 //! * [`DemoServer`]: a real HTTP server (axum on tokio) bound to a free

@@ -1,3 +1,22 @@
+//! Module 8 — Thread-safe building blocks
+//!
+//! Counters, printing, logging, maps, lists, file writes and "volatile" flags
+//! shared by many threads. Each lesson shows the Python pattern that loses or
+//! tears data, why Rust refuses to compile it (the compiler's error is quoted
+//! in the lesson), and one or two correct Rust designs. Each lesson's tests
+//! hammer those designs from many threads and check that nothing is lost,
+//! duplicated or torn.
+//!
+//! # Lessons
+//!
+//! Each lesson is a page: the `lesson_NN` modules listed below, in course
+//! order. A page opens with the lesson's header (what it teaches, the
+//! Python → Rust table, how to run it, what to try) and lists the lesson's
+//! steps, the functions its `main` runs, each with its doc; "Source" shows
+//! the code. Run a lesson with `cargo run -p module_08 --bin lesson_NN`.
+//!
+//! # Also in this library
+//!
 //! Module 8's checked material: the compiler errors its lessons quote, each
 //! a `compile_fail` doctest with its error code beside the version that
 //! compiles. `cargo test -p module_08 --doc` proves that every quote still

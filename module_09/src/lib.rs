@@ -1,3 +1,24 @@
+//! Module 9 — Process pools («Пул процессов»)
+//!
+//! Python needs `multiprocessing.Pool` to get past the GIL. Rust threads
+//! already run in parallel, so [`rayon`](https://docs.rs/rayon) is the
+//! idiomatic pool: each of the pool's eight methods (`apply` …
+//! `starmap_async`) gets a lesson with the Python call and its rayon
+//! counterpart side by side. Where a lesson is about processes as such —
+//! pids, separate memory, start-up cost, a crashing worker — the lesson
+//! binary re-runs itself as a worker process, with the machinery described
+//! under "Also in this library" below.
+//!
+//! # Lessons
+//!
+//! Each lesson is a page: the `lesson_NN` modules listed below, in course
+//! order. A page opens with the lesson's header (what it teaches, the
+//! Python → Rust table, how to run it, what to try) and lists the lesson's
+//! steps, the functions its `main` runs, each with its doc; "Source" shows
+//! the code. Run a lesson with `cargo run -p module_09 --bin lesson_NN`.
+//!
+//! # Also in this library
+//!
 //! The pieces module 9's lessons share: a CPU-bound workload, and real
 //! worker *processes* for the lessons about processes as such (9.1, 9.2,
 //! 9.13, 9.14).
