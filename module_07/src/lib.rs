@@ -57,6 +57,9 @@ mod lesson_02;
 #[cfg(doc)]
 #[path = "bin/lesson_03.rs"]
 mod lesson_03;
+#[cfg(doc)]
+#[path = "bin/lesson_04/main.rs"]
+mod lesson_04;
 
 pub mod saving;
 pub mod site;

@@ -27,9 +27,10 @@
 //! | `asyncio.Semaphore(n)` + `asyncio.create_task`      | `tokio::sync::Semaphore` + `JoinSet::spawn`            |
 //! | `signal.signal(SIGINT, handler)`                    | `ctrlc::set_handler(handler)`                          |
 //!
-//! Run all steps: `cargo run -p module_07 --bin lesson_04`
-//! Run one step:  `cargo run -p module_07 --bin lesson_04 -- engines`
-//! A real site:   `cargo run -p module_07 --bin lesson_04 -- crawl --max-pages 50 https://example.com/`
+//! - Run all steps: `cargo run -p module_07 --bin lesson_04`
+//! - Run one step:  `cargo run -p module_07 --bin lesson_04 -- engines`
+//! - A real site:   `cargo run -p module_07 --bin lesson_04 -- crawl --max-pages 50 https://example.com/`
+//!
 //! Options of `crawl`: `--jobs N` (1–256, default 8), `--max-pages N`
 //! (default 1000), `--engine sequential|threads|tokio` (default threads),
 //! `--timeout SECONDS` (default 10; 0.5 on the demo site). Without a URL it

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use url::Url;
 
-use crate::fetch::{Crawl, Limits, Progress, Seen, Stop, Visit, fetch_async};
+use super::fetch::{Crawl, Limits, Progress, Seen, Stop, Visit, fetch_async};
 
 /// Crawls from `start` with at most `limits.jobs` requests at once. Returns
 /// when every admitted URL has been fetched, or at once after `stop`: the

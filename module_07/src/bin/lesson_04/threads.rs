@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use url::Url;
 
-use crate::fetch::{Crawl, Limits, Progress, Seen, Stop, fetch_blocking};
+use super::fetch::{Crawl, Limits, Progress, Seen, Stop, fetch_blocking};
 
 /// A work queue that knows when the work is done: [`Frontier::take`] waits
 /// for an item while another worker is busy (it may add some) and returns
