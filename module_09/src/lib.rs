@@ -108,7 +108,6 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use step_runner::{Outcome, Step};
 
-pub mod measure;
 mod pool;
 pub use pool::{AsyncResult, PoolClosed, ProcessPool, TaskError};
 

@@ -27,15 +27,15 @@
 //! The times depend on the number of cores, on what else the machine is
 //! running, and (for counting primes) on the build: `cargo run` builds this
 //! module at the workspace's `opt-level = 1` with debug assertions on. So
-//! each pool size runs once uncounted and then three (sleeping) or five
-//! (computing) times; the table shows the median and the fastest and
-//! slowest run (module_02's `lib.rs` says why), and the `verdict:` line is
-//! worked out from those numbers.
+//! each pool size runs once uncounted and then five times, in rounds that
+//! take turns; the table shows the median and the fastest and slowest run,
+//! and the `verdict:` line is worked out from those numbers, round by round
+//! (the `measure` crate says how and why).
 //!
 //! Try:
 //! - In `show_io_bound`, put 100 in front of `sizes`: the 1,000 one-second
 //!   sleeps on 100 threads take about 10 s, ten rounds of 100 (and the step
-//!   about a minute: four rounds of 15 s).
+//!   a minute and a half: six rounds of 15 s).
 //! - In `show_cpu_bound`, cut the work into 1 chunk instead of 16: every
 //!   pool size says `{1}` thread took chunks, since one chunk is one task on
 //!   one thread, and the verdict finds no clear difference.
@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use futures::executor::{ThreadPool, block_on};
 use futures::future::join_all;
 use futures::task::SpawnExt;
-use module_02::{machine, pool_table, rounds};
+use measure::{RUNS, machine, pool_table, rounds};
 use rayon::prelude::*;
 use step_runner::{Sink, Step, lesson_id};
 
@@ -172,9 +172,10 @@ fn show_io_bound() {
     let sink = Sink::stdout();
     let sizes = [250, 1000];
     sink.note("1,000 one-second sleeps, ms per run on 250 and 1,000 threads:");
-    // Three counted runs, not five: each round takes 5 s of sleeping.
+    // Each round takes 5 s of sleeping; fewer than five rounds could never
+    // give a verdict (the `measure` crate's `wins_needed`).
     let mut ran = BTreeSet::new();
-    let samples = rounds(&sink, &sizes, 3, |threads| {
+    let samples = rounds(&sink, &sizes, RUNS, |threads| {
         let (count, elapsed) = io_bound(1000, threads, Duration::from_secs(1));
         ran.insert(count);
         elapsed
@@ -193,7 +194,7 @@ fn show_cpu_bound() {
         "counting the primes below 1,000,000 in 16 chunks, ms per run on 1, 2, 4, 8 threads:",
     );
     let (mut primes, mut used) = (BTreeSet::new(), vec![BTreeSet::new(); sizes.len()]);
-    let samples = rounds(&sink, &sizes, 5, |threads| {
+    let samples = rounds(&sink, &sizes, RUNS, |threads| {
         let run = cpu_bound(1_000_000, 16, threads);
         primes.insert(run.primes);
         let row = sizes

@@ -20,11 +20,12 @@
 //! The sweep's times depend on the number of cores, on what else the
 //! machine is running, and (for counting primes) on the build: `cargo run`
 //! builds this module at the workspace's `opt-level = 1` with debug
-//! assertions on. So each pool size runs once uncounted and then
-//! five times, the table shows the median and the fastest and slowest run
-//! (module_02's `lib.rs` says why), and the `verdict:` line is worked out
-//! from those numbers: "best" only where the fastest beat every other size
-//! in every run.
+//! assertions on. So each pool size runs once uncounted and then in
+//! rounds that take turns (five for sleeping, nine for counting primes, so
+//! that one round lost to another program's burst of load cannot hide the
+//! knee); the table shows the median and the fastest and slowest run, and
+//! the `verdict:` line is worked out round by round (the `measure` crate
+//! says how and why): "best" only where one size beat every other clearly.
 //!
 //! Try:
 //! - In `STEP_07_LISTS`, make every pool size 1 and run `-- step_07`: each
@@ -40,7 +41,7 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_02::{machine, pool_table, rounds};
+use measure::{RUNS, RUNS_UNDER_LOAD, machine, pool_table, rounds};
 use num_bigint::BigUint;
 use rayon::prelude::*;
 use step_runner::{Sink, Step, lesson_id};
@@ -173,8 +174,6 @@ fn time_cpu(size: usize, limit: u64, chunks: u64) -> (usize, Duration) {
 }
 
 const SIZES: [usize; 6] = [1, 2, 4, 8, 16, 32];
-/// Counted runs per pool size, after one warm-up run.
-const RUNS: usize = 5;
 
 fn show_sweep() {
     let sink = Sink::stdout();
@@ -192,7 +191,7 @@ fn show_sweep() {
         .for_each(|l| sink.note(l));
     let mut counts = BTreeSet::new();
     sink.note("counting the primes below 1,000,000 in 32 chunks (CPU-bound):");
-    let cpu = rounds(&sink, &SIZES, RUNS, |size| {
+    let cpu = rounds(&sink, &SIZES, RUNS_UNDER_LOAD, |size| {
         let (count, elapsed) = time_cpu(size, 1_000_000, 32);
         counts.insert(count);
         elapsed

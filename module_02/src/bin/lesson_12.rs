@@ -24,7 +24,7 @@
 //! (`cargo run`: the workspace's `opt-level = 1`, debug assertions on), the
 //! memory on the allocator and the platform. Each timed step runs once
 //! uncounted and then five times, prints the median with the fastest and
-//! slowest run (module_02's `lib.rs` says why), and ends with a `verdict:`
+//! slowest run (the `measure` crate says why), and ends with a `verdict:`
 //! line that compares the median with the least the waits need. Memory is
 //! the first run's: later runs reuse what the first left resident.
 //!
@@ -52,7 +52,7 @@ use std::time::{Duration, Instant};
 use futures::executor::{ThreadPool, block_on};
 use futures::future::join_all;
 use futures::task::SpawnExt;
-use module_02::{Sample, machine, ms, rounds};
+use measure::{RUNS, Runs, machine, ms, rounds};
 use step_runner::{Sink, Step, lesson_id};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -228,9 +228,9 @@ fn memory_line(memory: Option<(u64, u64)>, units: usize, unit: &str) -> String {
 
 /// The verdict on runs that each wait `waves` rounds of `delay`: how the
 /// median compares with the least those rounds take.
-fn verdict(sample: &Sample, waves: u32, delay: Duration) -> String {
+fn verdict(runs: &Runs, waves: u32, delay: Duration) -> String {
     let least = delay * waves;
-    let median = sample.median();
+    let median = runs.median_time();
     let ratio = median.as_secs_f64() / least.as_secs_f64();
     let rounds = match waves {
         1 => "one round".to_owned(),
@@ -250,9 +250,6 @@ fn verdict(sample: &Sample, waves: u32, delay: Duration) -> String {
     )
 }
 
-/// Counted runs per step, after one warm-up run.
-const RUNS: usize = 5;
-
 /// Runs `run` once uncounted and `RUNS` times, through the sink: the times,
 /// the verdict, and the memory of the first (warm-up) run. Only the first
 /// shows what the workload needs: the memory it touched stays resident after
@@ -270,7 +267,7 @@ fn report(label: &str, waves: u32, units: (usize, &str), run: impl Fn() -> Measu
     });
     sink.note(format!(
         "median (fastest–slowest run): {}",
-        samples[0].to_string().trim_start()
+        samples[0].ms_summary().trim_start()
     ));
     sink.note(format!("tasks completed (every run): {completed:?}"));
     sink.note(format!(
@@ -390,8 +387,8 @@ mod tests {
         assert_eq!(value, 2_432_902_008_176_640_000);
     }
 
-    fn sample(ms: &[u64]) -> Sample {
-        Sample::new(ms.iter().map(|&m| Duration::from_millis(m)).collect())
+    fn sample(ms: &[u64]) -> Runs {
+        Runs::from_durations(ms.iter().map(|&m| Duration::from_millis(m)))
     }
 
     #[test]

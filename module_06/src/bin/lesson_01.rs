@@ -16,8 +16,9 @@
 //! | `time.perf_counter()` around acquire | `Instant::now()` around `lock()`               |
 //!
 //! The numbers depend on the free cores, the load and the build (`cargo run`
-//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
-//! median, the spread, and a `verdict:` that needs spreads apart.
+//! builds module 6 optimised: the root Cargo.toml). Rounds after a warm-up
+//! (the `measure` crate); the median, the spread, and a `verdict:` that
+//! compares the variants round by round.
 //!
 //! - Run all steps: `cargo run -p module_06 --bin lesson_01`
 //! - Run one step:  `cargo run -p module_06 --bin lesson_01 -- mutex_kinds`
@@ -42,10 +43,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{
-    Gap, RUNS, Runs, Table, conditions, gap, measure_ms, repeat_each, thread_count, time, verdict,
-    work,
-};
+use measure::{Gap, RUNS, Runs, conditions, gap, measure_ms, repeat_each, time, verdict};
+use module_06::{Table, thread_count, work};
 use step_runner::{Step, lesson_id};
 
 /// Tasks per thread in the contention demo.
@@ -295,7 +294,7 @@ fn show_contention() {
     }
     print!("{table}");
     println!("{threads} threads x {TASKS_PER_THREAD} tasks, total {expected} in every run");
-    println!("{}", conditions());
+    println!("{}", conditions!());
     println!(
         "{}",
         verdict(
@@ -356,17 +355,17 @@ fn show_mutex_kinds() {
     }
     print!("{table}");
     println!("{threads} threads, each locking as often as it can for {WINDOW:?}, {RUNS} runs");
-    println!("{}", conditions());
+    println!("{}", conditions!());
     let (unfair, fair) = (&per_hand_off[0], &per_hand_off[2]);
     let verdict = match gap(fair, unfair) {
-        Gap::FirstLower { ratio } => format!(
+        Gap::FirstLower { ratio, .. } => format!(
             "FairMutex hands the lock to another thread {ratio:.0}× as often as std's Mutex here"
         ),
-        Gap::SecondLower { ratio } => format!(
+        Gap::SecondLower { ratio, .. } => format!(
             "std's Mutex hands the lock to another thread {ratio:.0}× as often as FairMutex here"
         ),
-        Gap::Unclear => "no clear difference in hand-offs between std's Mutex and FairMutex \
-                         here: the spread is larger than the gap"
+        Gap::Unclear(_) => "no clear difference in hand-offs between std's Mutex and FairMutex \
+                            here: neither had clearly shorter runs in enough rounds"
             .to_owned(),
     };
     println!("verdict: {verdict}");

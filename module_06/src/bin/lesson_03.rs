@@ -15,8 +15,10 @@
 //! | `with self.views_lock, self.latency_lock:`    | lock `views`, then `latency`, always in that order |
 //!
 //! The numbers depend on the free cores, the load and the build (`cargo run`
-//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
-//! median, the spread, and a `verdict:` that needs spreads apart.
+//! builds module 6 optimised: the root Cargo.toml). Nine rounds after a
+//! warm-up (the `measure` crate's `RUNS_UNDER_LOAD`: a round lost to another
+//! program's burst of load cannot hide the difference); the median, the
+//! spread, and a `verdict:` that compares the variants round by round.
 //!
 //! - Run all steps: `cargo run -p module_06 --bin lesson_03`
 //! - Run one step:  `cargo run -p module_06 --bin lesson_03 -- invariant`
@@ -41,7 +43,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{RUNS, Table, conditions, measure_each, verdict};
+use measure::{RUNS_UNDER_LOAD, conditions, measure_each, verdict};
+use module_06::Table;
 use step_runner::{Step, lesson_id};
 
 /// Threads per field: half count page views, half record latencies.
@@ -294,7 +297,7 @@ fn show_splitting() {
         ("one coarse Mutex<Stats>", coarse),
         ("a Mutex per field", split),
     ];
-    let walls = measure_each(RUNS, variants.len(), |v| {
+    let walls = measure_each(RUNS_UNDER_LOAD, variants.len(), |v| {
         let (name, run) = variants[v];
         let (stats, elapsed) = run(THREADS_PER_FIELD, UPDATES_PER_THREAD);
         assert_eq!(stats, expected, "{name}: lost or extra updates");
@@ -311,10 +314,10 @@ fn show_splitting() {
     print!("{table}");
     println!(
         "{THREADS_PER_FIELD} threads count page views and {THREADS_PER_FIELD} record latencies, \
-         {UPDATES_PER_THREAD} updates each, {RUNS} runs; every run ended with {} views",
+         {UPDATES_PER_THREAD} updates each, {RUNS_UNDER_LOAD} rounds; every run ended with {} views",
         expected.latency.samples
     );
-    println!("{}", conditions());
+    println!("{}", conditions!());
     println!(
         "{}",
         verdict("a lock per field", &walls[1], "one coarse lock", &walls[0])

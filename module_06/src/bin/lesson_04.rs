@@ -18,8 +18,9 @@
 //! | `lock.acquire()`                         | `mutex.lock()`                                |
 //!
 //! The numbers depend on the free cores, the load and the build (`cargo run`
-//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
-//! median, the spread, and a `verdict:` that needs spreads apart.
+//! builds module 6 optimised: the root Cargo.toml). Rounds after a warm-up
+//! (the `measure` crate); the median, the spread, and a `verdict:` that
+//! compares the variants round by round.
 //!
 //! - Run all steps: `cargo run -p module_06 --bin lesson_04`
 //! - Run one step:  `cargo run -p module_06 --bin lesson_04 -- try_lock_for`
@@ -43,10 +44,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::Backoff;
-use module_06::{
-    RUNS, Runs, Table, best_marker, conditions, fmt_ms, repeat_each, thread_count,
-    verdict_on_fastest, work,
-};
+use measure::{RUNS, Runs, best_marker, conditions, repeat_each, verdict_on_fastest};
+use module_06::{Table, thread_count, work};
 use step_runner::{Sink, Step, lesson_id};
 
 /// Increments per thread per round.
@@ -269,10 +268,8 @@ fn try_lock_for_demo(
             // queue and woken the moment the lock is released.
             let guard = data.try_lock_for(timeout);
             let outcome = ["timed out", "acquired"][usize::from(guard.is_some())];
-            sink.note(format!(
-                "attempt {n}: {outcome} after {} ms",
-                fmt_ms(asked.elapsed())
-            ));
+            let waited_ms = asked.elapsed().as_secs_f64() * 1e3;
+            sink.note(format!("attempt {n}: {outcome} after {waited_ms:.1} ms"));
             if let Some(guard) = guard {
                 return Some(*guard);
             }
@@ -346,7 +343,7 @@ fn show_retry() {
         "{threads} threads x {INCREMENTS_PER_THREAD} increments, the lock held for \
          {HELD_ROUNDS} rounds of work each time, {RUNS} runs; the counter reached {total} every time"
     );
-    println!("{}", conditions());
+    println!("{}", conditions!());
     let named: Vec<(&str, &Runs)> = STRATEGIES.iter().map(|s| s.0).zip(&walls).collect();
     println!("{}", verdict_on_fastest(&named));
     // Retrying at once fails thousands of times in a row and steals CPU

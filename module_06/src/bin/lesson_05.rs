@@ -16,8 +16,9 @@
 //! | `timeit` (disables GC, repeats)     | warm-up, median of rounds, `hint::black_box` |
 //!
 //! The numbers depend on the free cores, the load and the build (`cargo run`
-//! builds module 6 optimised: `src/lib.rs`). Five runs after a warm-up; the
-//! median, the spread, and a `verdict:` that needs spreads apart.
+//! builds module 6 optimised: the root Cargo.toml). Rounds after a warm-up
+//! (the `measure` crate); the median, the spread, and a `verdict:` that
+//! compares the variants round by round.
 //!
 //! - Run all steps: `cargo run -p module_06 --bin lesson_05`
 //! - Run one step:  `cargo run -p module_06 --bin lesson_05 -- overhead`
@@ -41,7 +42,8 @@ use std::sync::{Barrier, Mutex, RwLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_06::{RUNS, Runs, Table, conditions, ns_per_op, repeat, repeat_each, verdict};
+use measure::{RUNS, Runs, conditions, ns_per_op, repeat, repeat_each, verdict};
+use module_06::Table;
 use step_runner::{Step, lesson_id};
 
 /// Operations per measured round on one thread: enough that the two
@@ -261,7 +263,7 @@ fn show_timer_cost() {
         clock.spread_cell()
     );
     println!("so each measurement below times a loop of {UNCONTENDED_OPS} operations.");
-    println!("{}", conditions());
+    println!("{}", conditions!());
     // The two reads around a loop, against the loop of plain adds: the
     // cheapest loop the table times, so the largest share the clock can take.
     let loop_ns = adds.median() * UNCONTENDED_OPS as f64;
@@ -296,7 +298,7 @@ fn show_overhead() {
     }
     print!("{table}");
     println!("ns/op = wall time / operations per thread; median of {RUNS} runs after a warm-up");
-    println!("{}", conditions());
+    println!("{}", conditions!());
     let mutex = &rows[3];
     assert_eq!(mutex.variant, Variant::StdMutex);
     let (one, many) = (&mutex.uncontended, &mutex.contended);

@@ -20,9 +20,9 @@
 //!
 //! Every timing below is the median of a few rounds after an uncounted
 //! warm-up round (each round runs every alternative once, so a burst of
-//! load falls on all of them alike), with its spread (the range of the
-//! middle runs); each measuring step ends with a `verdict:` computed from
-//! them ([`module_09::measure`]). The numbers depend on the cores (the
+//! load falls on all of them alike), with its spread (fastest to slowest
+//! run); each measuring step ends with a `verdict:` computed from them,
+//! round by round (the `measure` crate). The numbers depend on the cores (the
 //! table goes up to all of them), on what else the machine runs, and on the
 //! build: `cargo run` builds module 9 at opt-level 1 with debug assertions
 //! on.
@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::thread;
 
-use module_09::measure::{Timing, cost_verdict, faster_verdict, time_rounds};
+use measure::{Runs, cost_verdict, faster_verdict, time_rounds};
 use module_09::{Task, WorkerError, WorkerProcess, count_primes, map_in_processes, split_range};
 use rayon::ThreadPoolBuilder;
 use rayon::prelude::*;
@@ -49,7 +49,7 @@ use step_runner::{Step, lesson_id};
 struct Row {
     kind: &'static str,
     workers: usize,
-    time: Timing,
+    time: Runs,
     primes: u64,
 }
 
@@ -128,10 +128,10 @@ fn scaling_verdict(rows: &[Row]) -> String {
 fn show_scaling_table() {
     let n = cores();
     println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
-    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
     match scaling_table(&this_program(), LIMIT, CHUNKS, n, RUNS) {
         Ok(rows) => {
-            let base = rows[0].time.median().as_secs_f64();
+            let base = rows[0].time.median();
             println!(
                 "{:<10} {:>7} {:>28} {:>8} {:>8}",
                 "kind", "workers", "time", "speed-up", "primes"
@@ -142,7 +142,7 @@ fn show_scaling_table() {
                     r.kind,
                     r.workers,
                     r.time.to_string(),
-                    base / r.time.median().as_secs_f64(),
+                    base / r.time.median(),
                     r.primes
                 );
             }
@@ -157,8 +157,8 @@ fn show_scaling_table() {
 /// for a process (one timing per round), and the pid each process reported.
 #[derive(Debug)]
 struct Startup {
-    thread: Timing,
-    process: Timing,
+    thread: Runs,
+    process: Runs,
     pids: Vec<u32>,
 }
 
@@ -195,7 +195,7 @@ fn startup_cost(program: &Path, rounds: usize) -> Result<Startup, WorkerError> {
 }
 
 fn show_startup_cost() {
-    println!("median of {STARTS} alternating rounds after a warm-up (spread: the middle runs)");
+    println!("median of {STARTS} alternating rounds after a warm-up (spread: fastest–slowest run)");
     match startup_cost(&this_program(), STARTS) {
         Ok(s) => {
             println!("thread:  spawn + answer + join {}", s.thread);
@@ -212,9 +212,9 @@ fn show_startup_cost() {
 #[derive(Debug)]
 struct Copying {
     thread_sum: u64,
-    thread_time: Timing,
+    thread_time: Runs,
     process_sum: u64,
-    process_time: Timing,
+    process_time: Runs,
     bytes_sent: usize,
 }
 
@@ -255,7 +255,7 @@ fn copying_data(program: &Path, numbers: &[u64], runs: usize) -> Result<Copying,
 
 fn show_copying_data() {
     let numbers: Vec<u64> = (1..=200_000).collect();
-    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
     match copying_data(&this_program(), &numbers, RUNS) {
         Ok(c) => {
             println!(
@@ -432,11 +432,11 @@ mod tests {
         pids.dedup();
         assert_eq!(pids.len(), rounds, "{s:?}");
         assert!(!pids.contains(&std::process::id()));
-        assert_eq!((s.thread.count(), s.process.count()), (rounds, rounds));
+        assert_eq!((s.thread.len(), s.process.len()), (rounds, rounds));
         // Each round timed alone: `rounds` of the fastest fit in the whole
         // call, on any machine (a total reported as one round would not).
         assert!(
-            (s.thread.fastest() + s.process.fastest()) * rounds as u32 <= total,
+            (s.thread.fastest_time() + s.process.fastest_time()) * rounds as u32 <= total,
             "{s:?} in {total:?}"
         );
     }

@@ -29,8 +29,8 @@
 //!
 //! `map_cpu_bound` times the loop and `map` as the median of a few
 //! alternating rounds after an uncounted warm-up round, with the spread
-//! (the range of the middle runs), and ends with a `verdict:` computed from
-//! them ([`module_09::measure`]). The numbers depend on the cores, on what
+//! (fastest to slowest run), and ends with a `verdict:` computed from them,
+//! round by round (the `measure` crate). The numbers depend on the cores, on what
 //! else the machine runs, and on the build: `cargo run` builds module 9 at
 //! opt-level 1 with debug assertions on.
 //!
@@ -50,7 +50,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
-use module_09::measure::{Timing, faster_verdict, time_rounds};
+use measure::{Runs, faster_verdict, time_rounds};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -122,7 +122,7 @@ fn show_map_chunksize() {
 
 /// The CPU-bound case a process pool exists for: counting primes, sequential
 /// and with `map`, timed in `runs` alternating rounds after a warm-up round.
-fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Timing), (Vec<u64>, Timing)) {
+fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Runs), (Vec<u64>, Runs)) {
     let ranges = split_range(limit, chunks);
     let mut timed = time_rounds(runs, 2, |i| {
         if i == 0 {
@@ -139,7 +139,7 @@ fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Timing), (
 fn show_map_cpu_bound() {
     let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS, RUNS);
     println!("primes per chunk below {LIMIT}: {par:?}");
-    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs):");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run):");
     println!(
         "plain loop: {} primes in {seq_time}",
         seq.iter().sum::<u64>()

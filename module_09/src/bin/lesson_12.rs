@@ -19,10 +19,10 @@
 //!
 //! Each time is the median of a few rounds after an uncounted warm-up round
 //! (each round runs the loop and every method once, so a burst of load
-//! falls on all of them alike), with its spread (the range of the middle
-//! runs); the `verdict:` line and any `<- best` marker are computed from
-//! them ([`module_09::measure`]): a method counts as faster only when its
-//! median beats the loop's by more than either spread. The numbers depend
+//! falls on all of them alike), with its spread (fastest to slowest run);
+//! the `verdict:` line and any `<- best` marker are computed from them
+//! (the `measure` crate): a method counts as faster only when it beat the
+//! loop in every round, by at least 1.1× (the median round). The numbers depend
 //! on the cores (the pool has one thread per core), on what else the
 //! machine runs, and on the build: `cargo run` builds module 9 at
 //! opt-level 1 with debug assertions on. On 2 idle cores expect every
@@ -40,14 +40,14 @@
 //! Try: run `-- compare` a few times and watch the last column: only
 //! `imap_unordered`'s order may change from run to run; every other method
 //! hands the chunks back in their order. Then run it while another build
-//! keeps the cores busy: the spreads widen, and where a spread outgrows the
-//! gap the verdict lists the method under "no clear difference".
+//! keeps the cores busy: the spreads widen, and where the loop wins a round
+//! the verdict lists the method under "no clear difference".
 
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::process::ExitCode;
 
-use module_09::measure::{Timing, clear_winner, time_rounds};
+use measure::{Gap, Runs, best, gap, time_rounds};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
@@ -186,7 +186,7 @@ const METHODS: [(&str, Method); 8] = [
 #[derive(Debug)]
 struct Row {
     method: &'static str,
-    time: Timing,
+    time: Runs,
     counts: Counts,
 }
 
@@ -223,17 +223,14 @@ fn compare(limit: u64, chunks: u64, threads: usize, runs: usize) -> (Row, Vec<Ro
     (baseline, rows)
 }
 
-/// Each method against the plain loop, beyond the spread or not.
+/// Each method against the plain loop, round by round (`measure::gap`).
 fn compare_verdict(baseline: &Row, rows: &[Row]) -> String {
     let (mut faster, mut unclear, mut slower) = (Vec::new(), Vec::new(), Vec::new());
     for r in rows {
-        if r.time.clearly_faster_than(&baseline.time) {
-            let ratio = baseline.time.median().as_secs_f64() / r.time.median().as_secs_f64();
-            faster.push(format!("{} {ratio:.1}×", r.method));
-        } else if baseline.time.clearly_faster_than(&r.time) {
-            slower.push(r.method.to_string());
-        } else {
-            unclear.push(r.method.to_string());
+        match gap(&r.time, &baseline.time) {
+            Gap::FirstLower { ratio, .. } => faster.push(format!("{} {ratio:.1}×", r.method)),
+            Gap::SecondLower { .. } => slower.push(r.method.to_string()),
+            Gap::Unclear(_) => unclear.push(r.method.to_string()),
         }
     }
     [
@@ -251,14 +248,14 @@ fn compare_verdict(baseline: &Row, rows: &[Row]) -> String {
 fn show_compare() {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
-    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
     let (baseline, rows) = compare(LIMIT, CHUNKS, threads, RUNS);
-    let base = baseline.time.median().as_secs_f64();
-    let times: Vec<&Timing> = std::iter::once(&baseline)
+    let base = baseline.time.median();
+    let times: Vec<&Runs> = std::iter::once(&baseline)
         .chain(&rows)
         .map(|r| &r.time)
         .collect();
-    let best = clear_winner(&times);
+    let best = best(&times);
     println!(
         "{:<15} {:>28} {:>8} {:>8}  first chunks' order",
         "method", "time", "vs loop", "primes"
@@ -269,7 +266,7 @@ fn show_compare() {
             "{:<15} {:>28} {:>7.2}x {:>8}  {order:?}{}",
             r.method,
             r.time.to_string(),
-            base / r.time.median().as_secs_f64(),
+            base / r.time.median(),
             r.counts.iter().map(|&(_, n)| n).sum::<u64>(),
             if best == Some(i) { "  <- best" } else { "" },
         );
@@ -326,21 +323,21 @@ mod tests {
     }
 
     fn row(method: &'static str, ms: &[u64]) -> Row {
-        let runs = ms.iter().map(|&m| Duration::from_millis(m)).collect();
         Row {
             method,
-            time: Timing::from_runs(runs),
+            time: Runs::from_durations(ms.iter().map(|&m| Duration::from_millis(m))),
             counts: Vec::new(),
         }
     }
 
     #[test]
     fn the_verdict_follows_the_numbers() {
-        let baseline = row("(plain loop)", &[100, 102, 110]);
+        let baseline = row("(plain loop)", &[100, 102, 110, 101, 100]);
         let rows = [
-            row("map", &[50, 51, 60]),
-            row("apply", &[98, 104, 120]),
-            row("imap", &[130, 131, 140]),
+            row("map", &[50, 51, 60, 50, 49]),
+            // Faster than the loop in three rounds of five: not clearly.
+            row("apply", &[98, 104, 120, 99, 98]),
+            row("imap", &[130, 131, 140, 130, 132]),
         ];
         assert_eq!(
             compare_verdict(&baseline, &rows),

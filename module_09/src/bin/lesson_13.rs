@@ -24,8 +24,8 @@
 //!
 //! The measuring steps (`no_shared_state`, `chunk_sizes`, `cpu_bound_only`)
 //! print the median of a few alternating rounds after an uncounted warm-up
-//! round, with its spread (the range of the middle runs), and end with a
-//! `verdict:` computed from them ([`module_09::measure`]). Their numbers
+//! round, with its spread (fastest to slowest run), and end with a
+//! `verdict:` computed from them, round by round (the `measure` crate). Their numbers
 //! depend on the cores, on what else the machine runs, and on the build:
 //! `cargo run` builds module 9 at opt-level 1 with debug assertions on.
 //!
@@ -46,7 +46,7 @@ use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use module_09::measure::{Timing, clear_winner, faster_verdict, time_rounds};
+use measure::{Runs, best, faster_verdict, time_rounds};
 use module_09::{
     AsyncResult, PoolClosed, ProcessPool, Reply, Task, TaskError, WorkerError, map_in_processes,
     split_range,
@@ -190,7 +190,7 @@ fn show_scope_the_pool() {
 
 /// The same sum, as a reduction and through a shared `Mutex`, timed in
 /// `runs` alternating rounds after a warm-up round.
-fn no_shared_state(n: u64, runs: usize) -> ((u64, Timing), (u64, Timing)) {
+fn no_shared_state(n: u64, runs: usize) -> ((u64, Runs), (u64, Runs)) {
     let mut timed = time_rounds(runs, 2, |i| {
         if i == 0 {
             return (0..n).into_par_iter().map(|x| x % 7).sum::<u64>();
@@ -208,7 +208,7 @@ fn no_shared_state(n: u64, runs: usize) -> ((u64, Timing), (u64, Timing)) {
 }
 
 fn show_no_shared_state() {
-    println!("median of {RUNS} alternating rounds after a warm-up (spread: the middle runs)");
+    println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
     let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000, RUNS);
     println!("reduction:      {reduced} in {rt}");
     println!("shared mutex:   {locked} in {lt} (same sum, every item takes the lock)");
@@ -229,7 +229,7 @@ fn chunk_sizes(
     task_counts: &[u64],
     workers: usize,
     runs: usize,
-) -> Result<Vec<(u64, Timing)>, WorkerError> {
+) -> Result<Vec<(u64, Runs)>, WorkerError> {
     let task_lists: Vec<Vec<Task>> = task_counts
         .iter()
         .map(|&tasks| {
@@ -264,14 +264,14 @@ fn chunk_sizes(
 
 fn show_chunk_sizes() {
     println!(
-        "median of {RUNS} alternating rounds after a warm-up (spread: the middle runs), 2 workers"
+        "median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run), 2 workers"
     );
     let counts = [20_000, 200, 2];
     let rows = match chunk_sizes(&this_program(), PRIME_LIMIT, &counts, 2, RUNS) {
         Ok(rows) => rows,
         Err(e) => return println!("error: {e}"),
     };
-    let best = clear_winner(&rows.iter().map(|(_, t)| t).collect::<Vec<_>>());
+    let best = best(&rows.iter().map(|(_, t)| t).collect::<Vec<_>>());
     for (i, (tasks, (total, time))) in counts.iter().zip(&rows).enumerate() {
         let mark = if best == Some(i) { "  <- best" } else { "" };
         println!("{tasks:>5} tasks: {total} primes below {PRIME_LIMIT} in {time}{mark}");
@@ -288,7 +288,7 @@ fn show_chunk_sizes() {
 /// `count` tasks that only wait (I/O stand-ins): on a 2-thread rayon pool,
 /// and on one plain thread each; timed in `runs` alternating rounds after a
 /// warm-up round.
-fn cpu_bound_only(count: usize, wait: Duration, runs: usize) -> (Timing, Timing) {
+fn cpu_bound_only(count: usize, wait: Duration, runs: usize) -> (Runs, Runs) {
     let rayon = pool(2);
     let mut timed = time_rounds(runs, 2, |i| {
         if i == 0 {
@@ -307,8 +307,8 @@ fn cpu_bound_only(count: usize, wait: Duration, runs: usize) -> (Timing, Timing)
 }
 
 fn show_cpu_bound_only() {
-    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT, WAIT_RUNS);
-    println!("8 tasks waiting {WAIT:?} each, median of {WAIT_RUNS} rounds after a warm-up:");
+    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT, RUNS);
+    println!("8 tasks waiting {WAIT:?} each, median of {RUNS} rounds after a warm-up:");
     println!("  rayon pool of 2 threads: {on_rayon} (two at a time)");
     println!("  a thread per task:       {on_threads}");
     let verdict = faster_verdict("a thread per task", &on_threads, "the pool", &on_rayon);
@@ -361,7 +361,6 @@ const PRIME_LIMIT: u64 = 200_000;
 const WAIT: Duration = Duration::from_millis(200);
 /// Counted runs per measurement (each after an uncounted warm-up).
 const RUNS: usize = 5;
-const WAIT_RUNS: usize = 3;
 
 const TITLE: &str =
     "Lesson 9.13 — Process pool best practices («Лучшие практики использования пула процессов»)";
@@ -474,14 +473,14 @@ mod tests {
     fn waiting_tasks_are_throttled_by_the_pool_size() {
         let wait = Duration::from_millis(40);
         let (on_rayon, on_threads) = cpu_bound_only(8, wait, 2);
-        assert_eq!((on_rayon.count(), on_threads.count()), (2, 2));
+        assert_eq!((on_rayon.len(), on_threads.len()), (2, 2));
         // 8 waits on 2 threads cannot take less than 4 waits, and no run of
         // sleeps is shorter than one wait: each run is timed around the sleeps.
-        assert!(on_rayon.fastest() >= wait * 4, "{on_rayon}");
-        assert!(on_threads.fastest() >= wait, "{on_threads}");
+        assert!(on_rayon.fastest_time() >= wait * 4, "{on_rayon}");
+        assert!(on_threads.fastest_time() >= wait, "{on_threads}");
         // One after another, the 8 waits would take 8 waits; side by side on
         // their own threads, far less (a generous bound for a loaded machine).
-        assert!(on_threads.fastest() < wait * 8, "{on_threads}");
+        assert!(on_threads.fastest_time() < wait * 8, "{on_threads}");
     }
 
     #[test]
