@@ -28,10 +28,9 @@
 //! `std::sync::mpsc` uses the same error names, but its `SyncSender` has no
 //! `send_timeout`, `len` or `is_full` on stable Rust.
 //!
+//! Output order varies between runs where threads race; the values do not.
 //! - Run all steps: `cargo run -p module_04 --bin lesson_05`
 //! - Run one step:  `cargo run -p module_04 --bin lesson_05 -- step_06`
-//!
-//! Output order varies between runs where threads race; the values do not.
 //!
 //! Try:
 //! - in `supply`, move `let full = tx.is_full();` below `pause();` and run

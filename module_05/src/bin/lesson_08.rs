@@ -17,10 +17,9 @@
 //! | (none: a party that dies is waited for until the time-out) | `barrier.party()`: the handle's `Drop` breaks the barrier |
 //! | (asyncio) `asyncio.Barrier(n)`             | `tokio::sync::Barrier::new(n)`                         |
 //!
+//! Output order varies between runs where threads race; the values do not.
 //! - Run all steps: `cargo run -p module_05 --bin lesson_08`
 //! - Run one step:  `cargo run -p module_05 --bin lesson_08 -- timeout_barrier`
-//!
-//! Output order varies between runs where threads race; the values do not.
 //!
 //! Try:
 //! - In `start_line`, add `if name == "Vera" { return; }` before
