@@ -1,3 +1,20 @@
+//! Module 6 — Advanced locking
+//!
+//! Five lessons on what locks cost and how to pay less: contention, striping,
+//! splitting, retry with back-off, and the raw overhead of each primitive.
+//! Timings are printed, never asserted; the tests check that every variant
+//! computes the right result.
+//!
+//! # Lessons
+//!
+//! Each lesson is a page: the `lesson_NN` modules listed below, in course
+//! order. A page opens with the lesson's header (what it teaches, the
+//! Python → Rust table, how to run it, what to try) and lists the lesson's
+//! steps, the functions its `main` runs, each with its doc; "Source" shows
+//! the code. Run a lesson with `cargo run -p module_06 --bin lesson_NN`.
+//!
+//! # Also in this library
+//!
 //! What module 6's lessons share besides the measuring kit: the thread
 //! count and the stand-in work of the contention demos, and a plain-text
 //! table.
@@ -12,6 +29,30 @@
 //! opt-level 3 without debug assertions or overflow checks: the root
 //! Cargo.toml's `[profile.dev.package.module_06]`; `--release` is not
 //! needed.
+
+// The lessons, each a page of this crate's documentation: rustdoc reads
+// every lesson binary's source as a module of this library. Only rustdoc
+// sees these modules (`cfg(doc)`, set by `cargo doc` and `cargo test
+// --doc`), so no lesson is compiled twice. They are private, as the steps
+// in them are: .cargo/config.toml has rustdoc document private items. The
+// lessons name this library `module_06`, as their binaries do.
+#[cfg(doc)]
+extern crate self as module_06;
+#[cfg(doc)]
+#[path = "bin/lesson_01.rs"]
+mod lesson_01;
+#[cfg(doc)]
+#[path = "bin/lesson_02.rs"]
+mod lesson_02;
+#[cfg(doc)]
+#[path = "bin/lesson_03.rs"]
+mod lesson_03;
+#[cfg(doc)]
+#[path = "bin/lesson_04.rs"]
+mod lesson_04;
+#[cfg(doc)]
+#[path = "bin/lesson_05.rs"]
+mod lesson_05;
 
 use std::fmt;
 use std::thread;
