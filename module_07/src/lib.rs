@@ -36,6 +36,8 @@
 //!   files, and the [`saving::Run`] that Ctrl-C interrupts.
 //! * [`site`]: the small web site lesson 7.4 crawls, with its map; the
 //!   server counts the requests it sees ([`DemoServer::requests`]).
+//! * [`crawl`]: lesson 7.4's fetching, links, visited set and summary, and
+//!   its step's options.
 //!
 //! This is infrastructure; the downloading itself is written out in each
 //! lesson file.
@@ -61,6 +63,7 @@ mod lesson_03;
 #[path = "bin/lesson_04/main.rs"]
 mod lesson_04;
 
+pub mod crawl;
 pub mod saving;
 pub mod site;
 
@@ -346,6 +349,12 @@ impl DemoServer {
     pub fn file_urls(&self, files: &[DemoFile]) -> Vec<Url> {
         files.iter().map(|file| self.file_url(file)).collect()
     }
+}
+
+/// A demo server whose `/site/…` pages are timed by `site`; panics if no
+/// loopback port can be bound (nothing a lesson could do about it).
+pub fn demo_server(site: SiteConfig) -> DemoServer {
+    DemoServer::start_site(site).expect("binding a loopback port for the demo server")
 }
 
 impl Drop for DemoServer {

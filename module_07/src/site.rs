@@ -47,6 +47,16 @@ pub struct SiteConfig {
     pub too_slow: Duration,
 }
 
+impl SiteConfig {
+    /// Lesson 7.4's demo: 5 ms a page, four slow pages of 100 ms, and one
+    /// that outlasts the lesson's time limit of 0.5 s.
+    pub const DEMO: Self = Self {
+        delay: Duration::from_millis(5),
+        slow: Duration::from_millis(100),
+        too_slow: Duration::from_secs(3),
+    };
+}
+
 impl Default for SiteConfig {
     fn default() -> Self {
         Self {

@@ -1,20 +1,17 @@
 //! Lesson 7.4 — Project: a concurrent web scraper («Проект: многопоточный веб-скрейпер»)
 //!
-//! **Beyond the course's syllabus.** The course's learning roadmap ends with
-//! a project: "build something that needs concurrency, e.g. a web scraper".
-//! This is one: from a start page, fetch every page of the same site once,
-//! following links, at most `--jobs` requests at once, retrying server
-//! errors, with a time limit per request, live progress, Ctrl-C, and a
-//! summary. The work is I/O, so concurrency pays even on one core.
+//! **Beyond the course's syllabus**: the project of its learning roadmap,
+//! "build something that needs concurrency, e.g. a web scraper". From a
+//! start page, fetch every URL of the same site once, following links, at
+//! most `--jobs` requests at once, retrying server errors, with a time
+//! limit per request, live progress, Ctrl-C, and a summary.
 //!
-//! Three engines share one fetch (`fetch.rs`): a plain loop (below: the
-//! smallest form, and the baseline), OS threads around a shared frontier
+//! Three engines share one fetch ([`module_07::crawl`]): a plain loop
+//! (below: the smallest form), OS threads around a shared frontier
 //! (`threads.rs`: where "when is the crawl over?" needs care) and tokio
-//! tasks (`tasks.rs`: `JoinSet` + `Semaphore`, where the same question
-//! answers itself). The demo server's web site (`module_07::site`) has
-//! cycles, duplicate links, relative and absolute links, a link to another
-//! host, files, slow pages, failures of every kind and a redirect; its map
-//! is a function, so the tests know which URLs a correct crawl visits.
+//! tasks (`tasks.rs`, where it answers itself). They crawl the demo
+//! server's site ([`module_07::site`]): cycles, duplicate, relative and
+//! absolute links, another host, files, slow pages, failures, a redirect.
 //!
 //! | Python                                              | Rust                                                   |
 //! |-----------------------------------------------------|--------------------------------------------------------|
@@ -22,7 +19,7 @@
 //! | `BeautifulSoup(html).find_all("a", href=True)`      | `Html::parse_document(html).select(&Selector::parse("a[href]")?)` |
 //! | `urljoin(page, href)`; `urldefrag(url)`             | `page.join(href)?`; `url.set_fragment(None)`           |
 //! | `urlparse(a).netloc == urlparse(b).netloc`          | `a.origin() == b.origin()` (scheme, host and port)     |
-//! | `visited = set()` under a `threading.Lock()`        | `Mutex<Seen>` (`fetch.rs`)                             |
+//! | `visited = set()` under a `threading.Lock()`        | `Mutex<Seen>` (`threads.rs`)                             |
 //! | `queue.Queue()` with `task_done()` and `q.join()`   | `Frontier`: a queue that counts busy workers (`threads.rs`) |
 //! | `asyncio.Semaphore(n)` + `asyncio.create_task`      | `tokio::sync::Semaphore` + `JoinSet::spawn`            |
 //! | `signal.signal(SIGINT, handler)`                    | `ctrlc::set_handler(handler)`                          |
@@ -31,11 +28,10 @@
 //! - Run one step:  `cargo run -p module_07 --bin lesson_04 -- engines`
 //! - A real site:   `cargo run -p module_07 --bin lesson_04 -- crawl --max-pages 50 https://example.com/`
 //!
-//! Options of `crawl`: `--jobs N` (1–256, default 8), `--max-pages N`
-//! (default 1000), `--engine sequential|threads|tokio` (default threads),
-//! `--timeout SECONDS` (default 10; 0.5 on the demo site). Without a URL it
-//! crawls the demo site on 127.0.0.1: no network. Exit status 1 if a URL of
-//! your site failed, 2 for a bad option, 130 after Ctrl-C.
+//! `crawl --help` lists its options (`--jobs`, `--max-pages`, `--engine`,
+//! `--timeout`). Without a URL it crawls the demo site on 127.0.0.1: no
+//! network. Exit status 1 if a URL of your site failed, 2 for a bad
+//! option, 130 after Ctrl-C.
 //!
 //! Try:
 //! - In `threads.rs`, `Frontier::take`, delete `s.busy > 0 && ` from the
@@ -47,56 +43,28 @@
 //! - Run `-- crawl --max-pages 20 --engine tokio`: 20 URLs, and the summary
 //!   counts the links left behind.
 
-mod fetch;
 mod tasks;
 mod threads;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fetch::{Crawl, Limits, Progress, Seen, Stop, fetch_blocking};
+use module_07::crawl::{
+    CRAWL_JOBS, Crawl, CrawlArgs, Engine, Limits, Progress, Seen, Stop, fetch_blocking, on_ctrl_c,
+    shorten,
+};
 use module_07::site::{self, SiteConfig};
-use module_07::{DemoServer, Requests, parse_url};
+use module_07::{Requests, demo_server};
 use step_runner::{Outcome, Sink, Step, lesson_id};
 use url::Url;
 
 const TITLE: &str = "Lesson 7.4 — Project: a concurrent web scraper (beyond the syllabus) («Проект: многопоточный веб-скрейпер»)";
 
-/// The demo site's timing: 5 ms a page, four slow pages of 100 ms, and one
-/// that outlasts [`DEMO_TIMEOUT`].
-const DEMO_SITE: SiteConfig = SiteConfig {
-    delay: Duration::from_millis(5),
-    slow: Duration::from_millis(100),
-    too_slow: Duration::from_secs(3),
-};
+/// The time limit per request on the demo site: its too-slow page
+/// outlasts it ([`SiteConfig::DEMO`]), every other page is well within.
 const DEMO_TIMEOUT: Duration = Duration::from_millis(500);
 const TIMEOUT: Duration = Duration::from_secs(10);
-const JOBS: usize = 8;
-
-/// The limits of a crawl: three tries on a 5xx, 50 ms before the first
-/// retry.
-fn limits(jobs: usize, max_pages: usize, timeout: Duration) -> Limits {
-    Limits {
-        jobs,
-        max_pages,
-        timeout,
-        attempts: 3,
-        backoff: Duration::from_millis(50),
-    }
-}
-
-/// Which engine crawls.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Engine {
-    /// One request at a time
-    Sequential,
-    /// `--jobs` OS threads around a shared frontier
-    Threads,
-    /// tokio tasks, `--jobs` past a semaphore
-    Tokio,
-}
 
 /// Engine `sequential` — the crawl without concurrency: a queue, the
 /// visited set, one loop. It is over when the queue is empty: only this
@@ -107,10 +75,7 @@ fn crawl_sequential(start: Url, limits: &Limits, stop: &Stop, progress: &Progres
     let mut seen = Seen::new(&start, limits.max_pages);
     let mut queue = VecDeque::from([start]);
     let mut visits = Vec::new();
-    while let Some(url) = queue.pop_front() {
-        if stop.is_set() {
-            break;
-        }
+    while let Some(url) = queue.pop_front().filter(|_| !stop.is_set()) {
         let visit = fetch_blocking(&client, url, limits, stop);
         queue.extend(seen.admit(visit.leads_to()));
         progress.report(&visit);
@@ -124,122 +89,32 @@ fn crawl(engine: Engine, start: Url, limits: &Limits, stop: &Stop, progress: &Pr
     match engine {
         Engine::Sequential => crawl_sequential(start, limits, stop, progress),
         Engine::Threads => threads::crawl(start, limits, stop, progress),
-        Engine::Tokio => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
+        Engine::Tokio => tokio::runtime::Runtime::new()
             .expect("building a tokio runtime")
             .block_on(tasks::crawl(start, limits, stop, progress)),
     }
-}
-
-fn demo_server(config: SiteConfig) -> DemoServer {
-    DemoServer::start_site(config).expect("binding a loopback port for the demo server")
-}
-
-/// A URL for printing: only its path on the demo server (`port`), whose
-/// port changes from run to run.
-fn shorten(port: Option<u16>) -> impl Fn(&Url) -> String + Sync {
-    move |url| match port {
-        Some(port) if url.port() == Some(port) => url.path().to_owned(),
-        _ => url.to_string(),
-    }
-}
-
-// The options of step `crawl` (a plain comment: clap would take a doc
-// comment for the step's summary in `--help`).
-#[derive(clap::Args, Debug)]
-struct CrawlArgs {
-    /// Requests at once (1 to 256)
-    #[arg(long, value_name = "N", default_value_t = JOBS, value_parser = parse_jobs)]
-    jobs: usize,
-    /// Fetch at most N URLs (pages and files; at least 1)
-    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = parse_max_pages)]
-    max_pages: usize,
-    /// How the requests run at once
-    #[arg(long, value_enum, default_value = "threads")]
-    engine: Engine,
-    /// The time limit of one request [default: 10, or 0.5 on the demo site]
-    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
-    /// Crawl this site (http or https) instead of the demo site
-    #[arg(value_name = "URL", value_parser = parse_url)]
-    url: Option<Url>,
-}
-
-fn parse_jobs(text: &str) -> Result<usize, String> {
-    text.parse()
-        .ok()
-        .filter(|jobs| (1..=256).contains(jobs))
-        .ok_or_else(|| "--jobs needs a number from 1 to 256".to_owned())
-}
-
-fn parse_max_pages(text: &str) -> Result<usize, String> {
-    text.parse()
-        .ok()
-        .filter(|&max| max >= 1)
-        .ok_or_else(|| "--max-pages needs a number of at least 1".to_owned())
-}
-
-fn parse_timeout(text: &str) -> Result<Duration, String> {
-    text.parse()
-        .ok()
-        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
-        .filter(|limit| !limit.is_zero())
-        .ok_or_else(|| "--timeout needs a number of seconds above 0".to_owned())
-}
-
-/// Ctrl-C, SIGTERM and SIGHUP (ctrlc's `termination` feature) set `stop`,
-/// on ctrlc's own thread. A second press, or one after the crawl (the
-/// handler holds only a `Weak`), exits at once.
-fn on_ctrl_c(stop: &Arc<Stop>) {
-    let stop = Arc::downgrade(stop);
-    let mut pressed = false;
-    ctrlc::set_handler(move || {
-        if let Some(stop) = stop.upgrade() {
-            stop.stop();
-        }
-        if pressed || stop.strong_count() == 0 {
-            std::process::exit(130);
-        }
-        pressed = true;
-    })
-    .expect("installing the Ctrl-C handler, once per process");
 }
 
 /// Step `crawl` — crawls the demo site, or the site given, with one
 /// engine; a line per failure, retry or redirect and per 25 URLs as they
 /// happen, then the summary.
 fn show_crawl(args: CrawlArgs) -> Outcome {
-    let server = args.url.is_none().then(|| demo_server(DEMO_SITE));
+    let server = args.url.is_none().then(|| demo_server(SiteConfig::DEMO));
     let (start, timeout) = match (&args.url, &server) {
-        (Some(url), _) => (url.clone(), args.timeout.unwrap_or(TIMEOUT)),
-        (None, Some(server)) => (
-            server.url(site::START),
-            args.timeout.unwrap_or(DEMO_TIMEOUT),
-        ),
+        (Some(url), _) => (url.clone(), TIMEOUT),
+        (None, Some(server)) => (server.url(site::START), DEMO_TIMEOUT),
         (None, None) => unreachable!("a demo server runs when no URL is given"),
     };
-    let limits = limits(args.jobs, args.max_pages, timeout);
-    let stop = Arc::new(Stop::new());
-    on_ctrl_c(&stop);
-    println!(
-        "crawling {start}: {:?} engine, {} at once, at most {} URLs, {:.1} s per request",
-        args.engine,
-        limits.jobs,
-        limits.max_pages,
-        timeout.as_secs_f64()
-    );
+    let limits = Limits::new(args.jobs, args.max_pages, args.timeout.unwrap_or(timeout));
+    let stop = on_ctrl_c();
+    let engine = args.engine;
+    println!("crawling {start} with the {engine:?} engine: {limits}");
     let (sink, short) = (
         Sink::stdout_timed(),
         shorten(server.as_ref().map(|s| s.addr().port())),
     );
-    let crawl = crawl(
-        args.engine,
-        start,
-        &limits,
-        &stop,
-        &Progress::new(&sink, 25, &short),
-    );
+    let progress = Progress::new(&sink, 25, &short);
+    let crawl = crawl(engine, start, &limits, &stop, &progress);
     crawl.summary().iter().for_each(|line| println!("{line}"));
     if crawl.interrupted {
         Outcome::Interrupted
@@ -260,49 +135,27 @@ fn engines(site: SiteConfig, limits: &Limits) -> Vec<(Engine, Crawl, Requests)> 
         .map(|engine| {
             let server = demo_server(site);
             let (sink, short) = (Sink::collect(), shorten(Some(server.addr().port())));
-            let progress = Progress::new(&sink, usize::MAX, &short);
-            let crawl = crawl(
-                engine,
-                server.url(site::START),
-                limits,
-                &Stop::new(),
-                &progress,
-            );
+            let (start, progress) = (server.url(site::START), Progress::new(&sink, 0, &short));
+            let crawl = crawl(engine, start, limits, &Stop::new(), &progress);
             (engine, crawl, server.requests())
         })
         .collect()
 }
 
-/// The paths a crawl visited.
-fn paths(crawl: &Crawl) -> BTreeSet<String> {
-    crawl
-        .visits
-        .iter()
-        .map(|visit| visit.url.path().to_owned())
-        .collect()
-}
-
 fn show_engines() {
-    let runs = engines(DEMO_SITE, &limits(JOBS, 1000, DEMO_TIMEOUT));
-    println!("{JOBS} at once; the demo site answers in 5 ms, four pages in 100 ms, one never");
+    let limits = Limits::new(CRAWL_JOBS, 1000, DEMO_TIMEOUT);
+    let runs = engines(SiteConfig::DEMO, &limits);
+    println!("{CRAWL_JOBS} at once; pages answer in 5 ms, four in 100 ms, one never");
     println!("engine      time     URLs  failed  most requests at once (as the server saw them)");
     for (engine, crawl, requests) in &runs {
-        println!(
-            "{:<10} {:>5.2} s  {:>5}  {:>6}  {}",
-            format!("{engine:?}").to_lowercase(),
-            crawl.elapsed.as_secs_f64(),
-            crawl.visits.len(),
-            crawl.failures().values().sum::<usize>(),
-            requests.max_in_flight
-        );
+        let (engine, urls) = (format!("{engine:?}").to_lowercase(), crawl.visits.len());
+        let (time, most) = (crawl.elapsed.as_secs_f64(), requests.max_in_flight);
+        let failed: usize = crawl.failures().values().sum();
+        println!("{engine:<10} {time:>5.2} s  {urls:>5}  {failed:>6}  {most}");
     }
-    let first = paths(&runs[0].1);
-    let same = runs.iter().all(|(_, crawl, _)| paths(crawl) == first);
-    println!(
-        "the same {} URLs in every run: {}",
-        first.len(),
-        if same { "yes" } else { "NO" }
-    );
+    let first = runs[0].1.paths();
+    let same = runs.iter().all(|(_, crawl, _)| crawl.paths() == first);
+    println!("the same {} URLs in every run: {same}", first.len());
 }
 
 #[rustfmt::skip]
@@ -311,4 +164,421 @@ fn main() -> ExitCode {
         Step::with_options("crawl", "crawl a site: same host, each URL once, --jobs at once, a summary", show_crawl),
         Step::new("engines", "the demo site by a loop, by threads and by tokio tasks: times, same URLs", show_engines),
     ])
+}
+
+#[cfg(test)]
+#[cfg(not(feature = "model"))]
+mod tests {
+    use super::*;
+    use module_07::crawl::{Failure, Fetched};
+    use module_07::site::Resource;
+    use std::collections::BTreeMap;
+
+    const ENGINES: [Engine; 3] = [Engine::Sequential, Engine::Threads, Engine::Tokio];
+
+    /// The site as the tests crawl it: no delays, a too-slow page well past
+    /// [`TEST_TIMEOUT`] (the server's end cancels its wait).
+    const QUICK_SITE: SiteConfig = SiteConfig {
+        delay: Duration::ZERO,
+        slow: Duration::ZERO,
+        too_slow: Duration::from_secs(60),
+    };
+    const TEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// Crawls a fresh demo site with `engine`; returns the crawl, the
+    /// requests the server saw, and the progress lines.
+    fn crawl_site(
+        engine: Engine,
+        config: SiteConfig,
+        limits: &Limits,
+    ) -> (Crawl, Requests, Vec<String>) {
+        let server = demo_server(config);
+        let (sink, short) = (Sink::collect(), shorten(Some(server.addr().port())));
+        let progress = Progress::new(&sink, 25, &short);
+        let crawl = super::crawl(
+            engine,
+            server.url(site::START),
+            limits,
+            &Stop::new(),
+            &progress,
+        );
+        (crawl, server.requests(), sink.lines())
+    }
+
+    /// The visited paths, each once: a URL visited twice fails here.
+    fn visited_once(crawl: &Crawl) -> BTreeSet<String> {
+        let mut visited = BTreeSet::new();
+        for visit in &crawl.visits {
+            assert_eq!(visit.url.host_str(), Some("127.0.0.1"), "{}", visit.url);
+            assert!(
+                visited.insert(visit.url.path().to_owned()),
+                "twice: {}",
+                visit.url
+            );
+        }
+        visited
+    }
+
+    #[test]
+    fn every_engine_visits_exactly_the_reachable_set_each_url_once() {
+        course_tests::deadline(Duration::from_secs(120), || {
+            for engine in ENGINES {
+                let (crawl, requests, _) =
+                    crawl_site(engine, QUICK_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
+                assert_eq!(visited_once(&crawl), site::reachable(), "{engine:?}");
+                // The server saw each reachable path once per try, and
+                // nothing else: not the other host's page, not the page
+                // linked only from inside an HTML comment.
+                let expected: BTreeMap<String, u32> = crawl
+                    .visits
+                    .iter()
+                    .map(|visit| (visit.url.path().to_owned(), visit.attempts))
+                    .collect();
+                assert_eq!(requests.hits, expected, "{engine:?}");
+                let tries = |resource: Resource| expected[&resource.path()];
+                assert_eq!(tries(Resource::Broken), 3, "{engine:?}: 500 is retried");
+                assert_eq!(tries(Resource::Flaky), 2, "{engine:?}: then it answers");
+                assert_eq!(tries(Resource::Missing), 1, "{engine:?}: 404 is not");
+                assert_eq!(crawl.offsite, 1, "{engine:?}");
+                assert_eq!(crawl.beyond_limit, 0, "{engine:?}");
+                assert!(!crawl.interrupted);
+            }
+        });
+    }
+
+    #[test]
+    fn the_other_host_is_never_requested() {
+        course_tests::deadline(Duration::from_secs(120), || {
+            for engine in ENGINES {
+                let (_, requests, _) =
+                    crawl_site(engine, QUICK_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
+                for never in [
+                    Resource::Offsite,
+                    Resource::IN_A_COMMENT,
+                    Resource::Page(site::PAGES + 2),
+                ] {
+                    assert!(
+                        !requests.hits.contains_key(&never.path()),
+                        "{engine:?}: {never:?}"
+                    );
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn every_failure_kind_is_reported() {
+        course_tests::deadline(Duration::from_secs(120), || {
+            for engine in ENGINES {
+                let (crawl, _, lines) =
+                    crawl_site(engine, QUICK_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
+                let expected: BTreeMap<String, usize> = [
+                    ("HTTP 404", 1),
+                    ("HTTP 500", 1),
+                    ("connection dropped", 1),
+                    ("time-out", 1),
+                ]
+                .into_iter()
+                .map(|(kind, n)| (kind.to_owned(), n))
+                .collect();
+                assert_eq!(crawl.failures(), expected, "{engine:?}");
+                let failed_path = |failure: fn(&Failure) -> bool| {
+                    crawl
+                        .visits
+                        .iter()
+                        .find(|visit| visit.result.as_ref().err().is_some_and(failure))
+                        .map(|visit| visit.url.path().to_owned())
+                };
+                assert_eq!(
+                    failed_path(|f| matches!(f, Failure::Dropped(_))),
+                    Some(Resource::Dropped.path())
+                );
+                assert_eq!(
+                    failed_path(|f| matches!(f, Failure::TimedOut)),
+                    Some(Resource::TooSlow.path())
+                );
+                let moved = crawl
+                    .visits
+                    .iter()
+                    .find(|visit| visit.url.path() == Resource::Moved.path())
+                    .expect("the redirect was visited");
+                assert!(
+                    matches!(&moved.result, Ok(Fetched::Redirect { to }) if to.path() == Resource::MOVED_TO.path()),
+                    "{:?}",
+                    moved.result
+                );
+                // Live: one line per failure, retry and redirect.
+                for needle in [
+                    "FAILED /site/missing.html: the server answered 404",
+                    "FAILED /site/broken.html after 3 tries: the server answered 500",
+                    "FAILED /site/dropped.html: the connection dropped",
+                    "FAILED /site/too-slow.html: no answer within the time limit",
+                    "/site/flaky.html: fetched after 2 tries",
+                    "/site/moved.html redirects to /site/page/200.html",
+                ] {
+                    let found = lines.iter().filter(|line| line.contains(needle)).count();
+                    assert_eq!(found, 1, "{engine:?}: {needle}\n{lines:#?}");
+                }
+                let summary = crawl.summary().join("\n");
+                assert!(
+                    summary.contains(
+                        "4 failed: HTTP 404 ×1, HTTP 500 ×1, connection dropped ×1, time-out ×1"
+                    ),
+                    "{summary}"
+                );
+            }
+        });
+    }
+
+    #[test]
+    fn the_server_never_sees_more_than_jobs_requests_at_once() {
+        course_tests::deadline(Duration::from_secs(120), || {
+            // Every page takes 20 ms, so requests overlap; the too-slow page
+            // answers within the time limit, so no request is abandoned
+            // while the server still handles it.
+            let site = SiteConfig {
+                delay: Duration::from_millis(20),
+                slow: Duration::from_millis(50),
+                too_slow: Duration::from_millis(50),
+            };
+            for (engine, jobs) in [
+                (Engine::Threads, 3),
+                (Engine::Tokio, 3),
+                (Engine::Threads, 1),
+            ] {
+                let (crawl, requests, _) =
+                    crawl_site(engine, site, &Limits::new(jobs, 1000, TEST_TIMEOUT));
+                assert_eq!(visited_once(&crawl), site::reachable(), "{engine:?}");
+                assert!(requests.max_in_flight <= jobs, "{engine:?}: {requests:?}");
+                // Concurrent at all: 200-odd requests of 20 ms each never
+                // overlapping would mean the engine runs one at a time.
+                assert!(
+                    requests.max_in_flight == jobs || jobs > 1 && requests.max_in_flight > 1,
+                    "{engine:?}: {}",
+                    requests.max_in_flight
+                );
+            }
+        });
+    }
+
+    #[test]
+    fn both_engines_find_the_same_pages_as_the_loop() {
+        course_tests::deadline(Duration::from_secs(120), || {
+            let runs = engines(QUICK_SITE, &Limits::new(8, 1000, TEST_TIMEOUT));
+            let first = runs[0].1.paths();
+            assert_eq!(first, site::reachable());
+            for (engine, crawl, _) in &runs {
+                assert_eq!(crawl.paths(), first, "{engine:?}");
+            }
+        });
+    }
+
+    #[test]
+    fn max_pages_caps_the_urls_fetched() {
+        course_tests::deadline(Duration::from_secs(120), || {
+            for engine in ENGINES {
+                let (crawl, requests, _) =
+                    crawl_site(engine, QUICK_SITE, &Limits::new(4, 30, TEST_TIMEOUT));
+                let visited = visited_once(&crawl);
+                assert_eq!(visited.len(), 30, "{engine:?}");
+                assert!(visited.is_subset(&site::reachable()), "{engine:?}");
+                assert_eq!(
+                    requests.hits.keys().cloned().collect::<BTreeSet<_>>(),
+                    visited
+                );
+                assert!(crawl.beyond_limit > 0, "{engine:?}");
+            }
+        });
+    }
+
+    #[test]
+    fn a_stop_before_the_start_fetches_at_most_the_start() {
+        course_tests::deadline(Duration::from_secs(60), || {
+            for engine in ENGINES {
+                let server = demo_server(QUICK_SITE);
+                let (sink, stop) = (Sink::collect(), Stop::new());
+                stop.stop();
+                let short = shorten(None);
+                let limits = Limits::new(4, 1000, TEST_TIMEOUT);
+                let crawl = super::crawl(
+                    engine,
+                    server.url(site::START),
+                    &limits,
+                    &stop,
+                    &Progress::new(&sink, 1, &short),
+                );
+                assert!(crawl.interrupted, "{engine:?}");
+                assert!(
+                    crawl.visits.len() <= 1,
+                    "{engine:?}: {}",
+                    crawl.visits.len()
+                );
+                assert!(server.requests().hits.len() <= 1, "{engine:?}");
+            }
+        });
+    }
+
+    /// Printing panics when stdout is closed (`| head`): in a worker thread
+    /// for the thread engine, in the loop for the others. The crawl must
+    /// still end, passing the panic on.
+    #[test]
+    fn a_crawl_ends_when_its_reader_goes_away() {
+        course_tests::deadline(Duration::from_secs(60), || {
+            for engine in ENGINES {
+                let server = demo_server(QUICK_SITE);
+                let (sink, short) = (Sink::closing_after(3), shorten(None));
+                let limits = Limits::new(4, 1000, TEST_TIMEOUT);
+                let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    super::crawl(
+                        engine,
+                        server.url(site::START),
+                        &limits,
+                        &Stop::new(),
+                        &Progress::new(&sink, 1, &short),
+                    )
+                }));
+                assert!(
+                    ended.is_err(),
+                    "{engine:?}: the reader's panic is passed on"
+                );
+                assert_eq!(sink.lines().len(), 3, "{engine:?}");
+            }
+        });
+    }
+
+    #[test]
+    fn links_come_from_the_html_not_from_its_text() {
+        let page = Url::parse("http://127.0.0.1:8000/site/page/7.html").expect("valid");
+        let links = |html: &str| -> Vec<String> {
+            module_07::crawl::links(&page, html)
+                .iter()
+                .map(Url::to_string)
+                .collect()
+        };
+        let html = site::page_html("t", &Resource::Page(70).links("http://127.0.0.1:8000"));
+        assert_eq!(
+            links(&html),
+            [
+                "http://127.0.0.1:8000/site/page/91.html",
+                "http://127.0.0.1:8000/site/page/91.html",
+                "http://127.0.0.1:8000/site/page/115.html",
+                "http://127.0.0.1:8000/site/page/71.html",
+                "http://127.0.0.1:8000/site/page/70.html",
+                "http://localhost:8000/site/offsite.html",
+            ]
+        );
+        assert_eq!(
+            links(
+                r#"<base href="/other/"><a href="x.html">x</a><script>"<a href='y.html'>"</script>"#
+            ),
+            ["http://127.0.0.1:8000/other/x.html"]
+        );
+        assert_eq!(
+            links(
+                r#"<a href="mailto:a@b.c">m</a><a href="javascript:go()">j</a><a href="ftp://h/f">f</a><a href=" #top ">t</a>"#
+            ),
+            ["http://127.0.0.1:8000/site/page/7.html"]
+        );
+    }
+
+    fn lesson_04() -> std::path::PathBuf {
+        course_tests::lesson_binaries("module_07").join("lesson_04")
+    }
+
+    #[test]
+    fn bad_options_exit_2_and_failures_on_a_given_site_exit_1() {
+        // Built before the deadline starts: a build is slow, not stuck.
+        let lesson = lesson_04();
+        let run_lesson = move |args: &[&str]| {
+            std::process::Command::new(&lesson)
+                .args(args)
+                .output()
+                .expect("running lesson_04")
+        };
+        course_tests::deadline(Duration::from_secs(120), move || {
+            for (args, message) in [
+                (
+                    &["crawl", "--jobs", "0"][..],
+                    "--jobs needs a number from 1 to 256",
+                ),
+                (&["crawl", "--max-pages", "0"], "--max-pages needs a number"),
+                (&["crawl", "--timeout", "0"], "--timeout needs a number"),
+                (&["crawl", "--engine", "fibers"], "invalid value 'fibers'"),
+                (&["crawl", "ftp://example.com/"], "only http and https"),
+                (&["engines", "--jobs", "2"], "unexpected argument '--jobs'"),
+            ] {
+                let output = run_lesson(args);
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+                assert!(stderr.contains(message), "{args:?}: {stderr}");
+                assert!(output.stdout.is_empty(), "{args:?} ran something");
+            }
+            let output = run_lesson(&["crawl", "http://127.0.0.1:1/"]);
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(output.status.code(), Some(1), "{stdout}");
+            assert!(stdout.contains("Connection refused"), "{stdout}");
+            // A site given on the command line: its failures are the
+            // user's, so the exit status says so.
+            let server = demo_server(QUICK_SITE);
+            let start = server.url(site::START);
+            let output = run_lesson(&[
+                "crawl",
+                "--engine",
+                "tokio",
+                "--timeout",
+                "1",
+                start.as_str(),
+            ]);
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(output.status.code(), Some(1), "{stdout}");
+            let total = site::reachable().len();
+            assert!(stdout.contains(&format!("{total} URLs in")), "{stdout}");
+            assert!(stdout.contains("4 failed: HTTP 404 ×1"), "{stdout}");
+        });
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn ctrl_c_stops_the_crawl_with_a_summary_and_exit_130() {
+        use std::io::{BufRead, BufReader};
+        let lesson = lesson_04();
+        course_tests::deadline(Duration::from_secs(120), move || {
+            // Every page takes a minute: the crawl is in flight when the
+            // signal comes.
+            let server = demo_server(SiteConfig {
+                delay: Duration::from_secs(60),
+                ..QUICK_SITE
+            });
+            for engine in ["tokio", "threads"] {
+                let mut child = std::process::Command::new(&lesson)
+                    .args(["crawl", "--engine", engine, "--timeout", "2"])
+                    .arg(server.url(site::START).as_str())
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .expect("starting lesson_04");
+                let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+                // The handler is installed before this line is printed.
+                let mut line = String::new();
+                while !line.starts_with("crawling") {
+                    line.clear();
+                    stdout
+                        .read_line(&mut line)
+                        .expect("reading lesson_04's output");
+                }
+                let status = std::process::Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status()
+                    .expect("running kill");
+                assert!(status.success());
+                let mut rest = String::new();
+                std::io::Read::read_to_string(&mut stdout, &mut rest).expect("reading the rest");
+                let status = child.wait().expect("waiting for lesson_04");
+                assert_eq!(status.code(), Some(130), "{engine}: {rest}");
+                assert!(
+                    rest.contains("interrupted: no new request after Ctrl-C"),
+                    "{engine}: {rest}"
+                );
+            }
+        });
+    }
 }

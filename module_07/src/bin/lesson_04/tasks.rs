@@ -2,10 +2,9 @@
 //! them past a `Semaphore` at once.
 //!
 //! Here the termination problem solves itself: only the loop below spawns
-//! tasks, and it spawns a page's links when it receives the page's result.
-//! So when `join_next` says the set is empty, no task is running and none
-//! can be added: the crawl is over. The visited set needs no lock either:
-//! only the loop touches it.
+//! tasks, when it receives a page's links. So when the set is empty, none
+//! is running and none can be added. Only the loop touches the visited
+//! set: it needs no lock.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,12 +13,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use url::Url;
 
-use super::fetch::{Crawl, Limits, Progress, Seen, Stop, Visit, fetch_async};
+use module_07::crawl::{Crawl, Limits, Progress, Seen, Stop, Visit, fetch_async};
 
 /// Crawls from `start` with at most `limits.jobs` requests at once. Returns
 /// when every admitted URL has been fetched, or at once after `stop`: the
-/// tasks in flight are cancelled (a task is a future: dropping it stops it
-/// at its next `.await`).
+/// set, dropped, cancels the tasks in flight (a task is a future: dropping
+/// it stops it at its next `.await`).
 pub async fn crawl(start: Url, limits: &Limits, stop: &Stop, progress: &Progress<'_>) -> Crawl {
     let started = Instant::now();
     let client = limits.async_client();
@@ -31,38 +30,27 @@ pub async fn crawl(start: Url, limits: &Limits, stop: &Stop, progress: &Progress
         let (client, permits, limits) = (client.clone(), Arc::clone(&permits), *limits);
         tasks.spawn(async move {
             // Waits its turn here; the permit is returned when the task ends.
-            let _permit = permits
-                .acquire_owned()
-                .await
-                .expect("the semaphore is never closed");
+            let _permit = permits.acquire_owned().await.expect("never closed");
             fetch_async(&client, url, &limits).await
         });
     };
     spawn(&mut tasks, start);
     let mut visits = Vec::new();
-    let mut interrupted = false;
     loop {
         let joined = tokio::select! {
             joined = tasks.join_next() => joined,
-            () = stop.stopped() => {
-                interrupted = true;
-                break;
-            }
+            () = stop.stopped() => None,
         };
-        // `None`: the set is empty, so nothing is in flight or to come.
+        // `None` from `join_next`: the set is empty, so nothing is in
+        // flight or to come.
         let Some(joined) = joined else { break };
-        let visit = match joined {
-            Ok(visit) => visit,
-            // A task's panic is a bug: pass it on.
-            Err(error) => std::panic::resume_unwind(error.into_panic()),
-        };
+        // A task's panic is a bug: pass it on.
+        let visit = joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic()));
         for url in seen.admit(visit.leads_to()) {
             spawn(&mut tasks, url);
         }
         progress.report(&visit);
         visits.push(visit);
     }
-    // Dropping the set aborts what is still in flight (after Ctrl-C).
-    drop(tasks);
-    Crawl::new(visits, &seen, started.elapsed(), interrupted)
+    Crawl::new(visits, &seen, started.elapsed(), stop.is_set())
 }

@@ -1,21 +1,16 @@
 //! The thread engine: `--jobs` OS threads take URLs from a shared frontier
 //! and put back the links they find.
 //!
-//! The classic termination problem: when is the crawl over? Not when the
-//! queue is empty. The workers themselves fill it: while one of them is
-//! still fetching a page, the queue can be empty for a moment and fill up
-//! again with that page's links. A worker that quits on "queue empty"
-//! quits too early: at the start, while the first worker fetches the start
-//! page, every other worker finds the queue empty and leaves, and the whole
-//! crawl runs on one thread. Over only when the queue is empty *and no
-//! worker is busy*: then nobody can add anything.
-//!
-//! A channel cannot say that by itself: it ends when every sender is gone,
-//! but here every worker must keep a sender (it may find links), so the
-//! channel would never end. Hence [`Frontier`]: a queue that also counts
-//! the busy workers, under one lock, so "empty" and "none busy" are read
-//! together. Taking an item makes a worker busy; `finish` puts its links in
-//! the queue and makes it idle in one step.
+//! When is the crawl over? Not when the queue is empty: the workers fill
+//! it themselves, so it can be empty for a moment while one of them still
+//! fetches a page whose links will fill it again. Workers that quit on
+//! "queue empty" quit too early: while the first fetches the start page,
+//! the others find nothing and leave, and the crawl runs on one thread.
+//! It is over when the queue is empty *and no worker is busy*. A channel
+//! cannot say that (it ends when all senders are gone, and every worker
+//! keeps one to send links), nor can Python's `Queue.empty()`; its
+//! `task_done()` + `join()` count unfinished items the same way. Hence
+//! [`Frontier`]: a queue that counts busy workers under the same lock.
 
 use std::collections::VecDeque;
 // The frontier's synchronisation comes from std, or from the shuttle model
@@ -29,12 +24,11 @@ use std::time::Instant;
 
 use url::Url;
 
-use super::fetch::{Crawl, Limits, Progress, Seen, Stop, fetch_blocking};
+use module_07::crawl::{Crawl, Limits, Progress, Seen, Stop, fetch_blocking};
 
 /// A work queue that knows when the work is done: [`Frontier::take`] waits
-/// for an item while another worker is busy (it may add some) and returns
-/// `None` once the queue is empty and no worker is busy, or after
-/// [`Frontier::close`].
+/// while the queue is empty but a worker is busy, and returns `None` once
+/// none is, or after [`Frontier::close`].
 pub struct Frontier<T> {
     state: Mutex<State<T>>,
     changed: Condvar,
@@ -47,9 +41,8 @@ struct State<T> {
     closed: bool,
 }
 
-/// An item being worked on. [`Job::finish`] hands back what the work
-/// found; a job dropped without it (its worker panicked) closes the
-/// frontier, so the other workers stop instead of waiting for it forever.
+/// An item being worked on. A job dropped without [`Job::finish`] (its
+/// worker panicked) closes the frontier: the others stop, not wait for it.
 #[must_use = "a job dropped without `finish` closes the frontier"]
 pub struct Job<'a, T> {
     pub item: T,
@@ -69,23 +62,21 @@ impl<T> Frontier<T> {
         }
     }
 
-    /// The lock guards counters and a queue that no code leaves half
-    /// updated when it panics: a poisoned lock is safe to use.
+    /// `unwrap`: nothing panics holding this lock, so poisoning could only
+    /// relay a panic.
     fn state(&self) -> MutexGuard<'_, State<T>> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state.lock().unwrap()
     }
 
     /// The next item, once there is one; `None` when the work is done.
     pub fn take(&self) -> Option<Job<'_, T>> {
-        let state = self.state();
         // Wait while there is nothing to take but a busy worker may still
         // add something.
-        let mut state = self
-            .changed
-            .wait_while(state, |s| s.queue.is_empty() && s.busy > 0 && !s.closed)
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = (self.changed)
+            .wait_while(self.state(), |s| {
+                s.queue.is_empty() && s.busy > 0 && !s.closed
+            })
+            .unwrap();
         if state.closed {
             return None;
         }
@@ -134,10 +125,9 @@ impl<T> Drop for Job<'_, T> {
     }
 }
 
-/// Crawls from `start` on `limits.jobs` threads, at most one request each
-/// at a time. Returns when every admitted URL has been fetched, or after
-/// `stop` once the requests in flight have ended (each within the time
-/// limit).
+/// Crawls from `start` on `limits.jobs` threads, one request each at a
+/// time. After `stop`, returns once the requests in flight have ended
+/// (each within the time limit).
 pub fn crawl(start: Url, limits: &Limits, stop: &Stop, progress: &Progress) -> Crawl {
     let started = Instant::now();
     let client = limits.blocking_client();
@@ -147,34 +137,33 @@ pub fn crawl(start: Url, limits: &Limits, stop: &Stop, progress: &Progress) -> C
     let frontier = Frontier::new([start]);
     let visits = thread::scope(|s| {
         let workers: Vec<_> = (0..limits.jobs)
-            .map(|i| {
-                let (client, seen, frontier) = (&client, &seen, &frontier);
-                thread::Builder::new()
-                    .name(format!("crawler-{i}"))
-                    .spawn_scoped(s, move || {
-                        let mut mine = Vec::new();
-                        while let Some(job) = frontier.take() {
-                            let visit = fetch_blocking(client, job.item.clone(), limits, stop);
-                            // `unwrap`: a poisoned lock only relays another
-                            // worker's panic.
-                            let new = seen.lock().unwrap().admit(visit.leads_to());
-                            // May panic (stdout closed): `job` then closes
-                            // the frontier as it drops.
-                            progress.report(&visit);
-                            if stop.is_set() {
-                                frontier.close();
-                            }
-                            job.finish(new);
-                            mine.push(visit);
+            .map(|_| {
+                s.spawn(|| {
+                    let mut mine = Vec::new();
+                    while let Some(job) = frontier.take() {
+                        let visit = fetch_blocking(&client, job.item.clone(), limits, stop);
+                        // `unwrap`: a poisoned lock only relays another
+                        // worker's panic.
+                        let new = seen.lock().unwrap().admit(visit.leads_to());
+                        // May panic (stdout closed): `job` then closes the
+                        // frontier as it drops.
+                        progress.report(&visit);
+                        if stop.is_set() {
+                            frontier.close();
                         }
-                        mine
-                    })
-                    .expect("spawning a crawler thread")
+                        job.finish(new);
+                        mine.push(visit);
+                    }
+                    mine
+                })
             })
             .collect();
-        // `unwrap` passes a worker's panic on, once the others have ended.
-        let done: Vec<_> = workers.into_iter().map(|w| w.join()).collect();
-        done.into_iter().flat_map(|w| w.unwrap()).collect()
+        // `unwrap` passes a worker's panic on; the scope still waits for
+        // the others, which the closed frontier sends home.
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
     let seen = seen.into_inner().unwrap();
     Crawl::new(visits, &seen, started.elapsed(), stop.is_set())

@@ -1,21 +1,26 @@
-//! What every engine shares: fetching one URL (with retries and a time
-//! limit), the links of a page, which URLs a crawl admits (same host, each
-//! once, up to `--max-pages`), live progress and the summary. The engines
-//! differ only in how they run these at once.
+//! The non-concurrent half of lesson 7.4's crawler, which its three
+//! engines share: fetching one URL (with retries and a time limit), the
+//! links of a page, which URLs a crawl admits (same host, each once, up to
+//! `--max-pages`), Ctrl-C's flag, live progress, the summary, and the
+//! options of the step `crawl`. The lesson file keeps the concurrent half:
+//! how each engine runs these at once, and when a crawl is over.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io;
-use std::sync::LazyLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use module_07::error_chain;
+use crate::{error_chain, parse_jobs, parse_url};
 use reqwest::StatusCode;
 use reqwest::header::{CONTENT_TYPE, HeaderMap, LOCATION};
 use scraper::{Html, Selector};
 use step_runner::Sink;
 use tokio::sync::watch;
 use url::Url;
+
+/// Requests at once unless `--jobs` says otherwise.
+pub const CRAWL_JOBS: usize = 8;
 
 /// How a crawl may use the server.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +35,16 @@ pub struct Limits {
     pub attempts: u32,
     /// The pause before the first retry; it doubles for each next one.
     pub backoff: Duration,
+}
+
+impl std::fmt::Display for Limits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (jobs, max, limit) = (self.jobs, self.max_pages, self.timeout.as_secs_f64());
+        write!(
+            f,
+            "{jobs} at once, at most {max} URLs, {limit:.1} s per request"
+        )
+    }
 }
 
 impl Limits {
@@ -341,11 +356,12 @@ impl Seen {
 
 /// Ctrl-C's flag: set once, seen by blocking code (`is_set`) and awaited by
 /// async code (`stopped`).
+#[derive(Default)]
 pub struct Stop(watch::Sender<bool>);
 
 impl Stop {
     pub fn new() -> Self {
-        Self(watch::Sender::new(false))
+        Self::default()
     }
 
     pub fn stop(&self) {
@@ -364,8 +380,30 @@ impl Stop {
     }
 }
 
+/// A [`Stop`] that Ctrl-C, SIGTERM and SIGHUP (ctrlc's `termination`
+/// feature) set,
+/// on ctrlc's own thread. A second press, or one after the crawl (the
+/// handler holds only a `Weak`), exits at once.
+pub fn on_ctrl_c() -> Arc<Stop> {
+    let stop = Arc::new(Stop::new());
+    let weak = Arc::downgrade(&stop);
+    let mut pressed = false;
+    ctrlc::set_handler(move || {
+        if let Some(stop) = weak.upgrade() {
+            stop.stop();
+        }
+        if pressed || weak.strong_count() == 0 {
+            std::process::exit(130);
+        }
+        pressed = true;
+    })
+    .expect("installing the Ctrl-C handler, once per process");
+    stop
+}
+
 /// Live progress: a line for every visit that is not a plain page or file
-/// (a failure, a retry, a redirect) and one every `every` visits.
+/// (a failure, a retry, a redirect) and one every `every` visits (none
+/// for 0).
 pub struct Progress<'a> {
     pub sink: &'a Sink,
     pub every: usize,
@@ -423,6 +461,12 @@ impl Crawl {
         }
     }
 
+    /// The paths visited (the demo server's port differs from run to run).
+    pub fn paths(&self) -> BTreeSet<String> {
+        let paths = self.visits.iter().map(|visit| visit.url.path().to_owned());
+        paths.collect()
+    }
+
     /// The failures by kind, e.g. `{"HTTP 404": 1, "time-out": 1}`.
     pub fn failures(&self) -> BTreeMap<String, usize> {
         let mut kinds = BTreeMap::new();
@@ -472,4 +516,73 @@ impl Crawl {
         }
         lines
     }
+}
+
+impl Limits {
+    /// Three tries on a 5xx, 50 ms before the first retry.
+    pub fn new(jobs: usize, max_pages: usize, timeout: Duration) -> Self {
+        Self {
+            jobs,
+            max_pages,
+            timeout,
+            attempts: 3,
+            backoff: Duration::from_millis(50),
+        }
+    }
+}
+
+/// Which engine crawls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// One request at a time
+    Sequential,
+    /// `--jobs` OS threads around a shared frontier
+    Threads,
+    /// tokio tasks, `--jobs` past a semaphore
+    Tokio,
+}
+
+/// A URL for printing: only its path on the demo server (`port`), whose
+/// port changes from run to run.
+pub fn shorten(port: Option<u16>) -> impl Fn(&Url) -> String + Sync {
+    move |url| match port {
+        Some(port) if url.port() == Some(port) => url.path().to_owned(),
+        _ => url.to_string(),
+    }
+}
+
+// The options of step `crawl` (a plain comment: clap would take a doc
+// comment for the step's summary in `--help`).
+#[derive(clap::Args, Debug)]
+pub struct CrawlArgs {
+    /// Requests at once (1 to 256)
+    #[arg(long, value_name = "N", default_value_t = CRAWL_JOBS, value_parser = parse_jobs)]
+    pub jobs: usize,
+    /// Fetch at most N URLs (pages and files; at least 1)
+    #[arg(long, value_name = "N", default_value_t = 1000, value_parser = parse_max_pages)]
+    pub max_pages: usize,
+    /// How the requests run at once
+    #[arg(long, value_enum, default_value = "threads")]
+    pub engine: Engine,
+    /// The time limit of one request [default: 10, or 0.5 on the demo site]
+    #[arg(long, value_name = "SECONDS", value_parser = parse_timeout)]
+    pub timeout: Option<Duration>,
+    /// Crawl this site (http or https) instead of the demo site
+    #[arg(value_name = "URL", value_parser = parse_url)]
+    pub url: Option<Url>,
+}
+
+fn parse_max_pages(text: &str) -> Result<usize, String> {
+    text.parse()
+        .ok()
+        .filter(|&max| max >= 1)
+        .ok_or_else(|| "--max-pages needs a number of at least 1".to_owned())
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    text.parse()
+        .ok()
+        .and_then(|seconds| Duration::try_from_secs_f64(seconds).ok())
+        .filter(|limit| !limit.is_zero())
+        .ok_or_else(|| "--timeout needs a number of seconds above 0".to_owned())
 }
