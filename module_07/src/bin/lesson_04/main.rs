@@ -172,7 +172,7 @@ mod tests {
     use super::*;
     use module_07::crawl::{Failure, Fetched};
     use module_07::site::Resource;
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
 
     const ENGINES: [Engine; 3] = [Engine::Sequential, Engine::Threads, Engine::Tokio];
 
