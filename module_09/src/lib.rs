@@ -95,6 +95,9 @@ mod lesson_13;
 #[cfg(doc)]
 #[path = "bin/lesson_14.rs"]
 mod lesson_14;
+#[cfg(doc)]
+#[path = "bin/lesson_15/main.rs"]
+mod lesson_15;
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::ops::Range;

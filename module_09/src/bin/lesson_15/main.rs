@@ -24,8 +24,8 @@
 //! parallelism (no GIL to escape), messages between processes, a locked
 //! file or a database for state they keep together.
 //!
-//! Run all steps: `cargo run -p module_09 --bin lesson_15`
-//! Run one step:  `cargo run -p module_09 --bin lesson_15 -- queue`
+//! - Run all steps: `cargo run -p module_09 --bin lesson_15`
+//! - Run one step:  `cargo run -p module_09 --bin lesson_15 -- queue`
 //!
 //! Try: in `queue.rs`, `consume`, delete `drop(tx)` and run `-- queue`:
 //! every item arrives, then the consumer waits for good (Ctrl-C ends it).
