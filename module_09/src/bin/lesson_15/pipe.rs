@@ -22,7 +22,7 @@ enum Message {
 }
 
 /// The child's side, `def child(conn): …`: an answer per request, until
-/// the parent closes its end.
+/// the parent closes its end (or sends anything but a request).
 pub fn answer(mut from: impl BufRead, mut to: impl Write) -> io::Result<()> {
     while let Some(Message::Square { n }) = recv(&mut from)? {
         // Too big a square panics the child: the parent then finds the end

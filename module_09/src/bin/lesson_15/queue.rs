@@ -3,9 +3,9 @@
 //! Python's `Queue` is one OS pipe that all producers write to, under a
 //! lock (a pickled message may take several writes). Here each producer
 //! has a pipe of its own, read by a thread of its own into one channel. To
-//! learn that all are done, Python's consumer counts `None` sentinels, one
-//! per producer, and a producer that dies sends none. A pipe ends when its
-//! writer exits, however it exits: that is the signal here.
+//! learn that all are done, a Python consumer usually counts `None`
+//! sentinels, one per producer; a producer that dies sends none. A pipe
+//! ends when its writer exits, however it exits: that is the signal here.
 
 use std::io::{self, BufReader, Write};
 use std::path::Path;
