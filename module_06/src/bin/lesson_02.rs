@@ -538,11 +538,7 @@ mod model {
     fn model_catches_transfers_that_lock_the_source_first() {
         let failure = panic::catch_unwind(|| run(transfer_source_first))
             .expect_err("the checker must find the deadlock");
-        let message = failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or("");
+        let message = course_tests::panic_text(&*failure);
         assert!(message.contains("deadlock"), "{message}");
     }
 }
