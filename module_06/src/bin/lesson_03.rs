@@ -457,14 +457,6 @@ mod model {
         shuttle::check_pct(property, ITERATIONS, 3);
     }
 
-    fn message(failure: &(dyn std::any::Any + Send)) -> &str {
-        failure
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| failure.downcast_ref::<&str>().copied())
-            .unwrap_or("")
-    }
-
     #[test]
     fn model_split_locks_in_one_order_never_deadlock_or_tear() {
         run(SplitStats::snapshot);
@@ -486,9 +478,9 @@ mod model {
         let failure = panic::catch_unwind(|| run(snapshot_in_reverse_order))
             .expect_err("the checker must find the deadlock");
         assert!(
-            message(&*failure).contains("deadlock"),
+            course_tests::panic_text(&*failure).contains("deadlock"),
             "{}",
-            message(&*failure)
+            course_tests::panic_text(&*failure)
         );
     }
 
@@ -497,9 +489,9 @@ mod model {
         let failure = panic::catch_unwind(|| run(SplitStats::snapshot_one_lock_at_a_time))
             .expect_err("the checker must find a torn snapshot");
         assert!(
-            message(&*failure).contains("torn"),
+            course_tests::panic_text(&*failure).contains("torn"),
             "{}",
-            message(&*failure)
+            course_tests::panic_text(&*failure)
         );
     }
 }
