@@ -38,8 +38,8 @@
 //!   wait and run `-- crawl`: every page is fetched, and then the crawl
 //!   never ends, as the idle workers wait for work nobody can add (press
 //!   Ctrl-C twice). The busy count is what tells "done" from "not yet".
-//! - Run `-- crawl --jobs 1`, then `--jobs 32`: the time falls about tenfold
-//!   and then stops falling, the slowest page's time being the floor.
+//! - Run `-- crawl --jobs 1`, `--jobs 8`, `--jobs 32`: 2.7 s, 0.6 s, 0.6 s.
+//!   The floor is the page that outlasts the 0.5 s time limit.
 //! - Run `-- crawl --max-pages 20 --engine tokio`: 20 URLs, and the summary
 //!   counts the links left behind.
 
@@ -349,14 +349,11 @@ mod tests {
                 let (crawl, requests, _) =
                     crawl_site(engine, site, &Limits::new(jobs, 1000, TEST_TIMEOUT));
                 assert_eq!(visited_once(&crawl), site::reachable(), "{engine:?}");
-                assert!(requests.max_in_flight <= jobs, "{engine:?}: {requests:?}");
+                let most = requests.max_in_flight;
+                assert!(most <= jobs, "{engine:?}: {most} at once, {jobs} allowed");
                 // Concurrent at all: 200-odd requests of 20 ms each never
                 // overlapping would mean the engine runs one at a time.
-                assert!(
-                    requests.max_in_flight == jobs || jobs > 1 && requests.max_in_flight > 1,
-                    "{engine:?}: {}",
-                    requests.max_in_flight
-                );
+                assert!(most >= jobs.min(2), "{engine:?}: {most} at once");
             }
         });
     }
