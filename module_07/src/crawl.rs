@@ -19,6 +19,10 @@ use step_runner::Sink;
 use tokio::sync::watch;
 use url::Url;
 
+/// How the crawler names itself to servers: a polite crawler says who it
+/// is (and reads `robots.txt`, which this one, a lesson, does not).
+pub const USER_AGENT: &str = "module_07-lesson_04 (a course's crawler)";
+
 /// Requests at once unless `--jobs` says otherwise.
 pub const CRAWL_JOBS: usize = 8;
 
@@ -53,6 +57,7 @@ impl Limits {
     /// checked against the host and the visited set like any other.
     pub fn blocking_client(&self) -> reqwest::blocking::Client {
         reqwest::blocking::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -62,6 +67,7 @@ impl Limits {
     /// The same for the tokio engine.
     pub fn async_client(&self) -> reqwest::Client {
         reqwest::Client::builder()
+            .user_agent(USER_AGENT)
             .timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -312,8 +318,9 @@ pub async fn fetch_async(client: &reqwest::Client, url: Url, limits: &Limits) ->
 }
 
 /// The visited set: which URLs a crawl fetches. A URL is admitted once,
-/// only on the start's host (scheme, host and port: its origin), and only
-/// while fewer than `max` have been admitted.
+/// only on the start's host (any scheme and port, so that a redirect from
+/// `http://` to `https://` stays on the site), and only while fewer than
+/// `max` have been admitted.
 pub struct Seen {
     start: Url,
     admitted: HashSet<Url>,
@@ -339,7 +346,7 @@ impl Seen {
     pub fn admit(&mut self, links: &[Url]) -> Vec<Url> {
         let mut new = Vec::new();
         for link in links {
-            if link.origin() != self.start.origin() {
+            if link.host() != self.start.host() {
                 self.offsite.insert(link.clone());
             } else if self.admitted.contains(link) {
                 // Seen before: a cycle or a duplicate.
@@ -381,9 +388,9 @@ impl Stop {
 }
 
 /// A [`Stop`] that Ctrl-C, SIGTERM and SIGHUP (ctrlc's `termination`
-/// feature) set,
-/// on ctrlc's own thread. A second press, or one after the crawl (the
-/// handler holds only a `Weak`), exits at once.
+/// feature) set, on ctrlc's own thread. A second press, or one after the
+/// crawl (the handler holds only a `Weak`), exits at once. Installs the
+/// process's one handler: call it once.
 pub fn on_ctrl_c() -> Arc<Stop> {
     let stop = Arc::new(Stop::new());
     let weak = Arc::downgrade(&stop);

@@ -18,7 +18,7 @@
 //! | `requests.get(url, timeout=5)`                      | `Client::builder().timeout(..)`, then `get(url).send()` |
 //! | `BeautifulSoup(html).find_all("a", href=True)`      | `Html::parse_document(html).select(&Selector::parse("a[href]")?)` |
 //! | `urljoin(page, href)`; `urldefrag(url)`             | `page.join(href)?`; `url.set_fragment(None)`           |
-//! | `urlparse(a).netloc == urlparse(b).netloc`          | `a.origin() == b.origin()` (scheme, host and port)     |
+//! | `urlparse(a).hostname == urlparse(b).hostname`      | `a.host() == b.host()`                                 |
 //! | `visited = set()` under a `threading.Lock()`        | `Mutex<Seen>` (`threads.rs`)                             |
 //! | `queue.Queue()` with `task_done()` and `q.join()`   | `Frontier`: a queue that counts busy workers (`threads.rs`) |
 //! | `asyncio.Semaphore(n)` + `asyncio.create_task`      | `tokio::sync::Semaphore` + `JoinSet::spawn`            |
