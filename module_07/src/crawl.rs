@@ -7,8 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::{error_chain, parse_jobs, parse_url};
@@ -416,7 +415,9 @@ pub struct Progress<'a> {
     pub every: usize,
     /// How a URL is printed (the demo site's: its path only).
     pub short: &'a (dyn Fn(&Url) -> String + Sync),
-    done: AtomicUsize,
+    /// Visits reported so far. Numbered and printed under this one lock,
+    /// so the numbers appear in order whichever thread reports.
+    done: Mutex<usize>,
 }
 
 impl<'a> Progress<'a> {
@@ -425,13 +426,17 @@ impl<'a> Progress<'a> {
             sink,
             every,
             short,
-            done: AtomicUsize::new(0),
+            done: Mutex::new(0),
         }
     }
 
     /// Reports `visit`, the crawl's next finished one.
     pub fn report(&self, visit: &Visit) {
-        let n = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        // A panic while printing (stdout closed) poisons the lock; the count
+        // it guards is whole, so the other threads go on with it.
+        let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        *done += 1;
+        let n = *done;
         let url = (self.short)(&visit.url);
         let tries = match visit.attempts {
             1 => String::new(),
