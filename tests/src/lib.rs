@@ -10,9 +10,13 @@
 //!   at a time under a file lock and copies its binaries aside before anyone
 //!   else can overwrite them; every lesson also prints its own
 //!   `[package/bin]` on its first line, which the end-to-end tests check.
-//!   The builds use the dev profile, as `cargo test` does, so they reuse the
-//!   dependencies the test build has just compiled (those whose features do
-//!   not differ between one package and the whole workspace).
+//!   The builds use the workspace's `lessons` profile, whose output folder
+//!   (`target/lessons/`) no `cargo run`, `cargo build` or `cargo test` of
+//!   yours touches. Building them in the dev profile would reuse the test
+//!   build's dependencies, but a one-package build resolves features for that
+//!   package alone, and Cargo then rebuilds some dependencies under the file
+//!   names the workspace's build uses: a doctest that runs afterwards finds
+//!   its crates replaced (E0463, "can't find crate"), as one run did.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
@@ -129,21 +133,21 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
     // One build-and-copy at a time, across threads and processes (the lock is
     // taken on the open file, so test runners that use one process per test
     // are serialised too). Without it another package's build could replace
-    // `target/debug/lesson_03` between our build and our copy.
+    // `target/lessons/lesson_03` between our build and our copy.
     let lock = File::create(root.join(".lock")).expect("creating the lock file");
     lock.lock().expect("locking lesson-bins");
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["build", "--quiet"])
+        .args(["build", "--quiet", "--profile", "lessons"])
         .args(["--message-format=json", "-p", package, "--bins"])
         .stderr(Stdio::piped())
         .output()
         .expect("running cargo build");
     assert!(
         output.status.success(),
-        "cargo build -p {package} --bins failed:\n{}",
+        "cargo build --profile lessons -p {package} --bins failed:\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
 
