@@ -12,16 +12,17 @@
 //!   `[package/bin]` on its first line, which the end-to-end tests check.
 //!   The builds use the workspace's `lessons` profile, whose output folder
 //!   (`target/lessons/`) no `cargo run`, `cargo build` or `cargo test` of
-//!   yours touches. Building them in the dev profile would reuse the test
-//!   build's dependencies, but a one-package build resolves features for that
-//!   package alone, and Cargo then rebuilds some dependencies under the file
-//!   names the workspace's build uses: a doctest that runs afterwards finds
-//!   its crates replaced (E0463, "can't find crate"), as one run did. (A
-//!   workspace-wide `cargo build --profile test --workspace --bins --tests`
-//!   would share every dependency with `cargo test --workspace`: Cargo's unit
-//!   graph shows the same dependency units plus the binaries. But the same-named
-//!   binaries of different packages then collide in `target/debug/`, and each
-//!   package's own copy would have to be found under its hashed name.)
+//!   yours touches. Building them in the dev profile would reuse many of the
+//!   test build's dependencies, but a one-package build resolves features for
+//!   that package alone, and Cargo then rebuilds some dependencies under the
+//!   file names the workspace's build uses: a doctest that runs afterwards
+//!   finds its crates replaced (E0463, "can't find crate"), as one run did.
+//!   (A workspace-wide `cargo build --profile test --workspace --bins
+//!   --tests` would share every dependency with `cargo test --workspace`:
+//!   Cargo's unit graph shows the same dependency units plus the binaries.
+//!   But the same-named binaries of different packages then collide in
+//!   `target/debug/`, and each package's own copy would have to be found
+//!   under its hashed name.)
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
