@@ -10,19 +10,24 @@
 //!   at a time under a file lock and copies its binaries aside before anyone
 //!   else can overwrite them; every lesson also prints its own
 //!   `[package/bin]` on its first line, which the end-to-end tests check.
-//!   The builds use the workspace's `lessons` profile, whose output folder
-//!   (`target/lessons/`) no `cargo run`, `cargo build` or `cargo test` of
-//!   yours touches. Building them in the dev profile would reuse many of the
-//!   test build's dependencies, but a one-package build resolves features for
-//!   that package alone, and Cargo then rebuilds some dependencies under the
-//!   file names the workspace's build uses: a doctest that runs afterwards
-//!   finds its crates replaced (E0463, "can't find crate"), as one run did.
-//!   (A workspace-wide `cargo build --profile test --workspace --bins
-//!   --tests` would share every dependency with `cargo test --workspace`:
-//!   Cargo's unit graph shows the same dependency units plus the binaries.
-//!   But the same-named binaries of different packages then collide in
-//!   `target/debug/`, and each package's own copy would have to be found
-//!   under its hashed name.)
+//!
+//! The binaries are built from the very files `cargo test --workspace` has
+//! just compiled, so the end-to-end tests compile only the binaries
+//! themselves. Two things make that so, and Cargo's unit graph (`cargo build
+//! … --unit-graph -Z unstable-options`) shows it: for each package, the
+//! build's units are those of the test build plus that package's binaries.
+//! - The same profile (`--profile test`) and the same features. Cargo
+//!   resolves features for the packages a command selects, so a
+//!   `cargo build -p module_05` alone would give some dependencies fewer
+//!   features than the workspace's build does, and compile them again.
+//!   Hence a build of the whole workspace (`--workspace`), with every
+//!   module's default feature off but the wanted package's: its `lessons`
+//!   feature is the one every lesson binary requires (`required-features`),
+//!   so only that package's binaries are built, and no two `lesson_03` end
+//!   up at one path (Cargo's "output filename collision").
+//! - Dev-dependencies count only when a build has a test target in it: the
+//!   workspace's own end-to-end test (`--test lessons`, already compiled)
+//!   brings their features in, as `cargo test` does.
 
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
@@ -139,22 +144,24 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
     // One build-and-copy at a time, across threads and processes (the lock is
     // taken on the open file, so test runners that use one process per test
     // are serialised too). Without it another package's build could replace
-    // `target/lessons/lesson_03` between our build and our copy.
+    // `target/debug/lesson_03` between our build and our copy.
     let lock = File::create(root.join(".lock")).expect("creating the lock file");
     lock.lock().expect("locking lesson-bins");
 
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "--profile", "lessons"])
-        .args(["--message-format=json", "-p", package, "--bins"])
+        .args(["build", "--quiet", "--message-format=json"])
+        .args(["--profile", "test", "--workspace", "--no-default-features"])
+        .args(["--features", &format!("{package}/default")])
+        .args(["--bins", "--test", "lessons"])
         .stderr(Stdio::piped())
         .output()
         .expect("running cargo build");
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        output.status.success(),
-        "cargo build --profile lessons -p {package} --bins failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
+        output.status.success() && !stderr.contains("warning"),
+        "building {package}'s lessons failed or warned:\n{stderr}"
     );
 
     for line in output.stdout.lines() {
@@ -162,6 +169,17 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
+        // rustc's own warnings come as JSON on stdout: the binaries are
+        // compiled here without `cfg(test)`, so code only the tests use would
+        // show up here first.
+        if message["reason"] == "compiler-message" {
+            panic!(
+                "building {package}'s lessons: {}",
+                message["message"]["rendered"]
+                    .as_str()
+                    .unwrap_or("a compiler message")
+            );
+        }
         let is_bin = message["reason"] == "compiler-artifact"
             && message["target"]["kind"]
                 .as_array()
