@@ -57,9 +57,10 @@ mod lesson_08;
 
 /// Compiler errors module 5's lessons quote, kept true by `cargo test --doc`.
 ///
-/// Lesson 5.1, `release_elsewhere`: a Python `Lock` may be released by a
-/// thread that did not acquire it; a `MutexGuard` cannot even be moved to
-/// another thread, because it is not `Send` (E0277):
+/// Lesson 5.1 (its header's `release()` row, and its second Try): a Python
+/// `Lock` may be released by a thread that did not acquire it; a
+/// `MutexGuard` cannot even be moved to another thread, because it is not
+/// `Send` (E0277):
 ///
 /// ```compile_fail,E0277
 /// use std::sync::Mutex;
