@@ -29,11 +29,12 @@
 //!   workspace's own end-to-end test (`--test lessons`, already compiled)
 //!   brings their features in, as `cargo test` does.
 
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -135,10 +136,18 @@ fn profile_dir() -> PathBuf {
 
 /// Builds every binary of `package` and returns a directory that holds copies
 /// of exactly that package's binaries, so that `dir/lesson_03` is this
-/// package's `lesson_03` and no other's.
+/// package's `lesson_03` and no other's. Once per package and test process.
 pub fn lesson_binaries(package: &str) -> PathBuf {
+    static BUILT: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
     let root = profile_dir().join("lesson-bins");
     let dest = root.join(package);
+    // Held through the build: a second thread asking for the same package
+    // waits for the first one's copies. A failed build poisons it; the next
+    // caller builds again and fails with the same message.
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if built.contains(package) {
+        return dest;
+    }
     fs::create_dir_all(&dest).expect("creating the lesson-bins directory");
 
     // One build-and-copy at a time, across threads and processes (the lock is
@@ -198,6 +207,7 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
         fs::rename(&partial, dest.join(name)).expect("renaming the copied binary");
     }
     drop(lock); // unlocks
+    built.insert(package.to_owned());
     dest
 }
 
