@@ -157,8 +157,28 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
     let lock = File::create(root.join(".lock")).expect("creating the lock file");
     lock.lock().expect("locking lesson-bins");
 
+    // Cargo gives a running test its package's variables (`CARGO_PKG_NAME`,
+    // `CARGO_MANIFEST_DIR`, …). Some build scripts (ring's, under reqwest)
+    // ask to be rerun when one of them changes: a cargo started with them
+    // would rebuild those crates in place, under the file names the test
+    // build uses, and the next `cargo test` would rebuild them back.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let output = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    for (name, _) in std::env::vars_os() {
+        let text = name.to_string_lossy();
+        let per_crate = [
+            "CARGO_CRATE_NAME",
+            "CARGO_BIN_NAME",
+            "CARGO_PRIMARY_PACKAGE",
+        ];
+        if text.starts_with("CARGO_PKG_")
+            || text.starts_with("CARGO_MANIFEST_")
+            || per_crate.contains(&&*text)
+        {
+            command.env_remove(&name);
+        }
+    }
+    let output = command
         .current_dir(workspace_root())
         .args(["build", "--quiet", "--message-format=json"])
         .args(["--profile", "test", "--workspace", "--no-default-features"])
