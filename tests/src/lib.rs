@@ -13,9 +13,10 @@
 //!
 //! The binaries are built from the very files `cargo test --workspace` has
 //! just compiled, so the end-to-end tests compile only the binaries
-//! themselves. Two things make that so, and Cargo's unit graph (`cargo build
-//! … --unit-graph -Z unstable-options`) shows it: for each package, the
-//! build's units are those of the test build plus that package's binaries.
+//! themselves. Two things make that so, and Cargo's unit graph (nightly:
+//! `cargo build … --unit-graph -Z unstable-options`) shows it: for each
+//! package, the build's units are those of the test build plus that
+//! package's binaries.
 //! - The same profile (`--profile test`) and the same features. Cargo
 //!   resolves features for the packages a command selects, so a
 //!   `cargo build -p module_05` alone would give some dependencies fewer
@@ -163,17 +164,17 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
     // would rebuild those crates in place, under the file names the test
     // build uses, and the next `cargo test` would rebuild them back.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    const PER_CRATE: [&str; 3] = [
+        "CARGO_CRATE_NAME",
+        "CARGO_BIN_NAME",
+        "CARGO_PRIMARY_PACKAGE",
+    ];
     let mut command = Command::new(cargo);
     for (name, _) in std::env::vars_os() {
         let text = name.to_string_lossy();
-        let per_crate = [
-            "CARGO_CRATE_NAME",
-            "CARGO_BIN_NAME",
-            "CARGO_PRIMARY_PACKAGE",
-        ];
         if text.starts_with("CARGO_PKG_")
             || text.starts_with("CARGO_MANIFEST_")
-            || per_crate.contains(&&*text)
+            || PER_CRATE.contains(&&*text)
         {
             command.env_remove(&name);
         }
@@ -198,9 +199,7 @@ pub fn lesson_binaries(package: &str) -> PathBuf {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
-        // rustc's own warnings come as JSON on stdout: the binaries are
-        // compiled here without `cfg(test)`, so code only the tests use would
-        // show up here first.
+        // rustc's warnings come here, as JSON on stdout, not on stderr.
         if message["reason"] == "compiler-message" {
             panic!(
                 "building {package}'s lessons: {}",
