@@ -184,6 +184,13 @@ mod tests {
         too_slow: Duration::from_secs(60),
     };
     const TEST_TIMEOUT: Duration = Duration::from_secs(2);
+    /// The same without the too-slow page's wait, for the tests whose point
+    /// is not the time limit: a crawl then takes a fraction of a second
+    /// instead of waiting [`TEST_TIMEOUT`] out.
+    const NO_WAIT_SITE: SiteConfig = SiteConfig {
+        too_slow: Duration::ZERO,
+        ..QUICK_SITE
+    };
 
     /// Crawls a fresh demo site with `engine`; returns the crawl, the
     /// requests the server saw, and the progress lines.
@@ -205,6 +212,18 @@ mod tests {
         (crawl, server.requests(), sink.lines())
     }
 
+    /// Runs `check` for every item at once, one thread each, so crawls
+    /// that wait (out the time limit, on slow pages) wait together. A failed
+    /// assertion in any thread fails the test.
+    fn at_once<T: Send>(items: impl IntoIterator<Item = T>, check: impl Fn(T) + Sync) {
+        std::thread::scope(|scope| {
+            for item in items {
+                let check = &check;
+                scope.spawn(move || check(item));
+            }
+        });
+    }
+
     /// The visited paths, each once: a URL visited twice fails here.
     fn visited_once(crawl: &Crawl) -> BTreeSet<String> {
         let mut visited = BTreeSet::new();
@@ -224,7 +243,7 @@ mod tests {
         course_tests::deadline(Duration::from_secs(120), || {
             for engine in ENGINES {
                 let (crawl, requests, _) =
-                    crawl_site(engine, QUICK_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
+                    crawl_site(engine, NO_WAIT_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
                 assert_eq!(visited_once(&crawl), site::reachable(), "{engine:?}");
                 // The server saw each reachable path once per try, and
                 // nothing else: not the other host's page, not the page
@@ -251,7 +270,7 @@ mod tests {
         course_tests::deadline(Duration::from_secs(120), || {
             for engine in ENGINES {
                 let (_, requests, _) =
-                    crawl_site(engine, QUICK_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
+                    crawl_site(engine, NO_WAIT_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
                 for never in [
                     Resource::Offsite,
                     Resource::IN_A_COMMENT,
@@ -269,7 +288,7 @@ mod tests {
     #[test]
     fn every_failure_kind_is_reported() {
         course_tests::deadline(Duration::from_secs(120), || {
-            for engine in ENGINES {
+            at_once(ENGINES, |engine| {
                 let (crawl, _, lines) =
                     crawl_site(engine, QUICK_SITE, &Limits::new(4, 1000, TEST_TIMEOUT));
                 let expected: BTreeMap<String, usize> = [
@@ -326,42 +345,43 @@ mod tests {
                     ),
                     "{summary}"
                 );
-            }
+            });
         });
     }
 
     #[test]
     fn the_server_never_sees_more_than_jobs_requests_at_once() {
         course_tests::deadline(Duration::from_secs(120), || {
-            // Every page takes 20 ms, so requests overlap; the too-slow page
+            // Every page takes 10 ms, so requests overlap; the too-slow page
             // answers within the time limit, so no request is abandoned
             // while the server still handles it.
             let site = SiteConfig {
-                delay: Duration::from_millis(20),
+                delay: Duration::from_millis(10),
                 slow: Duration::from_millis(50),
                 too_slow: Duration::from_millis(50),
             };
-            for (engine, jobs) in [
+            let cases = [
                 (Engine::Threads, 3),
                 (Engine::Tokio, 3),
                 (Engine::Threads, 1),
-            ] {
+            ];
+            at_once(cases, |(engine, jobs)| {
                 let (crawl, requests, _) =
                     crawl_site(engine, site, &Limits::new(jobs, 1000, TEST_TIMEOUT));
                 assert_eq!(visited_once(&crawl), site::reachable(), "{engine:?}");
                 let most = requests.max_in_flight;
                 assert!(most <= jobs, "{engine:?}: {most} at once, {jobs} allowed");
-                // Concurrent at all: 200-odd requests of 20 ms each never
+                // Concurrent at all: 200-odd requests of 10 ms each never
                 // overlapping would mean the engine runs one at a time.
                 assert!(most >= jobs.min(2), "{engine:?}: {most} at once");
-            }
+            });
         });
     }
 
     #[test]
     fn both_engines_find_the_same_pages_as_the_loop() {
         course_tests::deadline(Duration::from_secs(120), || {
-            let runs = engines(QUICK_SITE, &Limits::new(8, 1000, TEST_TIMEOUT));
+            let runs = engines(NO_WAIT_SITE, &Limits::new(8, 1000, TEST_TIMEOUT));
             let first = runs[0].1.paths();
             assert_eq!(first, site::reachable());
             for (engine, crawl, _) in &runs {
@@ -375,7 +395,7 @@ mod tests {
         course_tests::deadline(Duration::from_secs(120), || {
             for engine in ENGINES {
                 let (crawl, requests, _) =
-                    crawl_site(engine, QUICK_SITE, &Limits::new(4, 30, TEST_TIMEOUT));
+                    crawl_site(engine, NO_WAIT_SITE, &Limits::new(4, 30, TEST_TIMEOUT));
                 let visited = visited_once(&crawl);
                 assert_eq!(visited.len(), 30, "{engine:?}");
                 assert!(visited.is_subset(&site::reachable()), "{engine:?}");
