@@ -26,10 +26,10 @@ const LESSON_LIMIT: Duration = Duration::from_secs(120);
 /// `--list` and bad arguments return at once.
 const QUICK_LIMIT: Duration = Duration::from_secs(30);
 
-/// The modules whose full runs take longest go first: lesson 5.1's course
-/// delays add up to about 45 s, 2.9's to 36 s, 1.6's to 22 s and 4.5's to
-/// 13 s. Started first, they wait while the other modules build. The rest
-/// follow in name order.
+/// The modules whose lessons run longest go first: a full run of lesson 5.1
+/// takes about 45 s (the course's delays), 2.9 36 s, 1.6 22 s and 4.5 13 s.
+/// Started first, they wait while the other modules build. The rest follow
+/// in name order.
 const LONGEST_FIRST: [&str; 4] = ["module_05", "module_02", "module_01", "module_04"];
 
 /// The workspace's modules, in the order they are built and started.
