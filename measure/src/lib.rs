@@ -150,17 +150,28 @@ pub fn measure_ms(runs: usize, mut run: impl FnMut() -> Duration) -> Runs {
 }
 
 /// Times `work(i)` for `n` alternatives in turn, a whole call each: one
-/// warm-up round, then `runs` rounds. Returns, per alternative, its times
+/// warm-up round, then `runs` rounds, noting each round's times on `sink` as
+/// the round ends, as [`rounds`] does. Returns, per alternative, its times
 /// and the result of its last run.
-pub fn time_rounds<T>(runs: usize, n: usize, mut work: impl FnMut(usize) -> T) -> Vec<(Runs, T)> {
-    repeat_each(runs, n, |i| time(|| work(i)))
-        .into_iter()
-        .map(|timed| {
-            let (results, times): (Vec<T>, Vec<Duration>) = timed.into_iter().unzip();
-            let last = results.into_iter().last().expect("at least one run");
-            (Runs::from_durations(times), last)
-        })
-        .collect()
+pub fn time_rounds<T>(
+    sink: &Sink,
+    runs: usize,
+    n: usize,
+    mut work: impl FnMut(usize) -> T,
+) -> Vec<(Runs, T)> {
+    take_turns(
+        runs,
+        n,
+        |i| time(|| work(i)),
+        |round, row| note_round(sink, round, row.iter().map(|&(_, d)| d)),
+    )
+    .into_iter()
+    .map(|timed| {
+        let (results, times): (Vec<T>, Vec<Duration>) = timed.into_iter().unzip();
+        let last = results.into_iter().last().expect("at least one run");
+        (Runs::from_durations(times), last)
+    })
+    .collect()
 }
 
 /// [`measure_each`] over a list of configurations, noting each round's times
@@ -176,14 +187,17 @@ pub fn rounds<C: Copy>(
         runs,
         configs.len(),
         |i| measure(configs[i]),
-        |round, row| {
-            let cells: String = row.iter().map(|&d| format!("{:>8}", ms(d))).collect();
-            sink.note(format!("  {:>20}:{cells}", round.to_string()));
-        },
+        |round, row| note_round(sink, round, row.iter().copied()),
     )
     .into_iter()
     .map(Runs::from_durations)
     .collect()
+}
+
+/// One line per round: `  warm-up, not counted:   12.3   45.6`.
+fn note_round(sink: &Sink, round: Round, times: impl Iterator<Item = Duration>) {
+    let cells: String = times.map(|d| format!("{:>8}", ms(d))).collect();
+    sink.note(format!("  {:>20}:{cells}", round.to_string()));
 }
 
 /// The counted runs of one variant, in the order of the rounds, in the unit
@@ -706,8 +720,20 @@ mod tests {
             }),
             [2, 3]
         );
-        let timed = time_rounds(2, 2, |i| i * 10);
+        let sink = Sink::collect();
+        let timed = time_rounds(&sink, 2, 2, |i| i * 10);
         assert_eq!((timed[0].1, timed[1].1, timed[1].0.len()), (0, 10, 2));
+        // Each round is noted as it ends, one time per alternative.
+        let lines = sink.lines();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[0].contains("warm-up, not counted:"), "{lines:?}");
+        assert!(lines[2].contains("run 2 of 2:"), "{lines:?}");
+        assert!(
+            lines
+                .iter()
+                .all(|l| l.split(':').nth(1).unwrap().split_whitespace().count() == 2),
+            "{lines:?}"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ use measure::{Runs, cost_verdict, faster_verdict, time_rounds};
 use module_09::{Task, WorkerError, WorkerProcess, count_primes, map_in_processes, split_range};
 use rayon::ThreadPoolBuilder;
 use rayon::prelude::*;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// One row of the scaling table.
 #[derive(Debug)]
@@ -55,13 +55,15 @@ struct Row {
 
 /// Count the primes below `limit`, cut into `chunks` ranges, on rayon pools of
 /// 1..=`max_workers` threads and on `max_workers` worker processes; timed in
-/// `runs` alternating rounds after a warm-up round.
+/// `runs` alternating rounds after a warm-up round, each round's times noted
+/// on `sink` as it ends.
 fn scaling_table(
     program: &Path,
     limit: u64,
     chunks: u64,
     max_workers: usize,
     runs: usize,
+    sink: &Sink,
 ) -> Result<Vec<Row>, WorkerError> {
     let ranges = split_range(limit, chunks);
     let pools: Vec<_> = (1..=max_workers)
@@ -80,7 +82,7 @@ fn scaling_table(
         })
         .collect();
     let mut first_error = None;
-    let timed = time_rounds(runs, max_workers + 1, |i| match pools.get(i) {
+    let timed = time_rounds(sink, runs, max_workers + 1, |i| match pools.get(i) {
         Some(pool) => pool.install(|| ranges.par_iter().cloned().map(count_primes).sum()),
         // Each run starts its own processes: start-up is part of the price.
         None => map_in_processes(program, max_workers, &tasks)
@@ -129,7 +131,8 @@ fn show_scaling_table() {
     let n = cores();
     println!("counting primes below {LIMIT} in {CHUNKS} chunks; {n} cores");
     println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
-    match scaling_table(&this_program(), LIMIT, CHUNKS, n, RUNS) {
+    println!("ms per run on 1 to {n} threads, then on {n} processes:");
+    match scaling_table(&this_program(), LIMIT, CHUNKS, n, RUNS, &Sink::stdout()) {
         Ok(rows) => {
             let base = rows[0].time.median();
             println!(
@@ -162,7 +165,9 @@ struct Startup {
     pids: Vec<u32>,
 }
 
-fn startup_cost(program: &Path, rounds: usize) -> Result<Startup, WorkerError> {
+/// Starts a thread and a process in turn, `rounds` times after a warm-up
+/// round, each round's times noted on `sink` as it ends.
+fn startup_cost(program: &Path, rounds: usize, sink: &Sink) -> Result<Startup, WorkerError> {
     let mut pids = Vec::new();
     let mut first_error = None;
     let start_process = || -> Result<u32, WorkerError> {
@@ -171,7 +176,7 @@ fn startup_cost(program: &Path, rounds: usize) -> Result<Startup, WorkerError> {
         worker.finish()?;
         Ok(pid)
     };
-    let mut timed = time_rounds(rounds, 2, |i| {
+    let mut timed = time_rounds(sink, rounds, 2, |i| {
         if i == 0 {
             thread::spawn(std::process::id).join().unwrap();
         } else {
@@ -196,7 +201,8 @@ fn startup_cost(program: &Path, rounds: usize) -> Result<Startup, WorkerError> {
 
 fn show_startup_cost() {
     println!("median of {STARTS} alternating rounds after a warm-up (spread: fastest–slowest run)");
-    match startup_cost(&this_program(), STARTS) {
+    println!("ms per start of a thread, then of a process:");
+    match startup_cost(&this_program(), STARTS, &Sink::stdout()) {
         Ok(s) => {
             println!("thread:  spawn + answer + join {}", s.thread);
             println!("process: spawn + answer + exit {}", s.process);
@@ -221,13 +227,19 @@ struct Copying {
 /// A thread borrows the numbers where they are; a process needs them
 /// written out, sent through a pipe and parsed back. Each is timed over
 /// `runs` runs after a warm-up; the process is started before the timing,
-/// so its times are the transfer and not the start-up.
-fn copying_data(program: &Path, numbers: &[u64], runs: usize) -> Result<Copying, WorkerError> {
+/// so its times are the transfer and not the start-up. Each round's times
+/// are noted on `sink` as it ends.
+fn copying_data(
+    program: &Path,
+    numbers: &[u64],
+    runs: usize,
+    sink: &Sink,
+) -> Result<Copying, WorkerError> {
     let mut worker = WorkerProcess::spawn(program)?;
     let task = Task::Sum(numbers.to_vec());
     let bytes_sent = task.to_line().len() + 1;
     let mut first_error = None;
-    let mut timed = time_rounds(runs, 2, |i| {
+    let mut timed = time_rounds(sink, runs, 2, |i| {
         if i == 0 {
             thread::scope(|s| s.spawn(|| numbers.iter().sum()).join())
                 .expect("summing cannot panic")
@@ -256,7 +268,8 @@ fn copying_data(program: &Path, numbers: &[u64], runs: usize) -> Result<Copying,
 fn show_copying_data() {
     let numbers: Vec<u64> = (1..=200_000).collect();
     println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
-    match copying_data(&this_program(), &numbers, RUNS) {
+    println!("ms per sum in a thread, then in a process:");
+    match copying_data(&this_program(), &numbers, RUNS, &Sink::stdout()) {
         Ok(c) => {
             println!(
                 "thread:  sum {} in {}, nothing copied",
@@ -374,8 +387,10 @@ mod tests {
     #[test]
     fn threads_and_processes_count_the_same_primes() {
         let program = lesson_binary();
-        let rows = course_tests::deadline(Duration::from_secs(60), move || {
-            scaling_table(&program, 100_000, 6, 2, 2).unwrap()
+        let (rows, lines) = course_tests::deadline(Duration::from_secs(60), move || {
+            let sink = Sink::collect();
+            let rows = scaling_table(&program, 100_000, 6, 2, 2, &sink).unwrap();
+            (rows, sink.lines())
         });
         let kinds: Vec<(&str, usize)> = rows.iter().map(|r| (r.kind, r.workers)).collect();
         assert_eq!(
@@ -383,6 +398,9 @@ mod tests {
             vec![("threads", 1), ("threads", 2), ("processes", 2)]
         );
         assert!(rows.iter().all(|r| r.primes == 9592), "{rows:?}");
+        // Live: the warm-up and both rounds, as they end, a time per row.
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        assert!(lines[2].contains("run 2 of 2:"), "{lines:?}");
     }
 
     #[test]
@@ -390,7 +408,7 @@ mod tests {
         let program = lesson_binary();
         let numbers: Vec<u64> = (1..=10_000).collect();
         let c = course_tests::deadline(Duration::from_secs(60), move || {
-            copying_data(&program, &numbers, 2).unwrap()
+            copying_data(&program, &numbers, 2, &Sink::collect()).unwrap()
         });
         assert_eq!(c.thread_sum, 50_005_000);
         assert_eq!(c.process_sum, 50_005_000);
@@ -422,7 +440,7 @@ mod tests {
         let rounds = 3;
         let (s, total) = course_tests::deadline(Duration::from_secs(60), move || {
             let started = std::time::Instant::now();
-            let s = startup_cost(&program, rounds).unwrap();
+            let s = startup_cost(&program, rounds, &Sink::collect()).unwrap();
             (s, started.elapsed())
         });
         // A fresh process per counted round: as many distinct pids, none of

@@ -54,7 +54,7 @@ use measure::{Runs, faster_verdict, time_rounds};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 fn pool(threads: usize) -> ThreadPool {
     ThreadPoolBuilder::new()
@@ -121,10 +121,16 @@ fn show_map_chunksize() {
 }
 
 /// The CPU-bound case a process pool exists for: counting primes, sequential
-/// and with `map`, timed in `runs` alternating rounds after a warm-up round.
-fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Runs), (Vec<u64>, Runs)) {
+/// and with `map`, timed in `runs` alternating rounds after a warm-up round,
+/// each round's times noted on `sink` as it ends.
+fn map_cpu_bound(
+    limit: u64,
+    chunks: u64,
+    runs: usize,
+    sink: &Sink,
+) -> ((Vec<u64>, Runs), (Vec<u64>, Runs)) {
     let ranges = split_range(limit, chunks);
-    let mut timed = time_rounds(runs, 2, |i| {
+    let mut timed = time_rounds(sink, runs, 2, |i| {
         if i == 0 {
             ranges.iter().cloned().map(count_primes).collect::<Vec<_>>()
         } else {
@@ -137,7 +143,8 @@ fn map_cpu_bound(limit: u64, chunks: u64, runs: usize) -> ((Vec<u64>, Runs), (Ve
 }
 
 fn show_map_cpu_bound() {
-    let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS, RUNS);
+    println!("ms per run of the plain loop, then of map:");
+    let ((seq, seq_time), (par, par_time)) = map_cpu_bound(LIMIT, CHUNKS, RUNS, &Sink::stdout());
     println!("primes per chunk below {LIMIT}: {par:?}");
     println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run):");
     println!(
@@ -316,7 +323,7 @@ mod tests {
 
     #[test]
     fn prime_counts_match_the_loop() {
-        let ((seq, _), (par, _)) = map_cpu_bound(100_000, 7, 1);
+        let ((seq, _), (par, _)) = map_cpu_bound(100_000, 7, 1, &Sink::collect());
         assert_eq!(seq, par);
         assert_eq!(par.iter().sum::<u64>(), 9592);
     }

@@ -51,7 +51,7 @@ use measure::{Gap, Runs, best, gap, time_rounds};
 use module_09::{count_primes, split_range};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// Per-chunk prime counts, in chunk order (completion order for
 /// `imap_unordered`, which pairs each count with its chunk's index).
@@ -192,8 +192,9 @@ struct Row {
 
 /// The sequential baseline, then every method on the same pool and chunks,
 /// timed in `runs` alternating rounds (each runs the loop and every method
-/// once) after a warm-up round.
-fn compare(limit: u64, chunks: u64, threads: usize, runs: usize) -> (Row, Vec<Row>) {
+/// once) after a warm-up round, each round's times noted on `sink` as it
+/// ends.
+fn compare(limit: u64, chunks: u64, threads: usize, runs: usize, sink: &Sink) -> (Row, Vec<Row>) {
     let ranges = split_range(limit, chunks);
     let pool = ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -210,7 +211,7 @@ fn compare(limit: u64, chunks: u64, threads: usize, runs: usize) -> (Row, Vec<Ro
     let all: Vec<(&'static str, Method)> = std::iter::once(("(plain loop)", plain_loop as Method))
         .chain(METHODS)
         .collect();
-    let mut rows: Vec<Row> = time_rounds(runs, all.len(), |i| (all[i].1)(&pool, &ranges))
+    let mut rows: Vec<Row> = time_rounds(sink, runs, all.len(), |i| (all[i].1)(&pool, &ranges))
         .into_iter()
         .zip(&all)
         .map(|((time, counts), &(method, _))| Row {
@@ -249,7 +250,12 @@ fn show_compare() {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     println!("primes below {LIMIT} in {CHUNKS} chunks, pool of {threads} threads");
     println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
-    let (baseline, rows) = compare(LIMIT, CHUNKS, threads, RUNS);
+    let methods: Vec<&str> = METHODS.iter().map(|&(method, _)| method).collect();
+    println!(
+        "ms per run of the plain loop, then of {}:",
+        methods.join(", ")
+    );
+    let (baseline, rows) = compare(LIMIT, CHUNKS, threads, RUNS, &Sink::stdout());
     let base = baseline.time.median();
     let times: Vec<&Runs> = std::iter::once(&baseline)
         .chain(&rows)
@@ -296,7 +302,7 @@ mod tests {
     #[test]
     fn every_method_gets_the_sequential_counts() {
         course_tests::deadline(Duration::from_secs(60), || {
-            let (baseline, rows) = compare(60_000, 12, 2, 1);
+            let (baseline, rows) = compare(60_000, 12, 2, 1, &Sink::collect());
             assert_eq!(rows.len(), 8);
             assert_eq!(baseline.counts.iter().map(|&(_, n)| n).sum::<u64>(), 6057);
             for row in rows {

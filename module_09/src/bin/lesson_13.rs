@@ -53,7 +53,7 @@ use module_09::{
 };
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 fn pool(threads: usize) -> ThreadPool {
     ThreadPoolBuilder::new()
@@ -189,9 +189,10 @@ fn show_scope_the_pool() {
 }
 
 /// The same sum, as a reduction and through a shared `Mutex`, timed in
-/// `runs` alternating rounds after a warm-up round.
-fn no_shared_state(n: u64, runs: usize) -> ((u64, Runs), (u64, Runs)) {
-    let mut timed = time_rounds(runs, 2, |i| {
+/// `runs` alternating rounds after a warm-up round, each round's times noted
+/// on `sink` as it ends.
+fn no_shared_state(n: u64, runs: usize, sink: &Sink) -> ((u64, Runs), (u64, Runs)) {
+    let mut timed = time_rounds(sink, runs, 2, |i| {
         if i == 0 {
             return (0..n).into_par_iter().map(|x| x % 7).sum::<u64>();
         }
@@ -209,7 +210,8 @@ fn no_shared_state(n: u64, runs: usize) -> ((u64, Runs), (u64, Runs)) {
 
 fn show_no_shared_state() {
     println!("median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run)");
-    let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000, RUNS);
+    println!("ms per run of the reduction, then of the shared mutex:");
+    let ((reduced, rt), (locked, lt)) = no_shared_state(2_000_000, RUNS, &Sink::stdout());
     println!("reduction:      {reduced} in {rt}");
     println!("shared mutex:   {locked} in {lt} (same sum, every item takes the lock)");
     println!(
@@ -222,13 +224,15 @@ fn show_no_shared_state() {
 /// `task_counts`: every task is a round trip through a pipe, so tiny tasks
 /// cost more in messages than in work. Returns, per task count, the count
 /// and the time over `runs` alternating rounds (each run starting its
-/// workers) after a warm-up round.
+/// workers) after a warm-up round, each round's times noted on `sink` as it
+/// ends.
 fn chunk_sizes(
     program: &Path,
     limit: u64,
     task_counts: &[u64],
     workers: usize,
     runs: usize,
+    sink: &Sink,
 ) -> Result<Vec<(u64, Runs)>, WorkerError> {
     let task_lists: Vec<Vec<Task>> = task_counts
         .iter()
@@ -243,7 +247,7 @@ fn chunk_sizes(
         })
         .collect();
     let mut first_error = None;
-    let timed = time_rounds(runs, task_lists.len(), |i| {
+    let timed = time_rounds(sink, runs, task_lists.len(), |i| {
         map_in_processes(program, workers, &task_lists[i])
             .into_iter()
             .map(|reply| reply.map(|r| r.value))
@@ -267,7 +271,16 @@ fn show_chunk_sizes() {
         "median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run), 2 workers"
     );
     let counts = [20_000, 200, 2];
-    let rows = match chunk_sizes(&this_program(), PRIME_LIMIT, &counts, 2, RUNS) {
+    let columns: Vec<String> = counts.iter().map(u64::to_string).collect();
+    println!("ms per run with {} tasks:", columns.join(", "));
+    let rows = match chunk_sizes(
+        &this_program(),
+        PRIME_LIMIT,
+        &counts,
+        2,
+        RUNS,
+        &Sink::stdout(),
+    ) {
         Ok(rows) => rows,
         Err(e) => return println!("error: {e}"),
     };
@@ -287,10 +300,10 @@ fn show_chunk_sizes() {
 
 /// `count` tasks that only wait (I/O stand-ins): on a 2-thread rayon pool,
 /// and on one plain thread each; timed in `runs` alternating rounds after a
-/// warm-up round.
-fn cpu_bound_only(count: usize, wait: Duration, runs: usize) -> (Runs, Runs) {
+/// warm-up round, each round's times noted on `sink` as it ends.
+fn cpu_bound_only(count: usize, wait: Duration, runs: usize, sink: &Sink) -> (Runs, Runs) {
     let rayon = pool(2);
-    let mut timed = time_rounds(runs, 2, |i| {
+    let mut timed = time_rounds(sink, runs, 2, |i| {
         if i == 0 {
             rayon.install(|| (0..count).into_par_iter().for_each(|_| thread::sleep(wait)));
         } else {
@@ -307,7 +320,8 @@ fn cpu_bound_only(count: usize, wait: Duration, runs: usize) -> (Runs, Runs) {
 }
 
 fn show_cpu_bound_only() {
-    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT, RUNS);
+    println!("ms per run on the rayon pool, then on a thread per task:");
+    let (on_rayon, on_threads) = cpu_bound_only(8, WAIT, RUNS, &Sink::stdout());
     println!("8 tasks waiting {WAIT:?} each, median of {RUNS} rounds after a warm-up:");
     println!("  rayon pool of 2 threads: {on_rayon} (two at a time)");
     println!("  a thread per task:       {on_threads}");
@@ -454,7 +468,7 @@ mod tests {
 
     #[test]
     fn reduction_and_mutex_agree_with_the_loop() {
-        let ((reduced, _), (locked, _)) = no_shared_state(100_000, 1);
+        let ((reduced, _), (locked, _)) = no_shared_state(100_000, 1, &Sink::collect());
         let expected: u64 = (0..100_000u64).map(|x| x % 7).sum();
         assert_eq!((reduced, locked), (expected, expected));
     }
@@ -463,7 +477,7 @@ mod tests {
     fn any_chunking_counts_the_same_primes() {
         let program = lesson_binary();
         course_tests::deadline(Duration::from_secs(60), move || {
-            let rows = chunk_sizes(&program, 20_000, &[50, 5, 1], 2, 1).unwrap();
+            let rows = chunk_sizes(&program, 20_000, &[50, 5, 1], 2, 1, &Sink::collect()).unwrap();
             let totals: Vec<u64> = rows.iter().map(|&(total, _)| total).collect();
             assert_eq!(totals, [2262; 3]);
         });
@@ -472,7 +486,7 @@ mod tests {
     #[test]
     fn waiting_tasks_are_throttled_by_the_pool_size() {
         let wait = Duration::from_millis(40);
-        let (on_rayon, on_threads) = cpu_bound_only(8, wait, 2);
+        let (on_rayon, on_threads) = cpu_bound_only(8, wait, 2, &Sink::collect());
         assert_eq!((on_rayon.len(), on_threads.len()), (2, 2));
         // 8 waits on 2 threads cannot take less than 4 waits, and no run of
         // sleeps is shorter than one wait: each run is timed around the sleeps.
