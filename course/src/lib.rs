@@ -24,7 +24,8 @@
 //! The crates the lessons share: [step_runner](../step_runner/index.html)
 //! (the command line and the live output every lesson uses),
 //! [measure](../measure/index.html) (the timing rounds and verdicts of the
-//! measuring lessons), [course_tests](../course_tests/index.html) (test
+//! measuring lessons), [primes](../primes/index.html) (the prime counting
+//! that modules 2 and 9 time, built optimised), [course_tests](../course_tests/index.html) (test
 //! helpers and the end-to-end tests).
 //!
 //! This crate holds no code: it is the page `cargo doc --workspace --open`

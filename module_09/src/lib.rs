@@ -126,27 +126,6 @@ pub use pool::{AsyncResult, PoolClosed, ProcessPool, TaskError};
 /// inherited. (Module 9 once used `MODULE_09_WORKER`; it now means nothing.)
 pub const WORKER_STEP: Step = Step::hidden("module-09-worker", serve_stdio);
 
-/// Whether `n` is prime, by trial division: deliberately plain CPU work.
-pub fn is_prime(n: u64) -> bool {
-    if n < 2 {
-        return false;
-    }
-    if n < 4 {
-        return true;
-    }
-    if n.is_multiple_of(2) {
-        return false;
-    }
-    let mut d = 3;
-    while d * d <= n {
-        if n.is_multiple_of(d) {
-            return false;
-        }
-        d += 2;
-    }
-    true
-}
-
 /// The message a panic was started with (`panic!("…")`), from the payload
 /// that `catch_unwind` or a pool's panic handler gets.
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -166,10 +145,10 @@ pub fn process_state(pid: u32) -> Option<char> {
     stat.rsplit_once(") ")?.1.chars().next()
 }
 
-/// How many primes lie in `range`: the CPU-bound workload of this module.
-pub fn count_primes(range: Range<u64>) -> u64 {
-    range.filter(|&n| is_prime(n)).count() as u64
-}
+/// The CPU-bound workload of this module: counting primes by trial
+/// division. It lives in the `primes` crate, which builds optimised while
+/// the lessons build unoptimised (the root `Cargo.toml` says why).
+pub use primes::{count_primes, is_prime};
 
 /// Splits `0..limit` into `parts` consecutive ranges of (nearly) equal length.
 pub fn split_range(limit: u64, parts: u64) -> Vec<Range<u64>> {
@@ -779,13 +758,6 @@ pub mod compile_errors {}
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn primes_below_100_and_1000() {
-        assert_eq!(count_primes(0..100), 25);
-        assert_eq!(count_primes(0..1000), 168);
-        assert!(is_prime(999_983) && !is_prime(999_981));
-    }
 
     #[test]
     fn split_range_covers_everything_once() {

@@ -25,8 +25,9 @@
 //! - Run one step:  `cargo run -p module_02 --bin lesson_09 -- io_bound`
 //!
 //! The times depend on the number of cores, on what else the machine is
-//! running, and (for counting primes) on the build: `cargo run` builds this
-//! module at the workspace's `opt-level = 1` with debug assertions on. So
+//! running, and (for counting primes) on the build: `cargo run` builds the
+//! counting (the `primes` crate) at `opt-level = 1` with debug assertions
+//! on, and the rest of the lesson unoptimised. So
 //! each pool size runs once uncounted and then five times, in rounds that
 //! take turns; the table shows the median and the fastest and slowest run,
 //! and the `verdict:` line is worked out from those numbers, round by round
@@ -49,6 +50,9 @@ use futures::executor::{ThreadPool, block_on};
 use futures::future::join_all;
 use futures::task::SpawnExt;
 use measure::{RUNS, machine, pool_table, rounds};
+// Is `n` prime? Trial division, deliberately CPU-heavy: a crate of its own,
+// built optimised (the root `Cargo.toml` says why).
+use primes::is_prime;
 use rayon::prelude::*;
 use step_runner::{Sink, Step, lesson_id};
 
@@ -115,14 +119,6 @@ fn io_bound(tasks: usize, threads: usize, delay: Duration) -> (usize, Duration) 
         .collect();
     let ran = block_on(join_all(handles)).into_iter().sum();
     (ran, started.elapsed())
-}
-
-/// Is `n` prime? Plain trial division: deliberately CPU-heavy.
-fn is_prime(n: u64) -> bool {
-    n >= 2
-        && (2..)
-            .take_while(|d| d * d <= n)
-            .all(|d| !n.is_multiple_of(d))
 }
 
 /// One CPU-bound run: the answer, the wall time, and how many of the pool's

@@ -19,8 +19,8 @@
 //!
 //! The sweep's times depend on the number of cores, on what else the
 //! machine is running, and (for counting primes) on the build: `cargo run`
-//! builds this module at the workspace's `opt-level = 1` with debug
-//! assertions on. So each pool size runs once uncounted and then in
+//! builds the counting (the `primes` crate) at `opt-level = 1` with debug
+//! assertions on, and the rest of the lesson unoptimised. So each pool size runs once uncounted and then in
 //! rounds that take turns (five for sleeping, nine for counting primes, so
 //! that one round lost to another program's burst of load cannot hide the
 //! knee); the table shows the median and the fastest and slowest run, and
@@ -43,6 +43,9 @@ use std::time::{Duration, Instant};
 
 use measure::{RUNS, RUNS_UNDER_LOAD, machine, pool_table, rounds};
 use num_bigint::BigUint;
+// Counting primes by trial division, a CPU-bound workload: a crate of its
+// own, built optimised (the root `Cargo.toml` says why).
+use primes::count_primes;
 use rayon::prelude::*;
 use step_runner::{Sink, Step, lesson_id};
 
@@ -133,18 +136,6 @@ fn show_step_08() {
     }
 }
 
-/// Count primes below `limit` by trial division: a CPU-bound workload.
-fn count_primes(range: std::ops::Range<u64>) -> usize {
-    range
-        .filter(|&n| {
-            n >= 2
-                && (2..)
-                    .take_while(|d| d * d <= n)
-                    .all(|d| !n.is_multiple_of(d))
-        })
-        .count()
-}
-
 /// One run: `tasks` tasks sleeping `delay` each on a pool of `size`
 /// threads; returns the wall time.
 fn time_io(size: usize, tasks: u32, delay: Duration) -> Duration {
@@ -160,7 +151,7 @@ fn time_io(size: usize, tasks: u32, delay: Duration) -> Duration {
 
 /// One run: count the primes below `limit`, in `chunks` pieces, on a pool
 /// of `size` threads; returns the count and the wall time of the counting.
-fn time_cpu(size: usize, limit: u64, chunks: u64) -> (usize, Duration) {
+fn time_cpu(size: usize, limit: u64, chunks: u64) -> (u64, Duration) {
     let pool = pool_of(size);
     let step = limit.div_ceil(chunks);
     let started = Instant::now();
@@ -316,7 +307,7 @@ mod tests {
     fn one_run_measures_its_sleeps_and_counts_right() {
         let (io, counts) = course_tests::deadline(Duration::from_secs(30), || {
             let io = time_io(1, 8, Duration::from_millis(20));
-            let counts: Vec<usize> = [1, 2, 3].map(|n| time_cpu(n, 50_000, 7).0).into();
+            let counts: Vec<u64> = [1, 2, 3].map(|n| time_cpu(n, 50_000, 7).0).into();
             (io, counts)
         });
         // Eight 20 ms sleeps on one thread take at least 160 ms; the upper

@@ -21,7 +21,7 @@
 //! - Run one step:  `cargo run -p module_02 --bin lesson_12 -- tokio_tasks`
 //!
 //! The times depend on the machine's cores and load and on the build
-//! (`cargo run`: the workspace's `opt-level = 1`, debug assertions on), the
+//! (`cargo run`: unoptimised, debug assertions on), the
 //! memory on the allocator and the platform. Each timed step runs once
 //! uncounted and then five times, prints the median with the fastest and
 //! slowest run (the `measure` crate says why), and ends with a `verdict:`

@@ -24,8 +24,8 @@
 //! run); each measuring step ends with a `verdict:` computed from them,
 //! round by round (the `measure` crate). The numbers depend on the cores (the
 //! table goes up to all of them), on what else the machine runs, and on the
-//! build: `cargo run` builds module 9 at opt-level 1 with debug assertions
-//! on.
+//! build: `cargo run` builds the prime counting (the `primes` crate) at
+//! opt-level 1 and this lesson unoptimised, with debug assertions on.
 //!
 //! - Run all steps: `cargo run -p module_09 --bin lesson_02`
 //! - Run one step:  `cargo run -p module_09 --bin lesson_02 -- crash_isolation`

@@ -31,8 +31,9 @@
 //! alternating rounds after an uncounted warm-up round, with the spread
 //! (fastest to slowest run), and ends with a `verdict:` computed from them,
 //! round by round (the `measure` crate). The numbers depend on the cores, on what
-//! else the machine runs, and on the build: `cargo run` builds module 9 at
-//! opt-level 1 with debug assertions on.
+//! else the machine runs, and on the build: `cargo run` builds the prime
+//! counting (the `primes` crate) at opt-level 1 and this lesson unoptimised,
+//! with debug assertions on.
 //!
 //! - Run all steps: `cargo run -p module_09 --bin lesson_05`
 //! - Run one step:  `cargo run -p module_09 --bin lesson_05 -- map_first_error`

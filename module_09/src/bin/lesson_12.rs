@@ -24,8 +24,9 @@
 //! (the `measure` crate): a method counts as faster only when it beat the
 //! loop in every round, by at least 1.1× (the median round). The numbers depend
 //! on the cores (the pool has one thread per core), on what else the
-//! machine runs, and on the build: `cargo run` builds module 9 at
-//! opt-level 1 with debug assertions on. On 2 idle cores expect every
+//! machine runs, and on the build: `cargo run` builds the prime counting
+//! (the `primes` crate) at opt-level 1 and this lesson unoptimised, with
+//! debug assertions on. On 2 idle cores expect every
 //! method but `apply` near half the loop's time.
 //!
 //! Python's pool runs the tasks in worker processes; this lesson runs them

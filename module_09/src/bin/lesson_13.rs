@@ -27,7 +27,8 @@
 //! round, with its spread (fastest to slowest run), and end with a
 //! `verdict:` computed from them, round by round (the `measure` crate). Their numbers
 //! depend on the cores, on what else the machine runs, and on the build:
-//! `cargo run` builds module 9 at opt-level 1 with debug assertions on.
+//! `cargo run` builds the prime counting (the `primes` crate) at opt-level
+//! 1 and this lesson unoptimised, with debug assertions on.
 //!
 //! - Run all steps: `cargo run -p module_09 --bin lesson_13`
 //! - Run one step:  `cargo run -p module_09 --bin lesson_13 -- isolate_crashes`
