@@ -395,11 +395,11 @@ mod tests {
     #[test]
     #[should_panic(expected = "did not exit within")]
     fn the_limit_counts_from_the_start() {
-        // Alive for 2.9 s, waited for from 2 s on with a 1 s limit: over the
-        // limit counted from its start, within it counted from the wait.
-        let child = shell("sleep 2.9");
-        thread::sleep(Duration::from_secs(2));
-        child.wait(Duration::from_secs(1));
+        // Alive for 1.4 s, waited for from 1 s on with a 0.5 s limit: over
+        // the limit counted from its start, within it counted from the wait.
+        let child = shell("sleep 1.4");
+        thread::sleep(Duration::from_secs(1));
+        child.wait(Duration::from_millis(500));
     }
 
     #[test]
