@@ -20,12 +20,13 @@
 //! The sweep's times depend on the number of cores, on what else the
 //! machine is running, and (for counting primes) on the build: `cargo run`
 //! builds the counting (the `primes` crate) at `opt-level = 1` with debug
-//! assertions on, and the rest of the lesson unoptimised. So each pool size runs once uncounted and then in
-//! rounds that take turns (five for sleeping, nine for counting primes, so
-//! that one round lost to another program's burst of load cannot hide the
-//! knee); the table shows the median and the fastest and slowest run, and
-//! the `verdict:` line is worked out round by round (the `measure` crate
-//! says how and why): "best" only where one size beat every other clearly.
+//! assertions on, and the rest of the lesson unoptimised. So each pool size
+//! runs once uncounted and then in rounds that take turns (five for
+//! sleeping, nine for counting primes, so that one round lost to another
+//! program's burst of load cannot hide the knee); the table shows the median
+//! and the fastest and slowest run, and the `verdict:` line is worked out
+//! round by round (the `measure` crate says how and why): "best" only where
+//! one size beat every other clearly.
 //!
 //! Try:
 //! - In `STEP_07_LISTS`, make every pool size 1 and run `-- step_07`: each
