@@ -271,7 +271,7 @@ fn show_chunk_sizes() {
     println!(
         "median of {RUNS} alternating rounds after a warm-up (spread: fastest–slowest run), 2 workers"
     );
-    let counts = [20_000, 200, 2];
+    let counts = [2_000, 200, 2];
     let columns: Vec<String> = counts.iter().map(u64::to_string).collect();
     println!("ms per run with {} tasks:", columns.join(", "));
     let rows = match chunk_sizes(
