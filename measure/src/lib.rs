@@ -134,16 +134,6 @@ pub fn repeat<T>(runs: usize, mut run: impl FnMut() -> T) -> Vec<T> {
     repeat_each(runs, 1, |_| run()).pop().expect("one variant")
 }
 
-/// [`repeat_each`] for runs that time themselves (so that set-up, such as
-/// starting threads, can stay outside the measured part): each variant's
-/// times, in ms.
-pub fn measure_each(runs: usize, variants: usize, run: impl FnMut(usize) -> Duration) -> Vec<Runs> {
-    repeat_each(runs, variants, run)
-        .into_iter()
-        .map(Runs::from_durations)
-        .collect()
-}
-
 /// [`repeat`] for a run that times itself: its times, in ms.
 pub fn measure_ms(runs: usize, mut run: impl FnMut() -> Duration) -> Runs {
     Runs::from_durations(repeat(runs, &mut run))
@@ -174,9 +164,11 @@ pub fn time_rounds<T>(
     .collect()
 }
 
-/// [`measure_each`] over a list of configurations, noting each round's times
-/// on `sink` as the round ends (`  warm-up, not counted:   12.3   45.6`),
-/// so the reader sees the measurement go.
+/// [`take_turns`] over a list of configurations, for runs that time
+/// themselves (so that set-up, such as starting threads, can stay outside
+/// the measured part), noting each round's times on `sink` as the round
+/// ends (`  warm-up, not counted:   12.3   45.6`), so the reader sees the
+/// measurement go. Returns each configuration's times, in ms.
 pub fn rounds<C: Copy>(
     sink: &Sink,
     configs: &[C],
@@ -385,8 +377,8 @@ pub enum Gap {
 
 /// Compares two measurements round by round (the crate's docs give the
 /// rule). Round `i` of `first` must have run next to round `i` of `second`:
-/// both from one [`take_turns`] (or `repeat_each`, `measure_each`,
-/// `time_rounds`, `rounds`) call.
+/// both from one [`take_turns`] (or `repeat_each`, `time_rounds`, `rounds`)
+/// call.
 ///
 /// # Panics
 /// If the two have different numbers of runs: they are not paired rounds.

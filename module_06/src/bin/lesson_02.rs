@@ -52,9 +52,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
-use measure::{RUNS_UNDER_LOAD, best_marker, conditions, measure_each, verdict};
+use measure::{RUNS_UNDER_LOAD, best_marker, conditions, rounds, verdict};
 use module_06::{Table, thread_count, work};
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// Updates per thread per round.
 const UPDATES_PER_THREAD: u64 = 40_000;
@@ -319,7 +319,13 @@ fn show_striping() {
     let threads = thread_count();
     let expected = expected_totals(threads, UPDATES_PER_THREAD, KEYS);
     // Variant 0 is the single lock, i the striped map with STRIPE_COUNTS[i - 1].
-    let walls = measure_each(RUNS_UNDER_LOAD, 1 + STRIPE_COUNTS.len(), |i| {
+    let variants: Vec<usize> = (0..=STRIPE_COUNTS.len()).collect();
+    let sink = Sink::stdout();
+    sink.note(format!(
+        "ms per run of one lock, then of {} stripes:",
+        STRIPE_COUNTS.map(|n| n.to_string()).join(", ")
+    ));
+    let walls = rounds(&sink, &variants, RUNS_UNDER_LOAD, |i| {
         let (map, elapsed) = match i {
             0 => single_lock(threads, UPDATES_PER_THREAD, KEYS),
             _ => striped(STRIPE_COUNTS[i - 1], threads, UPDATES_PER_THREAD, KEYS),

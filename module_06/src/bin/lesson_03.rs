@@ -43,9 +43,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use measure::{RUNS_UNDER_LOAD, conditions, measure_each, verdict};
+use measure::{RUNS_UNDER_LOAD, conditions, rounds, verdict};
 use module_06::Table;
-use step_runner::{Step, lesson_id};
+use step_runner::{Sink, Step, lesson_id};
 
 /// Threads per field: half count page views, half record latencies.
 const THREADS_PER_FIELD: usize = 2;
@@ -297,8 +297,9 @@ fn show_splitting() {
         ("one coarse Mutex<Stats>", coarse),
         ("a Mutex per field", split),
     ];
-    let walls = measure_each(RUNS_UNDER_LOAD, variants.len(), |v| {
-        let (name, run) = variants[v];
+    let sink = Sink::stdout();
+    sink.note("ms per run of one coarse lock, then of a lock per field:");
+    let walls = rounds(&sink, &variants, RUNS_UNDER_LOAD, |(name, run)| {
         let (stats, elapsed) = run(THREADS_PER_FIELD, UPDATES_PER_THREAD);
         assert_eq!(stats, expected, "{name}: lost or extra updates");
         elapsed
