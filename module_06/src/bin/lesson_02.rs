@@ -320,12 +320,8 @@ fn show_striping() {
     let expected = expected_totals(threads, UPDATES_PER_THREAD, KEYS);
     // Variant 0 is the single lock, i the striped map with STRIPE_COUNTS[i - 1].
     let variants: Vec<usize> = (0..=STRIPE_COUNTS.len()).collect();
-    let sink = Sink::stdout();
-    sink.note(format!(
-        "ms per run of one lock, then of {} stripes:",
-        STRIPE_COUNTS.map(|n| n.to_string()).join(", ")
-    ));
-    let walls = rounds(&sink, &variants, RUNS_UNDER_LOAD, |i| {
+    println!("ms per run of one lock, then of {STRIPE_COUNTS:?} stripes:");
+    let walls = rounds(&Sink::stdout(), &variants, RUNS_UNDER_LOAD, |i| {
         let (map, elapsed) = match i {
             0 => single_lock(threads, UPDATES_PER_THREAD, KEYS),
             _ => striped(STRIPE_COUNTS[i - 1], threads, UPDATES_PER_THREAD, KEYS),
@@ -368,10 +364,8 @@ fn show_striping() {
         .expect("at least one stripe count");
     let n = STRIPE_COUNTS[fastest - 1];
     let striping = format!("striping ({n} stripe{})", if n == 1 { "" } else { "s" });
-    println!(
-        "{}",
-        verdict(&striping, &walls[fastest], "one lock", &walls[0])
-    );
+    let compared = verdict(&striping, &walls[fastest], "one lock", &walls[0]);
+    println!("{compared}");
 }
 
 /// Step `transfers`: the auditor's snapshots during concurrent transfers.
